@@ -1,0 +1,450 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build_kernel.sh: assemble, build, install and test the Hermit kernel.
+#
+# The repository is an overlay on an upstream 6.12.y tree: this script takes
+# the base (Debian's linux-source-6.12 by default, HERMIT_BASE otherwise),
+# applies patches/series and copies the overlay in, all inside a git
+# repository under build/, and builds out of tree from there.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=${HERMIT_BUILD_DIR:-$TOP/build}
+SRC=$BUILD/linux
+OBJ=$BUILD/x86_64
+SEED_CONFIG=$TOP/config-with-rdma-driver
+DEFAULT_BASE=/usr/src/linux-source-6.12.tar.xz
+CACHE=${HERMIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hermit}
+JOBS=${JOBS:-$(nproc)}
+
+# Every package the build and the test cluster need, installed by 'deps'.
+DEPS=(gcc binutils make flex bison bc libssl-dev libelf-dev dwarves cpio
+	ccache git perl python3 xz-utils kmod rsync e2fsprogs socat
+	linux-source-6.12 qemu-system-x86 debootstrap debian-archive-keyring
+	rdma-core iproute2 ibverbs-utils rdmacm-utils perftest util-linux)
+
+# Fixed identities so that commits in the assembled tree and ccache keys do
+# not depend on who builds, where, or when.
+export GIT_AUTHOR_NAME="Hermit build" GIT_AUTHOR_EMAIL="hermit@localhost"
+export GIT_COMMITTER_NAME="Hermit build" GIT_COMMITTER_EMAIL="hermit@localhost"
+export KBUILD_BUILD_USER=hermit KBUILD_BUILD_HOST=hermit
+export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1
+
+die() {
+	echo "build_kernel.sh: error: $*" >&2
+	exit 1
+}
+
+info() {
+	echo "build_kernel.sh: $*" >&2
+}
+
+usage() {
+	cat <<EOF
+Usage: ./build_kernel.sh COMMAND [ARGS]
+
+Commands:
+  deps              install every build and test dependency (apt-get, root)
+  build             assemble the tree under build/ and build bzImage + modules
+  install           modules_install, install the image, initramfs and grub
+                    (root; DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH stage it)
+  replace           install the kernel image only, modules untouched (root)
+  test              build what is missing, then run every test; ends with
+                    'N passed, N failed' and exits non-zero on any failure
+  vm up|down|status the QEMU test cluster (nodes: compute, memory)
+  vm shell NODE     serial console of NODE (Ctrl-] leaves)
+  vm run NODE SCRIPT [ARGS...]
+                    copy SCRIPT into NODE, run it as root, print its output
+                    and exit with its exit code
+  demo              build what is missing, boot the cluster and show it
+  tree              print the path of the assembled kernel tree
+  clean             remove build/ (the rootfs cache in $CACHE stays)
+  help, --help      this text
+
+Environment:
+  HERMIT_BASE       upstream source: a 6.12.y tarball or directory
+                    (default: $DEFAULT_BASE)
+  HERMIT_BUILD_DIR  where the tree and objects go (default: build/)
+  HERMIT_CACHE      cache for the guest root file system (default: $CACHE)
+  JOBS              parallel make jobs (default: nproc)
+  DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH
+                    staging for install/replace; with any of them set,
+                    initramfs and grub are left alone
+EOF
+}
+
+# Packages of DEPS that are not installed.
+missing_deps() {
+	local p
+	for p in "${DEPS[@]}"; do
+		dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null |
+			grep -qx installed || echo "$p"
+	done
+}
+
+cmd_deps() {
+	local missing
+	missing=$(missing_deps | tr '\n' ' ')
+	if [ -z "$missing" ]; then
+		info "all dependencies are installed"
+		return 0
+	fi
+	[ "$(id -u)" -eq 0 ] || die "missing packages: $missing
+run as root: apt-get update && apt-get install -y $missing"
+	info "installing: $missing"
+	apt-get update -q
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+}
+
+# Other commands call this: install what is missing when root, else explain.
+ensure_deps() {
+	local missing
+	missing=$(missing_deps | tr '\n' ' ')
+	[ -z "$missing" ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "missing packages: $missing
+install them with: sudo apt-get update && sudo apt-get install -y $missing"
+	cmd_deps
+}
+
+# Print "VERSION PATCHLEVEL SUBLEVEL EXTRAVERSION" of the kernel Makefile $1.
+makefile_version() {
+	awk -F' *= *' '
+		$1 == "VERSION" { v = $2 } $1 == "PATCHLEVEL" { p = $2 }
+		$1 == "SUBLEVEL" { s = $2 } $1 == "EXTRAVERSION" { e = $2 }
+		END { printf "%s %s %s %s\n", v, p, s, e }' "$1"
+}
+
+# Refuse anything that is not a 6.12.y release tree rooted at $1.
+check_base_tree() {
+	local dir=$1 what=$2 v p s e
+	[ -f "$dir/Makefile" ] && [ -d "$dir/mm" ] && [ -d "$dir/arch/x86" ] ||
+		die "$what is not a Linux source tree (no Makefile, mm/ or arch/x86/)"
+	read -r v p s e < <(makefile_version "$dir/Makefile") || true
+	[ "${v:-}" = 6 ] && [ "${p:-}" = 12 ] && [ -z "${e:-}" ] ||
+		die "$what is Linux ${v:-?}.${p:-?}.${s:-?}${e:-}; Hermit needs a 6.12.y release (HERMIT_BASE)"
+	echo "6.12.${s:-0}"
+}
+
+# The base source, and a string that changes whenever the base does.
+resolve_base() {
+	BASE=${HERMIT_BASE:-$DEFAULT_BASE}
+	if [ ! -e "$BASE" ]; then
+		[ -n "${HERMIT_BASE:-}" ] && die "HERMIT_BASE=$BASE does not exist"
+		ensure_deps
+		[ -e "$BASE" ] || die "$BASE is missing: install linux-source-6.12 or set HERMIT_BASE"
+	fi
+	BASE=$(realpath "$BASE")
+	if [ -d "$BASE" ]; then
+		BASE_ID="dir:$BASE:$(check_base_tree "$BASE" "HERMIT_BASE=$BASE")"
+	elif [ -f "$BASE" ]; then
+		BASE_ID="tar:$BASE:$(stat -c %s:%Y "$BASE")"
+	else
+		die "HERMIT_BASE=$BASE is neither a directory nor a tarball"
+	fi
+}
+
+git_src() {
+	git -C "$SRC" "$@"
+}
+
+# Unpack or copy the base into $SRC as the first commit, tagged 'base'.
+import_base() {
+	local tmp=$BUILD/.base-new top version
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	if [ -d "$BASE" ]; then
+		info "copying base tree $BASE"
+		rsync -a --exclude=.git "$BASE/" "$tmp/linux/"
+	else
+		info "unpacking $BASE"
+		tar -xf "$BASE" -C "$tmp" || die "cannot unpack $BASE"
+		top=$(find "$tmp" -mindepth 1 -maxdepth 1)
+		[ "$(echo "$top" | wc -l)" = 1 ] && [ -d "$top" ] ||
+			die "$BASE does not hold exactly one top-level directory"
+		mv "$top" "$tmp/linux"
+	fi
+	version=$(check_base_tree "$tmp/linux" "HERMIT_BASE=$BASE") || {
+		rm -rf "$tmp"
+		exit 1
+	}
+	rm -rf "$SRC"
+	mv "$tmp/linux" "$SRC"
+	rmdir "$tmp"
+	git_src init -q -b hermit
+	git_src config core.autocrlf false
+	git_src config gc.auto 0
+	git_src add -A -f .
+	GIT_AUTHOR_DATE="@0 +0000" GIT_COMMITTER_DATE="@0 +0000" \
+		git_src commit -q --no-verify -m "Linux $version" -m "Base: $BASE"
+	git_src tag -f base >/dev/null
+	echo "$BASE_ID" >"$BUILD/base-id"
+	info "imported Linux $version from $BASE"
+}
+
+# Files of the overlay: everything in the repository whose top-level
+# directory is also a top-level directory of the kernel (mm/, include/, ...).
+overlay_files() {
+	local dirs
+	dirs=$(git_src ls-tree --name-only -d base | paste -sd'|')
+	git -C "$TOP" ls-files -co --exclude-standard -z |
+		tr '\0' '\n' | grep -E "^($dirs)/" |
+		while read -r f; do [ -f "$TOP/$f" ] && echo "$f"; done
+}
+
+# Commit the patch series and the overlay on top of 'base' without touching
+# the work tree, then move the work tree there: git rewrites only the files
+# whose content changed, so unchanged files keep their mtimes and the next
+# make is incremental.
+assemble() {
+	local head series p info msg tree new files desc f bad
+	resolve_base
+	mkdir -p "$BUILD"
+	if [ ! -d "$SRC/.git" ] || [ "$(cat "$BUILD/base-id" 2>/dev/null)" != "$BASE_ID" ]; then
+		import_base
+	fi
+	if [ -n "$(git_src status --porcelain --untracked-files=no)" ]; then
+		die "$SRC has local changes; the overlay lives in $TOP.
+Move them there (or into a patch), or discard them: git -C $SRC reset --hard"
+	fi
+
+	files=$(overlay_files)
+	desc=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo "working tree")
+	export GIT_INDEX_FILE=$SRC/.git/hermit-index
+	git_src read-tree base
+	head=$(git_src rev-parse base)
+	series=$TOP/patches/series
+	info=$(mktemp -d)
+	if [ -f "$series" ]; then
+		while read -r p; do
+			p=${p%%#*}
+			p=$(echo "$p" | xargs)
+			[ -n "$p" ] || continue
+			[ -f "$TOP/patches/$p" ] || die "patches/series names $p, which does not exist"
+			git mailinfo "$info/msg" "$info/diff" <"$TOP/patches/$p" >"$info/hdr"
+			git_src apply --cached --whitespace=nowarn "$info/diff" ||
+				die "patches/$p does not apply"
+			msg=$(sed -n 's/^Subject: //p' "$info/hdr")
+			[ -n "$msg" ] || msg=$p
+			tree=$(git_src write-tree)
+			head=$(printf '%s\n\n%s\n' "$msg" "$(cat "$info/msg")" |
+				GIT_AUTHOR_DATE="@0 +0000" GIT_COMMITTER_DATE="@0 +0000" \
+				git_src commit-tree "$tree" -p "$head")
+		done <"$series"
+	fi
+
+	bad=""
+	for f in $files; do
+		git_src cat-file -e "base:$f" 2>/dev/null && bad="$bad $f"
+	done
+	[ -z "$bad" ] || die "overlay files replace upstream files (change those with a patch):$bad"
+	if [ -n "$files" ]; then
+		(cd "$TOP" && echo "$files" | while read -r f; do
+			mode=100644
+			[ -x "$f" ] && mode=100755
+			printf '%s %s\t%s\n' "$mode" \
+				"$(git --git-dir="$SRC/.git" hash-object -w -- "$f")" "$f"
+		done) | git_src update-index --add --index-info
+	fi
+	tree=$(git_src write-tree)
+	new=$(echo "hermit: overlay from $desc" |
+		GIT_AUTHOR_DATE="@0 +0000" GIT_COMMITTER_DATE="@0 +0000" \
+		git_src commit-tree "$tree" -p "$head")
+	rm -rf "$info"
+	unset GIT_INDEX_FILE
+	git_src reset -q --hard "$new"
+}
+
+kmake() {
+	make -C "$SRC" O="$OBJ" LOCALVERSION= "$@"
+}
+
+kernel_release() {
+	kmake -s kernelrelease
+}
+
+cmd_build() {
+	ensure_deps
+	assemble
+	mkdir -p "$OBJ"
+	# .config comes from the seed config when there is none, and again
+	# whenever the seed changed; a hand-edited .config is otherwise kept.
+	if [ ! -f "$OBJ/.config" ] || ! cmp -s "$SEED_CONFIG" "$OBJ/.hermit-seed-config"; then
+		info "seeding $OBJ/.config from config-with-rdma-driver"
+		cp "$SEED_CONFIG" "$OBJ/.config"
+		cp "$SEED_CONFIG" "$OBJ/.hermit-seed-config"
+	fi
+	kmake -s olddefconfig
+	local cc=gcc
+	command -v ccache >/dev/null && cc="ccache gcc"
+	kmake -j"$JOBS" CC="$cc" HOSTCC="$cc" bzImage modules
+	info "kernel $(kernel_release): $OBJ/arch/x86/boot/bzImage"
+}
+
+# The built image, or a clear error.
+built_image() {
+	local img=$OBJ/arch/x86/boot/bzImage
+	[ -f "$img" ] || die "no kernel built in $OBJ; run ./build_kernel.sh build first"
+	echo "$img"
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || die "'$1' must run as root (it writes to /boot and /lib/modules); try: sudo ./build_kernel.sh $1"
+}
+
+# Install vmlinuz, System.map and config for the built release into $1.
+install_image() {
+	local dir=$1 krel=$2 img=$3
+	mkdir -p "$dir"
+	install -m 0644 "$img" "$dir/vmlinuz-$krel"
+	install -m 0644 "$OBJ/System.map" "$dir/System.map-$krel"
+	install -m 0644 "$OBJ/.config" "$dir/config-$krel"
+	info "installed $dir/vmlinuz-$krel"
+}
+
+# Initramfs and grub only for a real install, never for a staging one.
+staging() {
+	[ -n "${DESTDIR:-}${INSTALL_PATH:-}${INSTALL_MOD_PATH:-}" ]
+}
+
+update_boot() {
+	local krel=$1 initramfs=$2
+	if staging; then
+		info "staging install: initramfs and grub left alone"
+		return 0
+	fi
+	if [ "$initramfs" = yes ]; then
+		if command -v update-initramfs >/dev/null; then
+			update-initramfs -c -k "$krel"
+		elif command -v dracut >/dev/null; then
+			dracut --force "/boot/initramfs-$krel.img" "$krel"
+		else
+			info "no update-initramfs or dracut: no initramfs made"
+		fi
+	fi
+	if command -v update-grub >/dev/null; then
+		update-grub
+	else
+		info "no update-grub: add /boot/vmlinuz-$krel to your boot loader"
+	fi
+}
+
+cmd_install() {
+	local img krel
+	need_root install
+	img=$(built_image)
+	krel=$(kernel_release)
+	kmake -s INSTALL_MOD_PATH="${INSTALL_MOD_PATH:-${DESTDIR:-}}" modules_install
+	install_image "${INSTALL_PATH:-${DESTDIR:-}/boot}" "$krel" "$img"
+	update_boot "$krel" yes
+}
+
+cmd_replace() {
+	local img krel moddir
+	need_root replace
+	img=$(built_image)
+	krel=$(kernel_release)
+	moddir=${INSTALL_MOD_PATH:-${DESTDIR:-}}/lib/modules/$krel
+	[ -d "$moddir" ] || info "warning: $moddir does not exist; run install once to get the modules"
+	install_image "${INSTALL_PATH:-${DESTDIR:-}/boot}" "$krel" "$img"
+	update_boot "$krel" no
+}
+
+# The guest root file system image (built and cached on first use).
+rootfs_image() {
+	HERMIT_CACHE=$CACHE "$TOP/tools/hermit/vm/mkrootfs.sh"
+}
+
+vm_tool() {
+	python3 "$TOP/tools/hermit/vm/cluster.py" "$@"
+}
+
+# Environment the cluster tool reads: which kernel and root to boot.
+vm_env() {
+	export HERMIT_KERNEL HERMIT_ROOTFS HERMIT_KREL HERMIT_VM_DIR
+	HERMIT_KERNEL=$(built_image)
+	HERMIT_KREL=$(kernel_release)
+	HERMIT_VM_DIR=${HERMIT_VM_DIR:-$BUILD/vm}
+	if [ "${1:-}" = rootfs ]; then
+		HERMIT_ROOTFS=$(rootfs_image)
+	fi
+}
+
+cmd_vm() {
+	[ $# -ge 1 ] || die "vm needs a command: up, down, status, shell NODE, run NODE SCRIPT"
+	case $1 in
+	up)
+		ensure_deps
+		[ -f "$OBJ/arch/x86/boot/bzImage" ] || build_logged
+		vm_env rootfs
+		;;
+	down | status | shell | run)
+		export HERMIT_VM_DIR=${HERMIT_VM_DIR:-$BUILD/vm}
+		;;
+	*) die "unknown vm command '$1' (up, down, status, shell, run)" ;;
+	esac
+	vm_tool "$@"
+}
+
+# Build quietly for test and demo: the log is kept, its tail shown on failure.
+build_logged() {
+	local log=$BUILD/build.log
+	mkdir -p "$BUILD"
+	info "building the kernel (log: $log)"
+	if ! "$TOP/build_kernel.sh" build >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "kernel build failed; full log in $log"
+	fi
+	tail -n 1 "$log" >&2
+}
+
+cmd_test() {
+	ensure_deps
+	build_logged
+	vm_env rootfs
+	export HERMIT_TOP=$TOP HERMIT_BUILD=$BUILD
+	python3 "$TOP/tools/hermit/run_tests.py" "$@"
+}
+
+cmd_demo() {
+	ensure_deps
+	build_logged
+	vm_env rootfs
+	HERMIT_VM_DIR=$BUILD/vm-demo python3 "$TOP/tools/hermit/demo.py"
+}
+
+main() {
+	local cmd=${1:-}
+	[ $# -gt 0 ] && shift
+	case $cmd in
+	deps) cmd_deps ;;
+	build) cmd_build ;;
+	install) cmd_install ;;
+	replace) cmd_replace ;;
+	test) cmd_test "$@" ;;
+	vm) cmd_vm "$@" ;;
+	demo) cmd_demo ;;
+	tree)
+		assemble
+		echo "$SRC"
+		;;
+	clean)
+		rm -rf "$BUILD"
+		info "removed $BUILD"
+		;;
+	help | -h | --help) usage ;;
+	"")
+		usage >&2
+		exit 2
+		;;
+	*)
+		echo "build_kernel.sh: unknown command '$cmd'" >&2
+		echo "Run './build_kernel.sh --help' for the list of commands." >&2
+		exit 2
+		;;
+	esac
+}
+
+main "$@"

@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Run every Hermit test: the build script's own, then the selftests in the
+booted two-node cluster. Called by './build_kernel.sh test', which exports
+HERMIT_TOP, HERMIT_BUILD, HERMIT_KERNEL, HERMIT_ROOTFS and HERMIT_KREL.
+
+Prints 'ok N - name' or 'not ok N - name' per test, the reason under a
+failure, and ends with one line 'N passed, N failed'; exits 1 on any failure.
+
+  run_tests.py [-k SUBSTRING]...   only tests whose name has a substring
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm"))
+import cluster as vm  # noqa: E402
+
+TOP = os.environ.get("HERMIT_TOP") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("HERMIT_BUILD") or os.path.join(TOP, "build")
+SELFTESTS = os.path.join(TOP, "tools", "testing", "selftests", "hermit")
+BUILD_SH = os.path.join(TOP, "build_kernel.sh")
+# The whole suite must stay well inside CI's budget.
+SUITE_DEADLINE = 40 * 60
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+TESTS = []
+
+
+def test(name, needs_cluster=False):
+    def reg(fn):
+        TESTS.append((name, fn, needs_cluster))
+        return fn
+    return reg
+
+
+def sh(argv, env=None, input=None, timeout=600):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run(argv, env=e, input=input, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+# ---------------------------------------------------------------- host side
+
+@test("build_kernel.sh: unknown command is refused")
+def t_unknown_command(ctx):
+    r = sh([BUILD_SH, "frobnicate"])
+    expect(r.returncode != 0, "exit code 0")
+    expect("unknown command 'frobnicate'" in r.stderr, f"stderr: {r.stderr!r}")
+
+
+@test("build_kernel.sh: --help lists the commands")
+def t_help(ctx):
+    r = sh([BUILD_SH, "--help"])
+    expect(r.returncode == 0, f"exit code {r.returncode}")
+    for cmd in ("build", "install", "replace", "test", "vm up", "vm run", "demo", "tree", "clean"):
+        expect(cmd in r.stdout, f"--help does not mention {cmd}")
+
+
+def fake_tree(root, version, patchlevel, sublevel):
+    os.makedirs(os.path.join(root, "mm"))
+    os.makedirs(os.path.join(root, "arch", "x86"))
+    with open(os.path.join(root, "Makefile"), "w") as f:
+        f.write(f"VERSION = {version}\nPATCHLEVEL = {patchlevel}\n"
+                f"SUBLEVEL = {sublevel}\nEXTRAVERSION =\n")
+
+
+def refused_base(ctx, base, words):
+    with tempfile.TemporaryDirectory() as tmp:
+        r = sh([BUILD_SH, "tree"], env={"HERMIT_BASE": base,
+                                        "HERMIT_BUILD_DIR": os.path.join(tmp, "b")})
+        expect(r.returncode != 0, "exit code 0")
+        for w in words:
+            expect(w in r.stderr, f"no {w!r} in stderr: {r.stderr.strip()!r}")
+        expect(not os.path.exists(os.path.join(tmp, "b", "linux")),
+               "a tree was assembled anyway")
+
+
+@test("build_kernel.sh: a 6.6 base directory is refused")
+def t_base_dir_not_612(ctx):
+    with tempfile.TemporaryDirectory() as tmp:
+        fake_tree(os.path.join(tmp, "linux-6.6.30"), 6, 6, 30)
+        refused_base(ctx, os.path.join(tmp, "linux-6.6.30"), ["6.6.30", "6.12.y"])
+
+
+@test("build_kernel.sh: a 6.13 base tarball is refused")
+def t_base_tar_not_612(ctx):
+    with tempfile.TemporaryDirectory() as tmp:
+        fake_tree(os.path.join(tmp, "linux-6.13"), 6, 13, 0)
+        tar = os.path.join(tmp, "linux-6.13.tar.xz")
+        subprocess.run(["tar", "-cJf", tar, "-C", tmp, "linux-6.13"], check=True)
+        refused_base(ctx, tar, ["6.13.0", "6.12.y"])
+
+
+@test("build_kernel.sh: a missing base is refused")
+def t_base_missing(ctx):
+    refused_base(ctx, "/nonexistent/linux-6.12.tar.xz", ["does not exist"])
+
+
+@test("build_kernel.sh: the assembled tree is base + series + overlay")
+def t_tree_layout(ctx):
+    src = os.path.join(BUILD, "linux")
+    log = sh(["git", "-C", src, "log", "--format=%s"]).stdout.splitlines()
+    series = [p.strip() for p in open(os.path.join(TOP, "patches", "series"))
+              if p.strip() and not p.startswith("#")]
+    expect(len(log) == len(series) + 2, f"log has {len(log)} commits: {log}")
+    expect(log[-1].startswith("Linux 6.12."), f"first commit is {log[-1]!r}")
+    expect(log[0].startswith("hermit: overlay"), f"last commit is {log[0]!r}")
+    expect(os.path.isfile(os.path.join(src, "mm", "hermit", "core.c")),
+           "mm/hermit/core.c is not in the tree")
+    status = sh(["git", "-C", src, "status", "--porcelain", "--untracked-files=no"])
+    expect(status.stdout == "", f"tree is dirty: {status.stdout[:200]}")
+
+
+@test("build_kernel.sh: re-assembly keeps unchanged files' mtimes")
+def t_tree_mtimes(ctx):
+    src = os.path.join(BUILD, "linux")
+    probes = ["mm/memory.c", "mm/Kconfig", "mm/hermit/core.c"]
+    before = [os.stat(os.path.join(src, p)).st_mtime_ns for p in probes]
+    r = sh([BUILD_SH, "tree"])
+    expect(r.returncode == 0, f"tree failed: {r.stderr}")
+    expect(r.stdout.strip() == src, f"tree printed {r.stdout!r}")
+    after = [os.stat(os.path.join(src, p)).st_mtime_ns for p in probes]
+    expect(before == after, f"mtimes changed: {list(zip(probes, before, after))}")
+
+
+def staged_install(cmd, tmp):
+    r = sh([BUILD_SH, cmd], env={"DESTDIR": tmp})
+    expect(r.returncode == 0, f"{cmd} failed: {r.stderr[-800:]}")
+    return r
+
+
+@test("build_kernel.sh install: into a staging DESTDIR")
+def t_install_staging(ctx):
+    krel = os.environ["HERMIT_KREL"]
+    with tempfile.TemporaryDirectory() as tmp:
+        r = staged_install("install", tmp)
+        for f in (f"boot/vmlinuz-{krel}", f"boot/System.map-{krel}",
+                  f"boot/config-{krel}", f"lib/modules/{krel}/modules.dep"):
+            expect(os.path.isfile(os.path.join(tmp, f)), f"{f} missing")
+        mods = sh(["find", os.path.join(tmp, "lib/modules", krel), "-name", "*.ko*"]).stdout
+        expect("cxgb4" in mods, "no modules installed (cxgb4 expected)")
+        expect("initramfs and grub left alone" in r.stderr, "staging did not skip grub")
+    expect(not os.path.exists(f"/boot/vmlinuz-{krel}"), "the host's /boot was written")
+
+
+@test("build_kernel.sh replace: the image only")
+def t_replace_staging(ctx):
+    krel = os.environ["HERMIT_KREL"]
+    with tempfile.TemporaryDirectory() as tmp:
+        staged_install("replace", tmp)
+        expect(os.path.isfile(os.path.join(tmp, f"boot/vmlinuz-{krel}")), "no image")
+        expect(not os.path.exists(os.path.join(tmp, "lib/modules")),
+               "replace installed modules")
+
+
+@test("build_kernel.sh install/replace: refused without root")
+def t_install_needs_root(ctx):
+    if not shutil.which("setpriv"):
+        raise Skip("no setpriv")
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if sh(drop + ["test", "-x", BUILD_SH]).returncode != 0:
+        raise Skip(f"{BUILD_SH} is not readable by nobody")
+    for cmd in ("install", "replace"):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = sh(drop + [BUILD_SH, cmd], env={"DESTDIR": tmp})
+            expect(r.returncode != 0, f"{cmd} ran as nobody")
+            expect("must run as root" in r.stderr, f"stderr: {r.stderr!r}")
+            expect(os.listdir(tmp) == [], f"{cmd} wrote {os.listdir(tmp)}")
+
+
+# ------------------------------------------------------------- in the cluster
+
+def node_run(ctx, node, script, args=(), timeout=300, background=False):
+    n = ctx.cluster.node(node)
+    path = script if os.path.isabs(script) else os.path.join(SELFTESTS, script)
+    if background:
+        return n.run(path, args, timeout, background=True)
+    rc, out, err = n.run(path, args, timeout)
+    if rc is None:
+        ctx.hung(node)
+        raise Fail(f"{node} hung running {script}; killed, console log kept "
+                   f"in {n.console_log}")
+    return rc, out, err
+
+
+def expect_ok(what, res):
+    rc, out, err = res
+    if rc == 4:
+        raise Skip(out.strip().splitlines()[-1] if out.strip() else "skipped")
+    expect(rc == 0, f"{what}: exit {rc}\n{(out + err).strip()[-1500:]}")
+    return out
+
+
+@test("cluster: both nodes boot the built kernel; rxe0 is ACTIVE", True)
+def t_basic(ctx):
+    krel = os.environ["HERMIT_KREL"]
+    for node, peer in (("compute", "memory"), ("memory", "compute")):
+        expect_ok(node, node_run(ctx, node, "cluster_basic.sh",
+                                 [krel, ctx.cluster.node(peer).ip], 60))
+
+
+@test("cluster: mm/hermit from the overlay is in the booted kernel", True)
+def t_hermit_present(ctx):
+    expect_ok("compute", node_run(ctx, "compute", "hermit_present.sh", [], 60))
+
+
+@test("vm run: copies a script in and returns stdout, stderr, exit code", True)
+def t_vm_run(ctx):
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as f:
+        f.write("#!/bin/sh\necho out:$(hostname):$1 \"$2\"\necho err >&2\nexit 3\n")
+    try:
+        r = sh([BUILD_SH, "vm", "run", "memory", f.name, "a1", "b 2"],
+               env={"HERMIT_VM_DIR": ctx.cluster.dir}, timeout=120)
+        expect(r.returncode == 3, f"exit code {r.returncode}; stderr {r.stderr!r}")
+        expect(r.stdout == "out:memory:a1 b 2\n", f"stdout {r.stdout!r}")
+        expect(r.stderr == "err\n", f"stderr {r.stderr!r}")
+        st = sh([BUILD_SH, "vm", "status"], env={"HERMIT_VM_DIR": ctx.cluster.dir})
+        expect(st.returncode == 0 and st.stdout.count("running") == 2,
+               f"vm status: {st.stdout!r}")
+    finally:
+        os.unlink(f.name)
+
+
+@test("vm run: a job past its timeout is killed (exit 124)", True)
+def t_vm_timeout(ctx):
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as f:
+        f.write("#!/bin/sh\nsleep 60\n")
+    try:
+        t0 = time.time()
+        rc, _, _ = ctx.cluster.node("compute").run(f.name, [], 2)
+        expect(rc == 124, f"exit code {rc}")
+        expect(time.time() - t0 < 30, "took too long")
+    finally:
+        os.unlink(f.name)
+
+
+def client_server(ctx, script, server_args, client_args, timeout=180):
+    srv = node_run(ctx, "memory", script, server_args, timeout, background=True)
+    try:
+        out = expect_ok("client", node_run(ctx, "compute", script,
+                                           client_args, timeout))
+    finally:
+        rc, sout, serr = srv.wait()
+    expect(rc == 0, f"server: exit {rc}\n{(sout + serr)[-800:]}")
+    return out
+
+
+@test("rdma: rping between the nodes, payload verified", True)
+def t_rping(ctx):
+    ip = ctx.cluster.node("memory").ip
+    client_server(ctx, "rping.sh", ["server"], ["client", ip])
+
+
+@test("rdma: ib_write_bw over rdma_cm", True)
+def t_write_bw(ctx):
+    ip = ctx.cluster.node("memory").ip
+    out = client_server(ctx, "perftest.sh", ["server", "ib_write_bw"],
+                        ["client", "ib_write_bw", ip])
+    ctx.note(out.strip().splitlines()[-2] if out.strip() else "")
+
+
+@test("rdma: ib_read_lat over rdma_cm", True)
+def t_read_lat(ctx):
+    ip = ctx.cluster.node("memory").ip
+    out = client_server(ctx, "perftest.sh", ["server", "ib_read_lat"],
+                        ["client", "ib_read_lat", ip])
+    ctx.note(out.strip().splitlines()[-2] if out.strip() else "")
+
+
+@test("baseline: swap on NVMe-oF/RDMA, 4x over memory.high, pages verified", True)
+def t_nvmeof_swap(ctx):
+    expect_ok("export", node_run(ctx, "memory", "nvmeof_swap.sh", ["export"], 60))
+    try:
+        out = expect_ok("swap", node_run(ctx, "compute", "nvmeof_swap.sh",
+                                         ["swap", ctx.cluster.node("memory").ip, "96"],
+                                         900))
+        ctx.note(" ".join(line for line in out.splitlines()
+                          if line.startswith(("swap_workload", "pswpout"))))
+    finally:
+        node_run(ctx, "memory", "nvmeof_swap.sh", ["unexport"], 60)
+
+
+@test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)
+def t_dmesg(ctx):
+    for node in ("compute", "memory"):
+        expect_ok(node, node_run(ctx, node, "dmesg_clean.sh", [], 60))
+
+
+# ------------------------------------------------------------------- runner
+
+class Context:
+    def __init__(self, args):
+        self.args = args
+        self.cluster = None
+        self.cluster_error = None
+        self.notes = []
+        self.tmp = tempfile.mkdtemp(prefix="hermit-test-")
+
+    def note(self, text):
+        if text:
+            self.notes.append(text)
+
+    def start_cluster(self):
+        selftests = vm.build_selftests(SELFTESTS, os.path.join(self.tmp, "selftests"))
+        state = os.path.join(BUILD, f"vm-test-{os.getpid()}")
+        c = vm.Cluster(state)
+        c.up(os.environ["HERMIT_KERNEL"], os.environ["HERMIT_ROOTFS"],
+             os.environ["HERMIT_KREL"],
+             cmdline={"memory": "brd.rd_size=524288 brd.rd_nr=1"},
+             die_with_parent=True)
+        self.cluster = c
+        c.share(selftests, "selftests")
+
+    def hung(self, node):
+        """A node did not answer: kill it (its console log stays)."""
+        self.cluster.node(node).kill()
+        self.cluster_error = f"node {node} hung and was killed"
+
+    def teardown(self):
+        if self.cluster is not None:
+            self.cluster.down()
+            logs = os.path.join(BUILD, "test-logs")
+            os.makedirs(logs, exist_ok=True)
+            for n in self.cluster.nodes.values():
+                for suffix in ("", ".old"):
+                    if os.path.exists(n.console_log + suffix):
+                        shutil.copy(n.console_log + suffix,
+                                    os.path.join(logs, f"{n.name}-console.log{suffix}"))
+            shutil.rmtree(self.cluster.dir, ignore_errors=True)
+            print(f"# console logs: {logs}", flush=True)
+            self.cluster = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-k", action="append", default=[], metavar="SUBSTRING")
+    args = ap.parse_args()
+    tests = [t for t in TESTS if not args.k or any(k in t[0] for k in args.k)]
+    ctx = Context(args)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"suite deadline of {SUITE_DEADLINE} s passed")
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(SUITE_DEADLINE)
+
+    passed = failed = skipped = 0
+    started = time.time()
+    print(f"TAP version 13\n1..{len(tests)}", flush=True)
+    try:
+        for i, (name, fn, needs_cluster) in enumerate(tests, 1):
+            t0 = time.time()
+            try:
+                if needs_cluster:
+                    if ctx.cluster_error:
+                        raise Fail(ctx.cluster_error)
+                    if ctx.cluster is None:
+                        try:
+                            ctx.start_cluster()
+                        except vm.ClusterError as e:
+                            ctx.cluster_error = f"cluster did not start: {e}"
+                            raise Fail(ctx.cluster_error)
+                fn(ctx)
+                passed += 1
+                extra = f" ({ctx.notes.pop()})" if ctx.notes else ""
+                print(f"ok {i} - {name} [{time.time() - t0:.0f}s]{extra}", flush=True)
+            except Skip as e:
+                skipped += 1
+                print(f"ok {i} - {name} # SKIP {e}", flush=True)
+            except (Fail, vm.ClusterError, subprocess.TimeoutExpired) as e:
+                failed += 1
+                print(f"not ok {i} - {name} [{time.time() - t0:.0f}s]", flush=True)
+                for line in str(e).splitlines():
+                    print(f"#   {line}", flush=True)
+            except Exception:
+                failed += 1
+                print(f"not ok {i} - {name}", flush=True)
+                for line in traceback.format_exc().splitlines():
+                    print(f"#   {line}", flush=True)
+            ctx.notes.clear()
+    except (KeyboardInterrupt, TimeoutError) as e:
+        print(f"# interrupted: {e}", flush=True)
+        failed += 1
+    finally:
+        signal.alarm(0)
+        ctx.teardown()
+    print(f"# suite took {time.time() - started:.0f} s", flush=True)
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

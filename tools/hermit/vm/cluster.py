@@ -1,0 +1,506 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The Hermit test cluster: QEMU/TCG nodes on one private L2 segment.
+
+Every node boots the built bzImage with the shared Debian root (copy-on-write
+per node, discarded on exit), has its own sparse swap disk, and one NIC. The
+NICs are QEMU dgram netdevs that send Ethernet frames as UDP datagrams to
+each other on 127.0.0.1 only: there is no route off the segment. Soft-RoCE
+(rxe0) comes up at boot on every node.
+
+The host talks to a node through a 9p share (the job directory): a job is a
+script copied in, run as root by the node's agent, with stdout, stderr and
+exit code left beside it. The serial console is a unix socket, logged to
+console.log in the node's directory.
+
+Used by build_kernel.sh ('vm up|down|status|shell|run', 'test', 'demo'),
+which passes HERMIT_KERNEL, HERMIT_ROOTFS, HERMIT_KREL and HERMIT_VM_DIR.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SUBNET = "10.77.0"
+DEFAULT_NODES = ("compute", "memory")
+DEFAULT_MEM_MB = {"compute": 1024, "memory": 1536}
+SWAP_DISK_BYTES = 4 << 30
+BOOT_TIMEOUT = 240
+# Extra seconds the host waits past a job's own timeout before it calls the
+# node hung (the agent kills the job at its timeout, +10 s for SIGKILL).
+HUNG_GRACE = 45
+
+
+class ClusterError(Exception):
+    pass
+
+
+def _free_udp_ports(count):
+    """Ports that are free on 127.0.0.1 now; QEMU binds them right after."""
+    socks, ports = [], []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def _die_with_parent():
+    """preexec_fn: SIGKILL the QEMU child if the test runner dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _pid_alive(pid):
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours is not alive.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except OSError:
+        return False
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)\n"
+
+
+class Node:
+    def __init__(self, cluster, name, index, state=None):
+        self.cluster = cluster
+        self.name = name
+        self.index = index
+        self.ip = f"{SUBNET}.{index + 1}"
+        self.dir = os.path.join(cluster.dir, name)
+        self.share = os.path.join(self.dir, "share")
+        self.console_log = os.path.join(self.dir, "console.log")
+        self.console_sock = os.path.join(self.dir, "console.sock")
+        self.monitor_sock = os.path.join(self.dir, "monitor.sock")
+        self.proc = None
+        self.pid = (state or {}).get("pid")
+        self.port = (state or {}).get("port")
+        self.cmdline = (state or {}).get("cmdline", "")
+        self.mem_mb = (state or {}).get("mem_mb", DEFAULT_MEM_MB.get(name, 1024))
+
+    def state(self):
+        return {"name": self.name, "ip": self.ip, "pid": self.pid,
+                "port": self.port, "cmdline": self.cmdline,
+                "mem_mb": self.mem_mb}
+
+    def alive(self):
+        if self.proc is not None:
+            return self.proc.poll() is None
+        return _pid_alive(self.pid)
+
+    def qemu_argv(self, kernel, rootfs, peer_port, smp):
+        mac = f"52:54:00:77:00:{self.index + 1:02x}"
+        append = (f"console=ttyS0 root=/dev/vda rw init=/sbin/hermit-init "
+                  f"panic=-1 hvm.node={self.name} hvm.ip={self.ip}/24 "
+                  f"{self.cmdline}").strip()
+        return [
+            "qemu-system-x86_64", "-name", f"hermit-{self.name}",
+            "-accel", "tcg,thread=multi", "-cpu", "max",
+            "-smp", str(smp), "-m", str(self.mem_mb),
+            "-display", "none", "-no-reboot",
+            "-chardev", f"socket,id=con,path={self.console_sock},server=on,"
+                        f"wait=off,logfile={self.console_log}",
+            "-serial", "chardev:con",
+            "-monitor", f"unix:{self.monitor_sock},server=on,wait=off",
+            "-kernel", kernel, "-append", append,
+            "-drive", f"file={rootfs},if=virtio,format=raw,snapshot=on",
+            "-drive", f"file={os.path.join(self.dir, 'swap.img')},if=virtio,"
+                      f"format=raw,cache=writeback",
+            "-netdev", f"dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+                       f"local.port={self.port},remote.type=inet,"
+                       f"remote.host=127.0.0.1,remote.port={peer_port}",
+            "-device", f"virtio-net-pci,netdev=n0,mac={mac}",
+            "-virtfs", f"local,path={self.share},mount_tag=hjobs,"
+                       f"security_model=none,id=hjobs",
+        ]
+
+    def start(self, kernel, rootfs, peer_port, smp, die_with_parent):
+        os.makedirs(self.share, exist_ok=True)
+        shutil.rmtree(os.path.join(self.share, "jobs"), ignore_errors=True)
+        for f in ("ready",):
+            try:
+                os.unlink(os.path.join(self.share, f))
+            except FileNotFoundError:
+                pass
+        # Keep the previous boot's console log for post-mortems.
+        if os.path.exists(self.console_log):
+            os.replace(self.console_log, self.console_log + ".old")
+        with open(os.path.join(self.dir, "swap.img"), "wb") as f:
+            f.truncate(SWAP_DISK_BYTES)
+        argv = self.qemu_argv(kernel, rootfs, peer_port, smp)
+        with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
+            f.write(" ".join(argv) + "\n")
+        log = open(os.path.join(self.dir, "qemu.log"), "w")
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent else None)
+        log.close()
+        self.pid = self.proc.pid
+
+    def kill(self):
+        """Stop QEMU: quit through the monitor, then SIGTERM, then SIGKILL."""
+        if not self.alive():
+            self._reap()
+            return
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(2)
+                s.connect(self.monitor_sock)
+                s.sendall(b"quit\n")
+        except OSError:
+            pass
+        for sig, wait in ((None, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+            if sig is not None and self.alive():
+                try:
+                    os.kill(self.pid, sig)
+                except ProcessLookupError:
+                    break
+            deadline = time.time() + wait
+            while self.alive() and time.time() < deadline:
+                time.sleep(0.1)
+            if not self.alive():
+                break
+        self._reap()
+
+    def _reap(self):
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.unlink(os.path.join(self.dir, "swap.img"))
+        except FileNotFoundError:
+            pass
+
+    def ready(self):
+        return os.path.exists(os.path.join(self.share, "ready"))
+
+    def run(self, script, args=(), timeout=600, out=None, err=None,
+            background=False):
+        """Run the file 'script' on the node as root.
+
+        Streams the job's stdout/stderr to the file objects out/err as it
+        runs (when given). Returns (rc, stdout, stderr); rc is None when the
+        node did not answer in time or died (the node is then hung).
+        With background=True, returns a Job to wait() on later.
+        """
+        job = Job(self, script, args, timeout)
+        if background:
+            return job
+        return job.wait(out, err)
+
+
+class Job:
+    seq = 0
+
+    def __init__(self, node, script, args, timeout):
+        Job.seq += 1
+        self.node = node
+        self.timeout = timeout
+        self.id = f"{int(time.time() * 1000)}-{os.getpid()}-{Job.seq}"
+        self.dir = os.path.join(node.share, "jobs", self.id)
+        os.makedirs(self.dir)
+        shutil.copyfile(script, os.path.join(self.dir, "script"))
+        with open(os.path.join(self.dir, "args"), "w") as f:
+            for a in args:
+                if "\n" in str(a):
+                    raise ClusterError("job arguments cannot hold newlines")
+                f.write(f"{a}\n")
+        with open(os.path.join(self.dir, "timeout"), "w") as f:
+            f.write(f"{int(timeout)}\n")
+        with open(os.path.join(self.dir, "go.tmp"), "w"):
+            pass
+        os.rename(os.path.join(self.dir, "go.tmp"), os.path.join(self.dir, "go"))
+        self.started = time.time()
+
+    def _read(self, name, offset):
+        try:
+            with open(os.path.join(self.dir, name), "rb") as f:
+                f.seek(offset)
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def done(self):
+        return os.path.exists(os.path.join(self.dir, "rc"))
+
+    def wait(self, out=None, err=None):
+        pos = {"stdout": 0, "stderr": 0}
+        bufs = {"stdout": b"", "stderr": b""}
+        sinks = {"stdout": out, "stderr": err}
+        deadline = self.started + self.timeout + HUNG_GRACE
+        rc = None
+        while True:
+            finished = self.done()
+            for name in pos:
+                data = self._read(name, pos[name])
+                if data:
+                    pos[name] += len(data)
+                    bufs[name] += data
+                    if sinks[name] is not None:
+                        sinks[name].write(data.decode(errors="replace"))
+                        sinks[name].flush()
+            if finished:
+                with open(os.path.join(self.dir, "rc")) as f:
+                    rc = int(f.read().strip() or 255)
+                break
+            if not self.node.alive() or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        return (rc, bufs["stdout"].decode(errors="replace"),
+                bufs["stderr"].decode(errors="replace"))
+
+
+class Cluster:
+    def __init__(self, state_dir):
+        self.dir = os.path.abspath(state_dir)
+        self.state_file = os.path.join(self.dir, "cluster.json")
+        self.nodes = {}
+        self.kernel = self.rootfs = self.krel = None
+
+    @classmethod
+    def load(cls, state_dir):
+        c = cls(state_dir)
+        try:
+            with open(c.state_file) as f:
+                st = json.load(f)
+        except FileNotFoundError:
+            raise ClusterError(f"no cluster in {c.dir}; start one with "
+                               "'./build_kernel.sh vm up'")
+        c.kernel, c.rootfs, c.krel = st["kernel"], st["rootfs"], st["krel"]
+        for i, n in enumerate(st["nodes"]):
+            c.nodes[n["name"]] = Node(c, n["name"], i, n)
+        return c
+
+    def save(self):
+        st = {"kernel": self.kernel, "rootfs": self.rootfs, "krel": self.krel,
+              "nodes": [n.state() for n in self.nodes.values()]}
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(st, f, indent=1)
+        os.replace(tmp, self.state_file)
+
+    def node(self, name):
+        if name not in self.nodes:
+            raise ClusterError(f"no node '{name}' (nodes: "
+                               f"{', '.join(self.nodes) or 'none'})")
+        return self.nodes[name]
+
+    def running(self):
+        return any(n.alive() for n in self.nodes.values())
+
+    def up(self, kernel, rootfs, krel, names=DEFAULT_NODES, cmdline=None,
+           mem=None, smp=2, boot_timeout=BOOT_TIMEOUT, die_with_parent=False,
+           log=sys.stderr):
+        """Boot the nodes and wait until every agent answers."""
+        if len(names) != 2:
+            raise ClusterError("the cluster has exactly two nodes for now")
+        for f, what in ((kernel, "kernel image"), (rootfs, "root file system")):
+            if not f or not os.path.isfile(f):
+                raise ClusterError(f"{what} {f!r} does not exist")
+        if os.path.exists(self.state_file):
+            try:
+                old = Cluster.load(self.dir)
+                if old.running():
+                    raise ClusterError(f"a cluster is already running in "
+                                       f"{self.dir}; 'vm down' first")
+            except (ValueError, KeyError):
+                pass
+        os.makedirs(self.dir, exist_ok=True)
+        self.kernel, self.rootfs, self.krel = kernel, rootfs, krel
+        self.nodes = {}
+        for i, name in enumerate(names):
+            n = Node(self, name, i)
+            n.cmdline = (cmdline or {}).get(name, "")
+            n.mem_mb = (mem or {}).get(name, DEFAULT_MEM_MB.get(name, 1024))
+            self.nodes[name] = n
+        ports = _free_udp_ports(len(names))
+        nodes = list(self.nodes.values())
+        for n, p in zip(nodes, ports):
+            n.port = p
+        for i, n in enumerate(nodes):
+            peer = nodes[(i + 1) % len(nodes)]
+            n.start(kernel, rootfs, peer.port, smp, die_with_parent)
+        self.save()
+        print(f"cluster: booting {', '.join(names)} in {self.dir}", file=log)
+        deadline = time.time() + boot_timeout
+        pending = set(names)
+        while pending:
+            for name in sorted(pending):
+                n = self.nodes[name]
+                if n.ready():
+                    pending.discard(name)
+                    print(f"cluster: {name} ({n.ip}) is up", file=log)
+                elif not n.alive():
+                    self.down()
+                    raise ClusterError(
+                        f"node {name} exited during boot; "
+                        f"qemu.log:\n{tail(os.path.join(n.dir, 'qemu.log'))}"
+                        f"console ({n.console_log}):\n{tail(n.console_log)}")
+            if pending and time.time() > deadline:
+                n = self.nodes[sorted(pending)[0]]
+                self.down()
+                raise ClusterError(
+                    f"node {n.name} did not come up in {boot_timeout} s; "
+                    f"killed. console ({n.console_log}):\n{tail(n.console_log)}")
+            time.sleep(0.2)
+        self.write_env()
+        return self
+
+    def write_env(self):
+        """cluster.env in every share: node names and addresses for scripts."""
+        lines = [f"HERMIT_NODES='{' '.join(self.nodes)}'"]
+        for n in self.nodes.values():
+            lines.append(f"HERMIT_IP_{n.name.upper()}={n.ip}")
+        for n in self.nodes.values():
+            with open(os.path.join(n.share, "cluster.env"), "w") as f:
+                f.write("\n".join(lines + [f"HERMIT_NODE={n.name}",
+                                           f"HERMIT_IP={n.ip}"]) + "\n")
+
+    def share(self, src, name):
+        """Copy the directory src to /run/hermit/NAME on every node."""
+        for n in self.nodes.values():
+            dst = os.path.join(n.share, name)
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(src, dst)
+
+    def down(self):
+        for n in self.nodes.values():
+            n.kill()
+        if os.path.exists(self.dir):
+            self.save()
+
+    def status(self):
+        out = []
+        for n in self.nodes.values():
+            state = "running" if n.alive() else "stopped"
+            out.append(f"{n.name:10} {n.ip:12} {state:8} pid {n.pid} "
+                       f"console {n.console_log}")
+        return "\n".join(out)
+
+
+def build_selftests(src, out):
+    """Copy the selftests directory src to out and build its programs."""
+    shutil.copytree(src, out)
+    for prog in ("swap_workload",):
+        r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",
+                            "-pthread", "-o", os.path.join(out, prog),
+                            os.path.join(src, prog + ".c")],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise ClusterError(f"cannot build {prog}:\n{r.stderr}")
+    return out
+
+
+def _env(name):
+    v = os.environ.get(name)
+    if not v:
+        raise ClusterError(f"{name} is not set (run through build_kernel.sh)")
+    return v
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="build_kernel.sh vm",
+                                 description="Hermit QEMU test cluster")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("up", help="boot the cluster")
+    p.add_argument("--cmdline", action="append", default=[],
+                   metavar="NODE=ARGS", help="extra kernel command line")
+    p.add_argument("--mem", action="append", default=[],
+                   metavar="NODE=MB", help="memory of a node in MiB")
+    p.add_argument("--smp", type=int, default=2)
+    sub.add_parser("down", help="stop the cluster")
+    sub.add_parser("status", help="show the nodes")
+    p = sub.add_parser("shell", help="serial console of a node")
+    p.add_argument("node")
+    p = sub.add_parser("run", help="run a script on a node as root")
+    p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("node")
+    p.add_argument("script")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    a = ap.parse_args(argv)
+    state_dir = os.environ.get("HERMIT_VM_DIR", "build/vm")
+
+    try:
+        if a.cmd == "up":
+            def pairs(items, conv):
+                d = {}
+                for it in items:
+                    k, sep, v = it.partition("=")
+                    if not sep:
+                        raise ClusterError(f"expected NODE=VALUE, got {it!r}")
+                    d[k] = conv(v)
+                return d
+            c = Cluster(state_dir)
+            c.up(_env("HERMIT_KERNEL"), _env("HERMIT_ROOTFS"),
+                 _env("HERMIT_KREL"), cmdline=pairs(a.cmdline, str),
+                 mem=pairs(a.mem, int), smp=a.smp)
+            print(c.status())
+            return 0
+        c = Cluster.load(state_dir)
+        if a.cmd == "down":
+            c.down()
+            print(f"cluster: stopped; console logs kept in {c.dir}")
+            return 0
+        if a.cmd == "status":
+            print(c.status())
+            return 0 if c.running() else 1
+        n = c.node(a.node)
+        if not n.alive():
+            raise ClusterError(f"node {n.name} is not running")
+        if a.cmd == "shell":
+            if not sys.stdin.isatty():
+                raise ClusterError("vm shell needs a terminal; "
+                                   "use 'vm run' from scripts")
+            print(f"{n.name}: serial console; Ctrl-] leaves", file=sys.stderr)
+            return subprocess.call(
+                ["socat", "-,raw,echo=0,escape=0x1d",
+                 f"UNIX-CONNECT:{n.console_sock}"])
+        if a.cmd == "run":
+            if not os.path.isfile(a.script):
+                raise ClusterError(f"no such script: {a.script}")
+            rc, _, _ = n.run(a.script, a.args, a.timeout,
+                             out=sys.stdout, err=sys.stderr)
+            if rc is None:
+                raise ClusterError(f"node {n.name} did not finish the job "
+                                   f"in {a.timeout} s (hung or dead); "
+                                   f"console: {n.console_log}")
+            return rc
+    except ClusterError as e:
+        print(f"cluster: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The node runs the expected kernel, and soft-RoCE is up.
+. /run/hermit/selftests/lib.sh
+
+want=${1:?expected kernel release}
+got=$(uname -r)
+[ "$got" = "$want" ] || fail "uname -r is $got, expected $want"
+echo "kernel $got"
+link=$(rdma link show rxe0/1 2>&1) || fail "no rxe0: $link"
+echo "$link"
+echo "$link" | grep -q "state ACTIVE" || fail "rxe0 is not ACTIVE"
+ping -c 2 -W 5 "${2:?peer address}" >/dev/null || fail "cannot ping $2"
+echo "ok"

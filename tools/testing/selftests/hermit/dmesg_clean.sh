@@ -1,0 +1,11 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The kernel log holds no warning, BUG, KASAN, lockdep or hung-task report.
+. /run/hermit/selftests/lib.sh
+
+pat='WARNING:|BUG:|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|INFO: task .* blocked|Oops|Kernel panic|general protection fault|list_(add|del) corruption|RCU stall|soft lockup'
+if dmesg | grep -E "$pat"; then
+	dmesg | grep -E -A 20 "$pat" | head -n 80 >&2
+	fail "kernel log has reports"
+fi
+echo "ok"

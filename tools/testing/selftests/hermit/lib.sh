@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the Hermit selftests that run inside a cluster node. The test
+# runner copies this directory to /run/hermit/selftests on every node; the
+# cluster's addresses are in /run/hermit/cluster.env.
+
+set -u
+[ -f /run/hermit/cluster.env ] && . /run/hermit/cluster.env
+SELFTESTS=${SELFTESTS:-/run/hermit/selftests}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 4
+}
+
+vmstat() {
+	awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat
+}
+
+# Run "$@" in a fresh cgroup v2 group with memory.high=$1 bytes (the limit
+# that throttles instead of OOM-killing, so slow swap still completes).
+run_in_memcg() {
+	local high=$1 cg=/sys/fs/cgroup/hermit-selftest.$$ rc
+	shift
+	mkdir "$cg" || fail "cannot create $cg"
+	echo "$high" >"$cg/memory.high" || fail "cannot set memory.high"
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
+		exec "$@"
+	)
+	rc=$?
+	echo "memcg: $(grep -E '^(anon|swapcached) ' "$cg/memory.stat" | tr '\n' ' ')"
+	echo "memcg: peak $(cat "$cg/memory.peak" 2>/dev/null) events: $(tr '\n' ' ' <"$cg/memory.events")"
+	rmdir "$cg" 2>/dev/null
+	return $rc
+}

@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# perftest over rdma_cm: 'perftest.sh server TEST' on one node,
+# 'perftest.sh client TEST IP' on the other (TEST: ib_write_bw, ib_read_lat).
+. /run/hermit/selftests/lib.sh
+
+role=${1:-}
+test=${2:-}
+case $test in
+ib_write_bw) opts=(-s 65536 -n 200) ;;
+ib_read_lat) opts=(-s 4096 -n 200) ;;
+*) fail "usage: perftest.sh server|client ib_write_bw|ib_read_lat [IP]" ;;
+esac
+case $role in
+server)
+	exec "$test" -R -d rxe0 -p 18515 "${opts[@]}"
+	;;
+client)
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		out=$("$test" -R -d rxe0 -p 18515 "${opts[@]}" "${3:?server address}" 2>&1) && break
+		sleep 1
+	done
+	echo "$out" | grep -A 2 "#bytes"
+	echo "$out" | grep -A 1 "#bytes" | tail -n 1 | grep -qE "^ *[0-9]+" ||
+		fail "$test produced no result (try $try): $(echo "$out" | tail -n 3)"
+	echo "ok"
+	;;
+*)
+	fail "usage: perftest.sh server|client TEST [IP]"
+	;;
+esac
