@@ -2,22 +2,275 @@
 /*
  * Hermit: remote memory in the swap path.
  *
- * This file is the root of the subsystem: it owns the debugfs directory that
- * every other part of Hermit hangs its knobs and counters from.
+ * The knobs are parameters of the built-in code: ``hermit.<knob>=`` on the
+ * kernel command line, /sys/module/hermit/parameters/ at run time, and the
+ * same variables under /sys/kernel/debug/hermit/, with the counters. Every
+ * write goes through the parameter's own parser, so a bad value is refused
+ * with -EINVAL and leaves the old one in place wherever it is written.
  */
 
 #define pr_fmt(fmt) "hermit: " fmt
 
+#include <linux/ctype.h>
 #include <linux/debugfs.h>
+#include <linux/fs.h>
 #include <linux/init.h>
-#include <linux/printk.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
-static struct dentry *hermit_debugfs_root;
+#include "internal.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "hermit."
+
+atomic_long_t hermit_stats[NR_HERMIT_STATS];
+atomic_long_t hermit_pages_held;
+
+const char * const hermit_stat_names[NR_HERMIT_STATS] = {
+	[HERMIT_STORED] = "stored",
+	[HERMIT_LOADED] = "loaded",
+	[HERMIT_INVALIDATED] = "invalidated",
+	[HERMIT_REFUSED_DISABLED] = "refused_disabled",
+	[HERMIT_REFUSED_NO_BACKEND] = "refused_no_backend",
+	[HERMIT_REFUSED_FULL] = "refused_full",
+	[HERMIT_REFUSED_UNAVAILABLE] = "refused_unavailable",
+	[HERMIT_REFUSED_ERROR] = "refused_error",
+	[HERMIT_LOAD_ERRORS] = "load_errors",
+};
+
+/*
+ * A boolean, strictly: the whole value must be one of the words below
+ * (param_ops_bool looks at the first character only).
+ */
+static int hermit_bool_param_set(const char *val, const struct kernel_param *kp)
+{
+	static const char * const words[] = {
+		"0", "n", "no", "off", "false", "1", "y", "yes", "on", "true",
+	};
+	char buf[8];
+	int i;
+
+	if (strscpy(buf, val ?: "", sizeof(buf)) < 0)
+		return -EINVAL;
+	strim(buf);
+	for (i = 0; i < ARRAY_SIZE(words); i++) {
+		if (!strcasecmp(buf, words[i])) {
+			*(bool *)kp->arg = i >= ARRAY_SIZE(words) / 2;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const struct kernel_param_ops hermit_bool_param_ops = {
+	.set = hermit_bool_param_set,
+	.get = param_get_bool,
+};
+
+/* Master switch: off, no new page is stored; stored pages stay readable. */
+bool hermit_enabled = IS_ENABLED(CONFIG_HERMIT_DEFAULT_ON);
+module_param_cb(enabled, &hermit_bool_param_ops, &hermit_enabled, 0644);
+MODULE_PARM_DESC(enabled, "Store swapped-out pages in the backend");
+
+static bool hermit_initialised;
+
+static int hermit_backend_param_set(const char *val, const struct kernel_param *kp)
+{
+	char name[32];
+
+	if (strscpy(name, val, sizeof(name)) < 0)
+		return -EINVAL;
+	strim(name);
+	/* Backends register after the command line is parsed. */
+	return hermit_backend_select(name, READ_ONCE(hermit_initialised));
+}
+
+static int hermit_backend_param_get(char *buf, const struct kernel_param *kp)
+{
+	hermit_backend_selected(buf, PAGE_SIZE - 1);
+	return strlcat(buf, "\n", PAGE_SIZE);
+}
+
+const struct kernel_param_ops hermit_backend_param_ops = {
+	.set = hermit_backend_param_set,
+	.get = hermit_backend_param_get,
+};
+module_param_cb(backend, &hermit_backend_param_ops, NULL, 0644);
+MODULE_PARM_DESC(backend, "Backend new swap areas store to (default: dram)");
+
+/*
+ * A size in bytes with an optional K, M, G or T suffix; the whole string
+ * must parse and the value must be at least one page.
+ */
+static int hermit_size_param_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long long size;
+	char buf[32], *end;
+
+	if (strscpy(buf, val, sizeof(buf)) < 0)
+		return -EINVAL;
+	strim(buf);
+	if (!isdigit(buf[0]))
+		return -EINVAL;
+	size = memparse(buf, &end);
+	if (*end || size < PAGE_SIZE)
+		return -EINVAL;
+	/* No RAM is counted yet when the command line is parsed. */
+	if (totalram_pages() && size > (u64)totalram_pages() << PAGE_SHIFT)
+		return -EINVAL;
+	*(unsigned long *)kp->arg = size >> PAGE_SHIFT;
+	return 0;
+}
+
+static int hermit_size_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%lu\n", *(unsigned long *)kp->arg << PAGE_SHIFT);
+}
+
+/* Sizes in bytes stored as a page count (the knob's arg is unsigned long). */
+const struct kernel_param_ops hermit_size_param_ops = {
+	.set = hermit_size_param_set,
+	.get = hermit_size_param_get,
+};
+
+/* debugfs files that read and write a kernel parameter. */
+struct hermit_knob {
+	struct kernel_param kp;
+};
+
+static ssize_t hermit_knob_read(struct file *file, char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct hermit_knob *knob = file->private_data;
+	char *buf;
+	ssize_t ret;
+
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	kernel_param_lock(THIS_MODULE);
+	ret = knob->kp.ops->get(buf, &knob->kp);
+	kernel_param_unlock(THIS_MODULE);
+	if (ret >= 0)
+		ret = simple_read_from_buffer(ubuf, count, ppos, buf, ret);
+	kfree(buf);
+	return ret;
+}
+
+static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct hermit_knob *knob = file->private_data;
+	char buf[64];
+	int err;
+
+	if (*ppos || !count || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	strim(buf);
+	kernel_param_lock(THIS_MODULE);
+	err = knob->kp.ops->set(buf, &knob->kp);
+	kernel_param_unlock(THIS_MODULE);
+	return err ? err : count;
+}
+
+static const struct file_operations hermit_knob_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = hermit_knob_read,
+	.write = hermit_knob_write,
+	.llseek = default_llseek,
+};
+
+/**
+ * hermit_debugfs_knob() - expose a kernel parameter in debugfs
+ * @name: File name.
+ * @mode: 0644 or 0444 (never world-writable).
+ * @parent: Directory.
+ * @ops: The parameter's ops (their set() validates).
+ * @arg: The parameter's variable.
+ *
+ * Return: the dentry (debugfs errors are not fatal).
+ */
+struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
+				   struct dentry *parent,
+				   const struct kernel_param_ops *ops, void *arg)
+{
+	struct hermit_knob *knob = kzalloc(sizeof(*knob), GFP_KERNEL);
+
+	if (!knob)
+		return ERR_PTR(-ENOMEM);
+	knob->kp.name = name;
+	knob->kp.ops = ops;
+	knob->kp.arg = arg;
+	return debugfs_create_file(name, mode & 0644, parent, knob,
+				   &hermit_knob_fops);
+}
+
+static struct dentry *hermit_debugfs;
+
+struct dentry *hermit_debugfs_root(void)
+{
+	return hermit_debugfs;
+}
+
+static int hermit_stat_get(void *data, u64 *val)
+{
+	*val = atomic_long_read(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(hermit_stat_fops, hermit_stat_get, NULL, "%llu\n");
+
+static int hermit_stats_show(struct seq_file *m, void *v)
+{
+	long held = atomic_long_read(&hermit_pages_held);
+	int i;
+
+	for (i = 0; i < NR_HERMIT_STATS; i++)
+		seq_printf(m, "%s %ld\n", hermit_stat_names[i],
+			   atomic_long_read(&hermit_stats[i]));
+	seq_printf(m, "pages_held %ld\nbytes_held %ld\n", held, held << PAGE_SHIFT);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hermit_stats);
+
+static int hermit_bytes_held_get(void *data, u64 *val)
+{
+	*val = (u64)atomic_long_read(&hermit_pages_held) << PAGE_SHIFT;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(hermit_bytes_held_fops, hermit_bytes_held_get, NULL, "%llu\n");
 
 static int __init hermit_init(void)
 {
-	hermit_debugfs_root = debugfs_create_dir("hermit", NULL);
+	struct dentry *dir;
+	int i;
+
+	dir = debugfs_create_dir("hermit", NULL);
+	hermit_debugfs = dir;
+	hermit_debugfs_knob("enabled", 0644, dir, &hermit_bool_param_ops, &hermit_enabled);
+	hermit_debugfs_knob("backend", 0644, dir, &hermit_backend_param_ops, NULL);
+	for (i = 0; i < NR_HERMIT_STATS; i++)
+		debugfs_create_file_unsafe(hermit_stat_names[i], 0444, dir,
+					   &hermit_stats[i], &hermit_stat_fops);
+	debugfs_create_file_unsafe("pages_held", 0444, dir, &hermit_pages_held,
+				   &hermit_stat_fops);
+	debugfs_create_file_unsafe("bytes_held", 0444, dir, NULL,
+				   &hermit_bytes_held_fops);
+	debugfs_create_file("stats", 0444, dir, NULL, &hermit_stats_fops);
 	pr_info("remote memory core initialised\n");
 	return 0;
 }
-late_initcall(hermit_init);
+subsys_initcall(hermit_init);
+
+/* From here on a backend name must belong to a registered backend. */
+static int __init hermit_init_done(void)
+{
+	WRITE_ONCE(hermit_initialised, true);
+	return 0;
+}
+late_initcall(hermit_init_done);

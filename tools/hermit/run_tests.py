@@ -50,11 +50,11 @@ def test(name, needs_cluster=False):
     return reg
 
 
-def sh(argv, env=None, input=None, timeout=600):
+def sh(argv, env=None, input=None, timeout=600, cwd=None):
     e = dict(os.environ)
     e.update(env or {})
     return subprocess.run(argv, env=e, input=input, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, cwd=cwd)
 
 
 def expect(cond, msg):
@@ -191,6 +191,19 @@ def t_install_needs_root(ctx):
             expect(os.listdir(tmp) == [], f"{cmd} wrote {os.listdir(tmp)}")
 
 
+@test("kunit: mm/hermit under UML")
+def t_kunit(ctx):
+    src = os.path.join(BUILD, "linux")
+    r = sh([sys.executable, "tools/testing/kunit/kunit.py", "run",
+            "--kunitconfig=mm/hermit/tests", f"--build_dir={BUILD}/kunit",
+            f"--jobs={os.cpu_count()}", "--make_options", "CC=ccache gcc",
+            "--timeout", "300"], timeout=1500, cwd=src)
+    summary = [line for line in r.stdout.splitlines() if "Testing complete" in line]
+    expect(r.returncode == 0 and summary,
+           f"kunit.py exit {r.returncode}\n{(r.stdout + r.stderr)[-3000:]}")
+    ctx.note(summary[-1].split("Testing complete.")[-1].strip())
+
+
 # ------------------------------------------------------------- in the cluster
 
 def node_run(ctx, node, script, args=(), timeout=300, background=False):
@@ -257,6 +270,14 @@ def t_vm_timeout(ctx):
         os.unlink(f.name)
 
 
+def result_line(out):
+    """The 'result: ...' line a selftest prints, for the test's summary."""
+    for line in out.splitlines():
+        if line.startswith("result: "):
+            return line[len("result: "):]
+    return ""
+
+
 def client_server(ctx, script, server_args, client_args, timeout=180):
     srv = node_run(ctx, "memory", script, server_args, timeout, background=True)
     try:
@@ -279,7 +300,7 @@ def t_write_bw(ctx):
     ip = ctx.cluster.node("memory").ip
     out = client_server(ctx, "perftest.sh", ["server", "ib_write_bw"],
                         ["client", "ib_write_bw", ip])
-    ctx.note(out.strip().splitlines()[-2] if out.strip() else "")
+    ctx.note(result_line(out))
 
 
 @test("rdma: ib_read_lat over rdma_cm", True)
@@ -287,7 +308,7 @@ def t_read_lat(ctx):
     ip = ctx.cluster.node("memory").ip
     out = client_server(ctx, "perftest.sh", ["server", "ib_read_lat"],
                         ["client", "ib_read_lat", ip])
-    ctx.note(out.strip().splitlines()[-2] if out.strip() else "")
+    ctx.note(result_line(out))
 
 
 @test("baseline: swap on NVMe-oF/RDMA, 4x over memory.high, pages verified", True)
@@ -303,10 +324,51 @@ def t_nvmeof_swap(ctx):
         node_run(ctx, "memory", "nvmeof_swap.sh", ["unexport"], 60)
 
 
+def hermit_swap(ctx, *args, timeout=900):
+    out = expect_ok("compute", node_run(ctx, "compute", "hermit_swap.sh",
+                                        list(args), timeout))
+    ctx.note(" ".join(line for line in out.splitlines()
+                      if line.startswith(("swap_workload", "hermit stored"))))
+    return out
+
+
+@test("hermit: DRAM backend, 4x over cgroup v2 memory.max, every page verified", True)
+def t_hermit_store_v2(ctx):
+    hermit_swap(ctx, "store", "v2")
+
+
+@test("hermit: disabled, pages go to the swap disk, every page verified", True)
+def t_hermit_disabled(ctx):
+    hermit_swap(ctx, "disabled")
+
+
+@test("hermit: backend full, the rest goes to the swap disk, verified", True)
+def t_hermit_full(ctx):
+    hermit_swap(ctx, "full")
+
+
+@test("hermit: swapoff brings every page back from the backend", True)
+def t_hermit_swapoff(ctx):
+    hermit_swap(ctx, "swapoff")
+
+
+@test("hermit: every knob refuses garbage with EINVAL and keeps its value", True)
+def t_hermit_knobs(ctx):
+    expect_ok("compute", node_run(ctx, "compute", "hermit_knobs.py", [], 120))
+
+
 @test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)
 def t_dmesg(ctx):
     for node in ("compute", "memory"):
         expect_ok(node, node_run(ctx, node, "dmesg_clean.sh", [], 60))
+
+
+@test("hermit: DRAM backend, 4x over cgroup v1 limit_in_bytes (cgcreate/cgexec)", True)
+def t_hermit_store_v1(ctx):
+    n = ctx.cluster.node("compute")
+    ctx.cluster.restart("compute", (n.cmdline + " hvm.cgroup=1").strip())
+    hermit_swap(ctx, "store", "v1")
+    expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
 
 
 # ------------------------------------------------------------------- runner

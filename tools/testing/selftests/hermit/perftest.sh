@@ -6,9 +6,16 @@
 
 role=${1:-}
 test=${2:-}
+# The columns of the result line worth a summary.
 case $test in
-ib_write_bw) opts=(-s 65536 -n 200) ;;
-ib_read_lat) opts=(-s 4096 -n 200) ;;
+ib_write_bw)
+	opts=(-s 65536 -n 200)
+	summary='{ printf "%s B x %s: average %s MB/s", $1, $2, $4 }'
+	;;
+ib_read_lat)
+	opts=(-s 4096 -n 200)
+	summary='{ printf "%s B: typical %s us, average %s us, 99%% %s us", $1, $5, $6, $8 }'
+	;;
 *) fail "usage: perftest.sh server|client ib_write_bw|ib_read_lat [IP]" ;;
 esac
 case $role in
@@ -20,10 +27,10 @@ client)
 		out=$("$test" -R -d rxe0 -p 18515 "${opts[@]}" "${3:?server address}" 2>&1) && break
 		sleep 1
 	done
-	echo "$out" | grep -A 2 "#bytes"
-	echo "$out" | grep -A 1 "#bytes" | tail -n 1 | grep -qE "^ *[0-9]+" ||
+	line=$(echo "$out" | grep -A 1 "#bytes" | tail -n 1)
+	echo "$line" | grep -qE "^ *[0-9]+" ||
 		fail "$test produced no result (try $try): $(echo "$out" | tail -n 3)"
-	echo "ok"
+	echo "result: $test $(echo "$line" | awk "$summary")"
 	;;
 *)
 	fail "usage: perftest.sh server|client TEST [IP]"

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hermit: remote memory in the swap path.
+ *
+ * These are the hooks core mm calls; they sit beside zswap's. A page that
+ * Hermit takes at swap-out lives in a backend (the DRAM of a memory server
+ * over RDMA, or a local DRAM pool) instead of on the swap device, which stays
+ * the system of record for slot allocation and the fallback tier for every
+ * page the backend cannot take.
+ */
+#ifndef _LINUX_HERMIT_H
+#define _LINUX_HERMIT_H
+
+#include <linux/types.h>
+
+struct folio;
+
+#ifdef CONFIG_HERMIT
+
+bool hermit_store(struct folio *folio);
+bool hermit_load(struct folio *folio);
+void hermit_invalidate(int type, unsigned long offset, unsigned int nr);
+int hermit_swapon(int type, unsigned long nr_pages);
+void hermit_swapoff(int type);
+bool hermit_never_used(void);
+
+#else
+
+static inline bool hermit_store(struct folio *folio)
+{
+	return false;
+}
+
+static inline bool hermit_load(struct folio *folio)
+{
+	return false;
+}
+
+static inline void hermit_invalidate(int type, unsigned long offset,
+				     unsigned int nr) {}
+
+static inline int hermit_swapon(int type, unsigned long nr_pages)
+{
+	return 0;
+}
+
+static inline void hermit_swapoff(int type) {}
+
+static inline bool hermit_never_used(void)
+{
+	return true;
+}
+
+#endif /* CONFIG_HERMIT */
+
+#endif /* _LINUX_HERMIT_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hermit backends: where swapped-out pages go instead of the swap device.
+ *
+ * The core splits the slots of every swap area into chunks of
+ * HERMIT_CHUNK_PAGES pages. A backend provides room for a chunk the first
+ * time one of its slots is stored, and then stores and loads single pages
+ * at an index inside a chunk. Which slots are held by the backend is the
+ * core's business: a backend is never asked to load a slot it did not store.
+ */
+#ifndef _LINUX_HERMIT_BACKEND_H
+#define _LINUX_HERMIT_BACKEND_H
+
+#include <linux/bits.h>
+#include <linux/list.h>
+#include <linux/types.h>
+
+struct module;
+struct page;
+
+/* log2 of the pages in a chunk: 64 MiB of 4 KiB pages. */
+#define HERMIT_CHUNK_SHIFT	14
+#define HERMIT_CHUNK_PAGES	BIT(HERMIT_CHUNK_SHIFT)
+
+/**
+ * struct hermit_backend_ops - what a Hermit backend implements
+ *
+ * @chunk_alloc: Provide room for chunk @index of swap area @type. Returns
+ *	a cookie that the core passes back for that chunk, or an ERR_PTR:
+ *	-ENOSPC when the backend is full, -ENOTCONN when it cannot reach its
+ *	memory, any other errno for other failures. May sleep; called in
+ *	reclaim context, so it must not recurse into reclaim (GFP_NOIO).
+ * @chunk_free: Release a chunk. Called at swapoff, when the core holds no
+ *	slot of the chunk any more. May sleep.
+ * @store: Write @page to slot @index (0 <= @index < HERMIT_CHUNK_PAGES)
+ *	of @chunk. Returns 0 once the data is safe in the backend, -ENOSPC
+ *	when full, another negative errno on failure. On failure the slot's
+ *	previous content may be lost; the core does not read it again. May
+ *	sleep; GFP_NOIO.
+ * @load: Read slot @index of @chunk into @page. Returns 0, or a negative
+ *	errno when the data cannot be had (the faulting task then gets an I/O
+ *	error: SIGBUS). May sleep.
+ * @invalidate: The core no longer needs slot @index of @chunk. Called with
+ *	a spinlock held: must not sleep.
+ */
+struct hermit_backend_ops {
+	void *(*chunk_alloc)(int type, unsigned long index);
+	void (*chunk_free)(int type, unsigned long index, void *chunk);
+	int (*store)(void *chunk, unsigned long index, struct page *page);
+	int (*load)(void *chunk, unsigned long index, struct page *page);
+	void (*invalidate)(void *chunk, unsigned long index);
+};
+
+/**
+ * struct hermit_backend - a registered backend
+ * @name: Name selected with the ``hermit.backend`` knob: lower case letters,
+ *	digits, '_' and '-', at most 15 characters.
+ * @owner: Module that implements @ops (THIS_MODULE); pinned while a swap
+ *	area holds pages in this backend.
+ * @ops: The operations.
+ * @list: Private to the registry.
+ * @users: Private to the registry: swap areas bound to this backend.
+ */
+struct hermit_backend {
+	const char *name;
+	struct module *owner;
+	const struct hermit_backend_ops *ops;
+	struct list_head list;
+	unsigned int users;
+};
+
+int hermit_register_backend(struct hermit_backend *backend);
+int hermit_unregister_backend(struct hermit_backend *backend);
+
+#endif /* _LINUX_HERMIT_BACKEND_H */

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hermit internals shared by the files of mm/hermit/ and its KUnit tests.
+ */
+#ifndef _MM_HERMIT_INTERNAL_H
+#define _MM_HERMIT_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/hermit_backend.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+
+struct dentry;
+
+/* Where a swap slot lives in the chunked backend space. */
+static inline unsigned long hermit_chunk_of(unsigned long offset)
+{
+	return offset >> HERMIT_CHUNK_SHIFT;
+}
+
+static inline unsigned long hermit_index_in_chunk(unsigned long offset)
+{
+	return offset & (HERMIT_CHUNK_PAGES - 1);
+}
+
+static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
+{
+	return DIV_ROUND_UP(nr_pages, HERMIT_CHUNK_PAGES);
+}
+
+/**
+ * struct hermit_area - Hermit's state of one swap area (swap type)
+ * @type: The swap type.
+ * @nr_pages: Slots in the area.
+ * @remote: One bit per slot: set while the backend holds the slot's page.
+ *	Only the owner of the slot (the locked swap cache folio) sets it or
+ *	reads it; the swap_info lock serialises clearing at slot free.
+ * @chunks: Backend cookie of each chunk; NULL until its first store.
+ * @nr_chunks: Entries in @chunks.
+ * @backend: Bound at the first store, kept until swapoff.
+ * @lock: Serialises binding and chunk allocation.
+ * @held: Pages of this area in the backend.
+ */
+struct hermit_area {
+	int type;
+	unsigned long nr_pages;
+	unsigned long *remote;
+	void **chunks;
+	unsigned long nr_chunks;
+	struct hermit_backend *backend;
+	struct mutex lock;	/* binding and chunk allocation */
+	atomic_long_t held;
+};
+
+enum hermit_stat {
+	HERMIT_STORED,
+	HERMIT_LOADED,
+	HERMIT_INVALIDATED,
+	HERMIT_REFUSED_DISABLED,
+	HERMIT_REFUSED_NO_BACKEND,
+	HERMIT_REFUSED_FULL,
+	HERMIT_REFUSED_UNAVAILABLE,
+	HERMIT_REFUSED_ERROR,
+	HERMIT_LOAD_ERRORS,
+	NR_HERMIT_STATS,
+};
+
+extern atomic_long_t hermit_stats[NR_HERMIT_STATS];
+extern const char * const hermit_stat_names[NR_HERMIT_STATS];
+extern atomic_long_t hermit_pages_held;
+
+static inline void hermit_count(enum hermit_stat stat, long nr)
+{
+	atomic_long_add(nr, &hermit_stats[stat]);
+}
+
+/* Knobs (core.c). */
+extern bool hermit_enabled;
+extern const struct kernel_param_ops hermit_bool_param_ops;
+extern const struct kernel_param_ops hermit_backend_param_ops;
+extern const struct kernel_param_ops hermit_size_param_ops;
+struct dentry *hermit_debugfs_root(void);
+struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
+				   struct dentry *parent,
+				   const struct kernel_param_ops *ops, void *arg);
+
+/* Backend registry (backend.c). */
+bool hermit_backend_name_valid(const char *name);
+struct hermit_backend *hermit_backend_bind(void);
+void hermit_backend_unbind(struct hermit_backend *backend);
+int hermit_backend_select(const char *name, bool must_exist);
+void hermit_backend_selected(char *buf, size_t size);
+
+/* Swap areas (swap.c), for the tests. */
+struct hermit_area *hermit_area_of(int type);
+
+#endif /* _MM_HERMIT_INTERNAL_H */

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hermit swap hooks: store, load and invalidate swap slots in a backend.
+ *
+ * The swap device keeps allocating slots and stays the fallback: a page the
+ * backend refuses goes to the device as usual, and a slot whose bit is clear
+ * is read from the device. A slot is owned by its locked swap cache folio
+ * while it is stored or loaded, so the bit of a slot changes under that lock
+ * or, when the slot is freed, under the swap_info lock; the backend's copy is
+ * kept after a load (the folio stays clean), so a page that is reclaimed
+ * again without being written costs no second transfer.
+ */
+
+#define pr_fmt(fmt) "hermit: " fmt
+
+#include <linux/bitmap.h>
+#include <linux/err.h>
+#include <linux/hermit.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
+
+#include "internal.h"
+
+static struct hermit_area *hermit_areas[MAX_SWAPFILES];
+static bool hermit_used;
+
+struct hermit_area *hermit_area_of(int type)
+{
+	if (type < 0 || type >= MAX_SWAPFILES)
+		return NULL;
+	return READ_ONCE(hermit_areas[type]);
+}
+
+/**
+ * hermit_never_used() - whether no page was ever offered to a backend
+ *
+ * Large folio swap-in stays off once Hermit is in use: a large folio may be
+ * partly in the backend and partly on the device.
+ *
+ * Return: true until the first store is offered to a backend.
+ */
+bool hermit_never_used(void)
+{
+	return !READ_ONCE(hermit_used);
+}
+
+/* The area's backend, bound to the selected one at the first store. */
+static struct hermit_backend *hermit_area_backend(struct hermit_area *area)
+{
+	struct hermit_backend *b = READ_ONCE(area->backend);
+
+	if (b)
+		return b;
+	mutex_lock(&area->lock);
+	b = area->backend;
+	if (!b) {
+		b = hermit_backend_bind();
+		if (b) {
+			WRITE_ONCE(hermit_used, true);
+			/* Pairs with READ_ONCE() above: b is fully set up. */
+			smp_store_release(&area->backend, b);
+			pr_info("swap area %d uses backend %s\n", area->type, b->name);
+		}
+	}
+	mutex_unlock(&area->lock);
+	return b;
+}
+
+static void *hermit_area_chunk(struct hermit_area *area,
+			       struct hermit_backend *b, unsigned long chunk)
+{
+	/* Pairs with the release below: the chunk is set up when seen. */
+	void *c = smp_load_acquire(&area->chunks[chunk]);
+
+	if (c)
+		return c;
+	mutex_lock(&area->lock);
+	c = area->chunks[chunk];
+	if (!c) {
+		c = b->ops->chunk_alloc(area->type, chunk);
+		if (!c)
+			c = ERR_PTR(-ENOMEM);
+		else if (!IS_ERR(c))
+			/* Publish after the backend has set the chunk up. */
+			smp_store_release(&area->chunks[chunk], c);
+	}
+	mutex_unlock(&area->lock);
+	return c;
+}
+
+/* Forget the backend's copy of a slot, if it has one. */
+static bool hermit_drop(struct hermit_area *area, unsigned long offset)
+{
+	if (!test_and_clear_bit(offset, area->remote))
+		return false;
+	area->backend->ops->invalidate(area->chunks[hermit_chunk_of(offset)],
+				       hermit_index_in_chunk(offset));
+	atomic_long_dec(&area->held);
+	atomic_long_dec(&hermit_pages_held);
+	return true;
+}
+
+static int hermit_store_page(struct hermit_area *area, struct hermit_backend *b,
+			     unsigned long offset, struct page *page)
+{
+	void *chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset));
+	int err;
+
+	if (IS_ERR(chunk))
+		return PTR_ERR(chunk);
+	err = b->ops->store(chunk, hermit_index_in_chunk(offset), page);
+	if (err)
+		return err;
+	if (!test_and_set_bit(offset, area->remote)) {
+		atomic_long_inc(&area->held);
+		atomic_long_inc(&hermit_pages_held);
+	}
+	return 0;
+}
+
+static enum hermit_stat hermit_refusal(int err)
+{
+	switch (err) {
+	case -ENOSPC:
+	case -ENOMEM:
+		return HERMIT_REFUSED_FULL;
+	case -ENOTCONN:
+	case -ECONNRESET:
+	case -ESHUTDOWN:
+	case -EHOSTUNREACH:
+		return HERMIT_REFUSED_UNAVAILABLE;
+	default:
+		return HERMIT_REFUSED_ERROR;
+	}
+}
+
+/**
+ * hermit_store() - offer a folio being swapped out to the backend
+ * @folio: Locked swap cache folio.
+ *
+ * Every page of a large folio is stored, or none is.
+ *
+ * Return: true when the backend holds the whole folio; false when the
+ * folio must go to the swap device (any earlier copy in the backend of its
+ * slots is then dropped, so it is never read back instead).
+ */
+bool hermit_store(struct folio *folio)
+{
+	swp_entry_t entry = folio->swap;
+	struct hermit_area *area = hermit_area_of(swp_type(entry));
+	unsigned long offset = swp_offset(entry);
+	long i, nr = folio_nr_pages(folio);
+	enum hermit_stat reason;
+	struct hermit_backend *b;
+	int err;
+
+	VM_WARN_ON_ONCE(!folio_test_locked(folio));
+	if (!area)
+		return false;
+	if (!READ_ONCE(hermit_enabled)) {
+		reason = HERMIT_REFUSED_DISABLED;
+		goto refuse;
+	}
+	b = hermit_area_backend(area);
+	if (!b) {
+		reason = HERMIT_REFUSED_NO_BACKEND;
+		goto refuse;
+	}
+	for (i = 0; i < nr; i++) {
+		err = hermit_store_page(area, b, offset + i, folio_page(folio, i));
+		if (err) {
+			reason = hermit_refusal(err);
+			goto refuse;
+		}
+	}
+	hermit_count(HERMIT_STORED, nr);
+	return true;
+
+refuse:
+	hermit_count(reason, nr);
+	if (READ_ONCE(area->backend)) {
+		for (i = 0; i < nr; i++)
+			hermit_drop(area, offset + i);
+	}
+	return false;
+}
+
+/**
+ * hermit_load() - read a folio being swapped in from the backend
+ * @folio: Locked folio with folio->swap set, not uptodate.
+ *
+ * Return: false when the backend does not hold the folio's slots (read the
+ * swap device); true when it does: the folio is then uptodate, or, if the
+ * backend could not deliver, left !uptodate so the fault fails with an I/O
+ * error (SIGBUS) instead of mapping wrong data.
+ */
+bool hermit_load(struct folio *folio)
+{
+	swp_entry_t entry = folio->swap;
+	struct hermit_area *area = hermit_area_of(swp_type(entry));
+	unsigned long offset = swp_offset(entry);
+	long i, held = 0, nr = folio_nr_pages(folio);
+	struct hermit_backend *b;
+
+	VM_WARN_ON_ONCE(!folio_test_locked(folio));
+	if (!area)
+		return false;
+	for (i = 0; i < nr; i++)
+		held += test_bit(offset + i, area->remote);
+	if (!held)
+		return false;
+	/* Large swap-in is off while Hermit is used (hermit_never_used()). */
+	if (WARN_ON_ONCE(held != nr)) {
+		hermit_count(HERMIT_LOAD_ERRORS, nr);
+		return true;
+	}
+	b = area->backend;
+	for (i = 0; i < nr; i++) {
+		unsigned long slot = offset + i;
+
+		if (b->ops->load(area->chunks[hermit_chunk_of(slot)],
+				 hermit_index_in_chunk(slot), folio_page(folio, i))) {
+			hermit_count(HERMIT_LOAD_ERRORS, nr);
+			return true;
+		}
+	}
+	folio_mark_uptodate(folio);
+	hermit_count(HERMIT_LOADED, nr);
+	return true;
+}
+
+/**
+ * hermit_invalidate() - swap slots were freed
+ * @type: Swap type.
+ * @offset: First slot.
+ * @nr: Number of slots.
+ *
+ * Called under the swap_info lock: does not sleep.
+ */
+void hermit_invalidate(int type, unsigned long offset, unsigned int nr)
+{
+	struct hermit_area *area = hermit_area_of(type);
+	unsigned long n = 0;
+	unsigned int i;
+
+	if (!area || !READ_ONCE(area->backend))
+		return;
+	for (i = 0; i < nr; i++)
+		n += hermit_drop(area, offset + i);
+	if (n)
+		hermit_count(HERMIT_INVALIDATED, n);
+}
+
+/**
+ * hermit_swapon() - a swap area is being enabled
+ * @type: Swap type.
+ * @nr_pages: Slots in the area.
+ *
+ * Return: 0, or -ENOMEM (swapon then fails).
+ */
+int hermit_swapon(int type, unsigned long nr_pages)
+{
+	struct hermit_area *area;
+
+	area = kzalloc(sizeof(*area), GFP_KERNEL);
+	if (!area)
+		return -ENOMEM;
+	area->type = type;
+	area->nr_pages = nr_pages;
+	area->nr_chunks = hermit_nr_chunks(nr_pages);
+	mutex_init(&area->lock);
+	atomic_long_set(&area->held, 0);
+	area->remote = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
+	area->chunks = kvcalloc(area->nr_chunks, sizeof(void *), GFP_KERNEL);
+	if (!area->remote || !area->chunks) {
+		kvfree(area->remote);
+		kvfree(area->chunks);
+		kfree(area);
+		return -ENOMEM;
+	}
+	WRITE_ONCE(hermit_areas[type], area);
+	return 0;
+}
+
+/**
+ * hermit_swapoff() - a swap area is gone
+ * @type: Swap type.
+ *
+ * try_to_unuse() has read every page back and freed every slot by now, so
+ * the backend holds nothing of this area; its chunks are released and the
+ * backend unbound.
+ */
+void hermit_swapoff(int type)
+{
+	struct hermit_area *area = hermit_area_of(type);
+	struct hermit_backend *b;
+	unsigned long i;
+
+	if (!area)
+		return;
+	WRITE_ONCE(hermit_areas[type], NULL);
+	b = area->backend;
+	if (b) {
+		if (WARN_ON_ONCE(atomic_long_read(&area->held))) {
+			for_each_set_bit(i, area->remote, area->nr_pages)
+				hermit_drop(area, i);
+		}
+		for (i = 0; i < area->nr_chunks; i++) {
+			if (area->chunks[i])
+				b->ops->chunk_free(type, i, area->chunks[i]);
+		}
+		hermit_backend_unbind(b);
+	}
+	kvfree(area->remote);
+	kvfree(area->chunks);
+	kfree(area);
+}

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for Hermit: slot arithmetic, knob parsing, the backend
+ * registry, and the store/load/invalidate rules against a fake backend on a
+ * swap area of its own.
+ *
+ * ./tools/testing/kunit/kunit.py run --kunitconfig=mm/hermit/tests
+ */
+
+#include <kunit/test.h>
+#include <linux/hermit.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
+
+#include "../internal.h"
+
+struct chunk_case {
+	unsigned long offset, chunk, index;
+};
+
+static const struct chunk_case chunk_cases[] = {
+	{ 0, 0, 0 },
+	{ 1, 0, 1 },
+	{ HERMIT_CHUNK_PAGES - 1, 0, HERMIT_CHUNK_PAGES - 1 },
+	{ HERMIT_CHUNK_PAGES, 1, 0 },
+	{ 3 * HERMIT_CHUNK_PAGES + 7, 3, 7 },
+	{ (1UL << 40) + 5, (1UL << 40) >> HERMIT_CHUNK_SHIFT, 5 },
+};
+
+static void chunk_case_desc(const struct chunk_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "offset %lu", c->offset);
+}
+
+KUNIT_ARRAY_PARAM(chunk, chunk_cases, chunk_case_desc);
+
+static void hermit_test_chunk_arith(struct kunit *test)
+{
+	const struct chunk_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, hermit_chunk_of(c->offset), c->chunk);
+	KUNIT_EXPECT_EQ(test, hermit_index_in_chunk(c->offset), c->index);
+	KUNIT_EXPECT_EQ(test, (hermit_chunk_of(c->offset) << HERMIT_CHUNK_SHIFT) +
+			hermit_index_in_chunk(c->offset), c->offset);
+}
+
+static void hermit_test_nr_chunks(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, hermit_nr_chunks(0), 0UL);
+	KUNIT_EXPECT_EQ(test, hermit_nr_chunks(1), 1UL);
+	KUNIT_EXPECT_EQ(test, hermit_nr_chunks(HERMIT_CHUNK_PAGES), 1UL);
+	KUNIT_EXPECT_EQ(test, hermit_nr_chunks(HERMIT_CHUNK_PAGES + 1), 2UL);
+}
+
+static void hermit_test_backend_names(struct kunit *test)
+{
+	KUNIT_EXPECT_TRUE(test, hermit_backend_name_valid("dram"));
+	KUNIT_EXPECT_TRUE(test, hermit_backend_name_valid("rdma-2_x"));
+	KUNIT_EXPECT_TRUE(test, hermit_backend_name_valid("abcdefghijklmno"));
+	KUNIT_EXPECT_FALSE(test, hermit_backend_name_valid(NULL));
+	KUNIT_EXPECT_FALSE(test, hermit_backend_name_valid(""));
+	KUNIT_EXPECT_FALSE(test, hermit_backend_name_valid("DRAM"));
+	KUNIT_EXPECT_FALSE(test, hermit_backend_name_valid("has space"));
+	KUNIT_EXPECT_FALSE(test, hermit_backend_name_valid("a/b"));
+	KUNIT_EXPECT_FALSE(test, hermit_backend_name_valid("abcdefghijklmnop"));
+}
+
+static void hermit_test_size_param(struct kunit *test)
+{
+	unsigned long pages = 7;
+	const struct kernel_param kp = { .arg = &pages };
+	const struct kernel_param_ops *ops = &hermit_size_param_ops;
+	static const char * const bad[] = {
+		"", " ", "abc", "12x", "1M2", "-4096", "0", "4095", "0x", "99999T",
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, ops->set(bad[i], &kp), -EINVAL, "'%s'", bad[i]);
+		KUNIT_EXPECT_EQ_MSG(test, pages, 7UL, "'%s' changed the value", bad[i]);
+	}
+	KUNIT_EXPECT_EQ(test, ops->set("4096", &kp), 0);
+	KUNIT_EXPECT_EQ(test, pages, 1UL);
+	KUNIT_EXPECT_EQ(test, ops->set("1M\n", &kp), 0);
+	KUNIT_EXPECT_EQ(test, pages, 256UL);
+	KUNIT_EXPECT_EQ(test, ops->set("8k", &kp), 0);
+	KUNIT_EXPECT_EQ(test, pages, 2UL);
+}
+
+static void hermit_test_bool_param(struct kunit *test)
+{
+	bool v = false;
+	const struct kernel_param kp = { .arg = &v };
+	const struct kernel_param_ops *ops = &hermit_bool_param_ops;
+	static const char * const bad[] = {
+		"", "maybe", "2", "yes please", "-1", "enabled", "on off",
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, ops->set(bad[i], &kp), -EINVAL, "'%s'", bad[i]);
+		KUNIT_EXPECT_FALSE_MSG(test, v, "'%s' changed the value", bad[i]);
+	}
+	KUNIT_EXPECT_EQ(test, ops->set("1", &kp), 0);
+	KUNIT_EXPECT_TRUE(test, v);
+	KUNIT_EXPECT_EQ(test, ops->set("off\n", &kp), 0);
+	KUNIT_EXPECT_FALSE(test, v);
+	KUNIT_EXPECT_EQ(test, ops->set("Y", &kp), 0);
+	KUNIT_EXPECT_TRUE(test, v);
+	KUNIT_EXPECT_EQ(test, ops->set("false", &kp), 0);
+	KUNIT_EXPECT_FALSE(test, v);
+}
+
+static void hermit_test_backend_param(struct kunit *test)
+{
+	const struct kernel_param_ops *ops = &hermit_backend_param_ops;
+	char before[32], after[32];
+
+	hermit_backend_selected(before, sizeof(before));
+	KUNIT_EXPECT_EQ(test, ops->set("no-such-backend", NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, ops->set("Bad Name", NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, ops->set("", NULL), -EINVAL);
+	hermit_backend_selected(after, sizeof(after));
+	KUNIT_EXPECT_STREQ(test, before, after);
+	KUNIT_EXPECT_EQ(test, ops->set("dram\n", NULL), 0);
+	KUNIT_EXPECT_EQ(test, ops->set(before, NULL), 0);
+}
+
+/* A fake backend: one page of storage per slot of a small area. */
+#define FAKE_PAGES	64
+#define FAKE_TYPE	(MAX_SWAPFILES - 1)
+
+static struct {
+	struct page *slot[FAKE_PAGES];
+	int fail_after;		/* stores left before -ENOSPC; <0: never */
+	int load_error;
+	int chunks, invalidated;
+} fake;
+
+static void *fake_chunk_alloc(int type, unsigned long index)
+{
+	fake.chunks++;
+	return &fake;
+}
+
+static void fake_chunk_free(int type, unsigned long index, void *chunk)
+{
+	fake.chunks--;
+}
+
+static int fake_store(void *chunk, unsigned long index, struct page *page)
+{
+	if (fake.fail_after == 0)
+		return -ENOSPC;
+	if (fake.fail_after > 0)
+		fake.fail_after--;
+	if (!fake.slot[index])
+		fake.slot[index] = alloc_page(GFP_KERNEL);
+	if (!fake.slot[index])
+		return -ENOMEM;
+	copy_highpage(fake.slot[index], page);
+	return 0;
+}
+
+static int fake_load(void *chunk, unsigned long index, struct page *page)
+{
+	if (fake.load_error || !fake.slot[index])
+		return -EIO;
+	copy_highpage(page, fake.slot[index]);
+	return 0;
+}
+
+static void fake_invalidate(void *chunk, unsigned long index)
+{
+	fake.invalidated++;
+	if (fake.slot[index])
+		__free_page(fake.slot[index]);
+	fake.slot[index] = NULL;
+}
+
+static const struct hermit_backend_ops fake_ops = {
+	.chunk_alloc = fake_chunk_alloc,
+	.chunk_free = fake_chunk_free,
+	.store = fake_store,
+	.load = fake_load,
+	.invalidate = fake_invalidate,
+};
+
+static struct hermit_backend fake_backend = {
+	.name = "kunit-fake",
+	.owner = THIS_MODULE,
+	.ops = &fake_ops,
+};
+
+static void hermit_test_registry(struct kunit *test)
+{
+	struct hermit_backend nameless = { .name = "x y", .ops = &fake_ops };
+	struct hermit_backend no_ops = { .name = "kunit-noops" };
+	struct hermit_backend dup = { .name = "kunit-fake", .ops = &fake_ops };
+	struct hermit_backend *b;
+	char before[32];
+
+	KUNIT_EXPECT_EQ(test, hermit_register_backend(&nameless), -EINVAL);
+	KUNIT_EXPECT_EQ(test, hermit_register_backend(&no_ops), -EINVAL);
+	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
+	KUNIT_EXPECT_EQ(test, hermit_register_backend(&dup), -EEXIST);
+	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&dup), -ENOENT);
+
+	hermit_backend_selected(before, sizeof(before));
+	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
+	b = hermit_backend_bind();
+	KUNIT_EXPECT_PTR_EQ(test, b, &fake_backend);
+	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), -EBUSY);
+	hermit_backend_unbind(b);
+	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), 0);
+	/* Selected but gone: nothing to bind. */
+	KUNIT_EXPECT_NULL(test, hermit_backend_bind());
+	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
+}
+
+static struct folio *fake_folio(struct kunit *test, unsigned int order,
+				unsigned long offset, u8 fill)
+{
+	struct folio *folio = folio_alloc(GFP_KERNEL, order);
+	long i;
+
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	for (i = 0; i < folio_nr_pages(folio); i++)
+		memset(page_address(folio_page(folio, i)), fill + i, PAGE_SIZE);
+	__folio_set_locked(folio);
+	folio->swap = swp_entry(FAKE_TYPE, offset);
+	return folio;
+}
+
+static void fake_folio_put(struct folio *folio)
+{
+	folio->swap.val = 0;
+	__folio_clear_locked(folio);
+	folio_put(folio);
+}
+
+static bool page_filled(struct page *page, u8 fill)
+{
+	return !memchr_inv(page_address(page), fill, PAGE_SIZE);
+}
+
+static void hermit_test_store_load(struct kunit *test)
+{
+	bool was_enabled = hermit_enabled;
+	struct hermit_area *area;
+	struct folio *f, *g;
+	char before[32];
+	long i;
+
+	memset(&fake, 0, sizeof(fake));
+	fake.fail_after = -1;
+	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
+	hermit_backend_selected(before, sizeof(before));
+	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
+	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, FAKE_PAGES), 0);
+	area = hermit_area_of(FAKE_TYPE);
+	KUNIT_ASSERT_NOT_NULL(test, area);
+	hermit_enabled = true;
+
+	/* A page goes in and comes back. */
+	f = fake_folio(test, 0, 5, 0xa5);
+	KUNIT_EXPECT_TRUE(test, hermit_store(f));
+	KUNIT_EXPECT_TRUE(test, test_bit(5, area->remote));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 1L);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	g = fake_folio(test, 0, 5, 0);
+	KUNIT_EXPECT_TRUE(test, hermit_load(g));
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(g));
+	KUNIT_EXPECT_TRUE(test, page_filled(folio_page(g, 0), 0xa5));
+	fake_folio_put(g);
+
+	/* A refused re-store drops the old copy: the disk has the data now. */
+	fake.fail_after = 0;
+	KUNIT_EXPECT_FALSE(test, hermit_store(f));
+	KUNIT_EXPECT_FALSE(test, test_bit(5, area->remote));
+	KUNIT_EXPECT_EQ(test, fake.invalidated, 1);
+	g = fake_folio(test, 0, 5, 0);
+	KUNIT_EXPECT_FALSE(test, hermit_load(g));
+	fake_folio_put(g);
+
+	/* Disabled: refused, and again no stale copy is left behind. */
+	fake.fail_after = -1;
+	KUNIT_EXPECT_TRUE(test, hermit_store(f));
+	hermit_enabled = false;
+	KUNIT_EXPECT_FALSE(test, hermit_store(f));
+	KUNIT_EXPECT_FALSE(test, test_bit(5, area->remote));
+	hermit_enabled = true;
+	fake_folio_put(f);
+
+	/* A large folio is stored whole or not at all. */
+	f = fake_folio(test, 2, 8, 0x10);
+	fake.fail_after = 2;
+	KUNIT_EXPECT_FALSE(test, hermit_store(f));
+	for (i = 8; i < 12; i++)
+		KUNIT_EXPECT_FALSE(test, test_bit(i, area->remote));
+	fake.fail_after = -1;
+	KUNIT_EXPECT_TRUE(test, hermit_store(f));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 4L);
+	fake_folio_put(f);
+	g = fake_folio(test, 0, 10, 0);
+	KUNIT_EXPECT_TRUE(test, hermit_load(g));
+	KUNIT_EXPECT_TRUE(test, page_filled(folio_page(g, 0), 0x12));
+	fake_folio_put(g);
+
+	/* A backend that cannot deliver: no uptodate, so the fault fails. */
+	fake.load_error = 1;
+	g = fake_folio(test, 0, 9, 0);
+	KUNIT_EXPECT_TRUE(test, hermit_load(g));
+	KUNIT_EXPECT_FALSE(test, folio_test_uptodate(g));
+	fake_folio_put(g);
+	fake.load_error = 0;
+
+	/* Freed slots are dropped from the backend. */
+	hermit_invalidate(FAKE_TYPE, 8, 4);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 0L);
+	for (i = 0; i < FAKE_PAGES; i++)
+		KUNIT_EXPECT_NULL(test, fake.slot[i]);
+
+	/* swapoff releases the chunks and the backend. */
+	hermit_enabled = was_enabled;
+	hermit_swapoff(FAKE_TYPE);
+	KUNIT_EXPECT_NULL(test, hermit_area_of(FAKE_TYPE));
+	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
+	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), 0);
+	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
+}
+
+static struct kunit_case hermit_test_cases[] = {
+	KUNIT_CASE_PARAM(hermit_test_chunk_arith, chunk_gen_params),
+	KUNIT_CASE(hermit_test_nr_chunks),
+	KUNIT_CASE(hermit_test_backend_names),
+	KUNIT_CASE(hermit_test_size_param),
+	KUNIT_CASE(hermit_test_bool_param),
+	KUNIT_CASE(hermit_test_backend_param),
+	KUNIT_CASE(hermit_test_registry),
+	KUNIT_CASE(hermit_test_store_load),
+	{}
+};
+
+static struct kunit_suite hermit_test_suite = {
+	.name = "hermit",
+	.test_cases = hermit_test_cases,
+};
+
+kunit_test_suite(hermit_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for Hermit");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Every Hermit knob, written with garbage, answers EINVAL and keeps its
+value; good values are taken. Checks debugfs and /sys/module/hermit."""
+
+import errno
+import os
+import sys
+
+D = "/sys/kernel/debug/hermit"
+P = "/sys/module/hermit/parameters"
+
+GARBAGE = {
+    "enabled": ["maybe", "2", "yes please", "-1", "\x01"],
+    "backend": ["no-such-backend", "DRAM", "a b", "x" * 40, "../dram", "\x01"],
+    "dram/capacity": ["abc", "-1", "0", "4095", "1Q", "12x", "99999T", "0x", "\x01"],
+}
+GOOD = {
+    "enabled": ["1", "0", "Y", "n"],
+    "backend": ["dram"],
+    "dram/capacity": ["64M", "512M", "65536"],
+}
+SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capacity"}
+
+failures = []
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write(path, value):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, value.encode())
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        os.close(fd)
+
+
+for knob, values in GARBAGE.items():
+    for path in (os.path.join(D, knob), os.path.join(P, SYSFS[knob])):
+        before = read(path)
+        for v in values:
+            err = write(path, v)
+            after = read(path)
+            if err != errno.EINVAL:
+                failures.append(f"{path} <- {v!r}: errno {err}, expected EINVAL")
+            if after != before:
+                failures.append(f"{path} <- {v!r}: value changed {before!r} -> {after!r}")
+        for v in GOOD[knob]:
+            err = write(path, v)
+            if err:
+                failures.append(f"{path} <- {v!r}: refused with errno {err}")
+        write(path, before.strip())
+        if read(path) != before:
+            failures.append(f"{path}: could not restore {before!r}")
+    mode = os.stat(os.path.join(D, knob)).st_mode & 0o777
+    if mode & 0o002:
+        failures.append(f"{knob} is world-writable ({mode:o})")
+
+for f in failures:
+    print(f"FAIL: {f}")
+print(f"{'ok' if not failures else 'FAIL'}: {sum(len(v) for v in GARBAGE.values()) * 2} garbage writes")
+sys.exit(1 if failures else 0)

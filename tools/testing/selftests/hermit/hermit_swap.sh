@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Hermit in the swap path, on one node with a swap disk (/dev/vdb):
+#   hermit_swap.sh store v1|v2   4x over the cgroup limit, pages go to the
+#                                backend and not to the disk
+#   hermit_swap.sh disabled      hermit.enabled=0: pages go to the disk
+#   hermit_swap.sh full          backend full: the rest goes to the disk
+#   hermit_swap.sh swapoff       swapoff with pages in the backend
+# Every page is verified by checksum after swap-in (swap_workload).
+. /run/hermit/selftests/lib.sh
+
+H=/sys/kernel/debug/hermit
+SWAPDEV=${SWAPDEV:-/dev/vdb}
+BACKEND=${BACKEND:-dram}
+MIB=${MIB:-128}
+
+hstat() {
+	cat "$H/$1"
+}
+
+swap_setup() {
+	swapoff -a 2>/dev/null
+	mkswap "$SWAPDEV" >/dev/null || fail "mkswap $SWAPDEV"
+	swapon "$SWAPDEV" || fail "swapon $SWAPDEV"
+	echo "$BACKEND" >"$H/backend" || fail "cannot select backend $BACKEND"
+	echo "${1:-1}" >"$H/enabled" || fail "cannot set enabled"
+}
+
+swap_teardown() {
+	swapoff "$SWAPDEV" || fail "swapoff $SWAPDEV"
+	echo 0 >"$H/enabled"
+}
+
+# Run the verified workload (MIB in all: 3/4 anonymous with threads, a
+# forked child sharing it, 1/4 tmpfs) in a cgroup limited to MIB/4.
+# Prints the deltas of Hermit's stored and the disk's pswpout counters.
+workload() {
+	local cgv=$1 limit=$((MIB * 1024 * 1024 / 4)) s0 d0 rc
+	local cmd=("$SELFTESTS/swap_workload" -s $((MIB * 3 / 4)) -m $((MIB / 4))
+		-t 4 -p 2 -f "${@:2}")
+
+	s0=$(hstat stored)
+	d0=$(vmstat pswpout)
+	if [ "$cgv" = v1 ]; then
+		[ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] || skip "no cgroup v1 memory hierarchy"
+		cgdelete -g memory:hermit-test 2>/dev/null
+		cgcreate -g memory:hermit-test || fail "cgcreate"
+		echo $limit >/sys/fs/cgroup/memory/hermit-test/memory.limit_in_bytes ||
+			fail "cannot set memory.limit_in_bytes"
+		cgexec --sticky -g memory:hermit-test taskset -c 0,1 "${cmd[@]}"
+		rc=$?
+		echo "memcg v1: max usage $(cat /sys/fs/cgroup/memory/hermit-test/memory.max_usage_in_bytes)," \
+			"failcnt $(cat /sys/fs/cgroup/memory/hermit-test/memory.failcnt)"
+		cgdelete -g memory:hermit-test
+	else
+		local cg=/sys/fs/cgroup/hermit-test
+		rmdir "$cg" 2>/dev/null
+		mkdir "$cg" || fail "cannot create $cg"
+		echo $limit >"$cg/memory.max" || fail "cannot set memory.max"
+		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "${cmd[@]}")
+		rc=$?
+		echo "memcg v2: peak $(cat "$cg/memory.peak"), events: $(tr '\n' ' ' <"$cg/memory.events")"
+		rmdir "$cg"
+	fi
+	[ $rc -eq 0 ] || fail "workload failed (exit $rc)"
+	STORED=$(($(hstat stored) - s0))
+	PSWPOUT=$(($(vmstat pswpout) - d0))
+	echo "hermit stored $STORED pages, disk pswpout $PSWPOUT pages"
+}
+
+# Three quarters of the working set cannot stay resident.
+MIN_SWAPPED=$((MIB * 256 * 3 / 4 / 2))
+
+case ${1:-} in
+store)
+	swap_setup 1
+	workload "${2:-v2}"
+	swap_teardown
+	[ "$STORED" -ge $MIN_SWAPPED ] || fail "only $STORED pages stored in Hermit"
+	[ "$PSWPOUT" -le $((STORED / 100)) ] || fail "$PSWPOUT pages went to the disk"
+	grep . "$H/stats"
+	;;
+disabled)
+	swap_setup 0
+	workload v2
+	swap_teardown
+	[ "$STORED" -eq 0 ] || fail "$STORED pages stored while disabled"
+	[ "$PSWPOUT" -ge $MIN_SWAPPED ] || fail "only $PSWPOUT pages went to the disk"
+	;;
+full)
+	cap=$(cat "$H/dram/capacity")
+	r0=$(hstat refused_full)
+	echo 8M >"$H/dram/capacity" || fail "cannot set the capacity"
+	swap_setup 1
+	workload v2
+	swap_teardown
+	echo "$cap" >"$H/dram/capacity"
+	refused=$(($(hstat refused_full) - r0))
+	echo "refused_full $refused"
+	[ "$STORED" -ge 2048 ] || fail "only $STORED pages stored"
+	[ "$refused" -gt 0 ] || fail "no page refused as full"
+	[ "$PSWPOUT" -ge $MIN_SWAPPED ] || fail "only $PSWPOUT pages went to the disk"
+	;;
+swapoff)
+	swap_setup 1
+	dir=$(mktemp -d)
+	cg=/sys/fs/cgroup/hermit-test
+	rmdir "$cg" 2>/dev/null
+	mkdir "$cg" || fail "cannot create $cg"
+	echo $((MIB * 1024 * 1024 / 4)) >"$cg/memory.max"
+	l0=$(hstat loaded)
+	(echo "$BASHPID" >"$cg/cgroup.procs" &&
+		exec "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 1 -P "$dir") &
+	pid=$!
+	for i in $(seq 600); do
+		[ -e "$dir/ready" ] && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.5
+	done
+	[ -e "$dir/ready" ] || fail "workload did not get ready"
+	held=$(hstat pages_held)
+	echo "pages held before swapoff: $held"
+	[ "$held" -ge $MIN_SWAPPED ] || fail "only $held pages in the backend"
+	# Room for everything to come back, then take the swap area away.
+	echo max >"$cg/memory.max"
+	swapoff "$SWAPDEV" || fail "swapoff failed"
+	echo "after swapoff: pages_held $(hstat pages_held), loaded $(($(hstat loaded) - l0))"
+	[ "$(hstat pages_held)" -eq 0 ] || fail "pages still held after swapoff"
+	touch "$dir/go"
+	wait $pid || fail "workload failed after swapoff"
+	rmdir "$cg"
+	rm -rf "$dir"
+	echo 0 >"$H/enabled"
+	;;
+*)
+	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff"
+	;;
+esac
+echo "ok"
