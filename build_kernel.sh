@@ -59,6 +59,8 @@ Commands:
                     copy SCRIPT into NODE, run it as root, print its output
                     and exit with its exit code
   demo              build what is missing, boot the cluster and show it
+  bench fault-latency [MiB]
+                    major-fault latency: Hermit DRAM vs zram vs swap disk
   tree              print the path of the assembled kernel tree
   clean             remove build/ (the rootfs cache in $CACHE stays)
   help, --help      this text
@@ -408,6 +410,19 @@ cmd_test() {
 	python3 "$TOP/tools/hermit/run_tests.py" "$@"
 }
 
+cmd_bench() {
+	local name=${1:-}
+	[ $# -gt 0 ] && shift
+	case $name in
+	fault-latency) ;;
+	*) die "unknown benchmark '${name}' (fault-latency)" ;;
+	esac
+	ensure_deps
+	build_logged
+	vm_env rootfs
+	HERMIT_VM_DIR=$BUILD/vm-bench python3 "$TOP/tools/hermit/bench/${name//-/_}.py" "$@"
+}
+
 cmd_demo() {
 	ensure_deps
 	build_logged
@@ -426,6 +441,7 @@ main() {
 	test) cmd_test "$@" ;;
 	vm) cmd_vm "$@" ;;
 	demo) cmd_demo ;;
+	bench) cmd_bench "$@" ;;
 	tree)
 		assemble
 		echo "$SRC"

@@ -35,15 +35,11 @@ def run(c, node, script, *args, timeout=600):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="hermit-demo-")
-    c = vm.Cluster(os.environ.get("HERMIT_VM_DIR", "build/vm-demo"))
+    c = None
     try:
-        sel = vm.build_selftests(SELFTESTS, os.path.join(tmp, "selftests"))
         step("booting the cluster (QEMU/TCG, soft-RoCE on a private segment)")
-        c.up(os.environ["HERMIT_KERNEL"], os.environ["HERMIT_ROOTFS"],
-             os.environ["HERMIT_KREL"],
-             cmdline={"memory": "brd.rd_size=524288 brd.rd_nr=1"},
-             die_with_parent=True, log=sys.stdout)
-        c.share(sel, "selftests")
+        c = vm.boot_test_cluster(os.environ.get("HERMIT_VM_DIR", "build/vm-demo"),
+                                 tmp, log=sys.stdout)
         print(c.status())
         mem_ip = c.node("memory").ip
         step("kernel and RDMA link on each node")
@@ -58,7 +54,7 @@ def main():
         srv.wait()
         step("baseline: swap to the memory node over NVMe-oF/RDMA")
         run(c, "memory", "nvmeof_swap.sh", "export")
-        run(c, "compute", "nvmeof_swap.sh", "swap", mem_ip, "96", timeout=900)
+        run(c, "compute", "nvmeof_swap.sh", "swap", mem_ip, "64", timeout=900)
         run(c, "memory", "nvmeof_swap.sh", "unexport")
         step("done")
         return 0
@@ -69,9 +65,10 @@ def main():
         print("demo: interrupted", file=sys.stderr)
         return 130
     finally:
-        c.down()
+        if c is not None:
+            c.down()
+            print(f"cluster stopped; console logs in {c.dir}", flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
-        print(f"cluster stopped; console logs in {c.dir}", flush=True)
 
 
 if __name__ == "__main__":

@@ -316,7 +316,7 @@ def t_nvmeof_swap(ctx):
     expect_ok("export", node_run(ctx, "memory", "nvmeof_swap.sh", ["export"], 60))
     try:
         out = expect_ok("swap", node_run(ctx, "compute", "nvmeof_swap.sh",
-                                         ["swap", ctx.cluster.node("memory").ip, "96"],
+                                         ["swap", ctx.cluster.node("memory").ip, "64"],
                                          900))
         ctx.note(" ".join(line for line in out.splitlines()
                           if line.startswith(("swap_workload", "pswpout"))))
@@ -350,6 +350,11 @@ def t_hermit_full(ctx):
 @test("hermit: swapoff brings every page back from the backend", True)
 def t_hermit_swapoff(ctx):
     hermit_swap(ctx, "swapoff")
+
+
+@test("hermit: MADV_PAGEOUT of THP-backed memory (large folios), verified", True)
+def t_hermit_pageout(ctx):
+    hermit_swap(ctx, "pageout")
 
 
 @test("hermit: every knob refuses garbage with EINVAL and keeps its value", True)
@@ -386,15 +391,8 @@ class Context:
             self.notes.append(text)
 
     def start_cluster(self):
-        selftests = vm.build_selftests(SELFTESTS, os.path.join(self.tmp, "selftests"))
-        state = os.path.join(BUILD, f"vm-test-{os.getpid()}")
-        c = vm.Cluster(state)
-        c.up(os.environ["HERMIT_KERNEL"], os.environ["HERMIT_ROOTFS"],
-             os.environ["HERMIT_KREL"],
-             cmdline={"memory": "brd.rd_size=524288 brd.rd_nr=1"},
-             die_with_parent=True)
-        self.cluster = c
-        c.share(selftests, "selftests")
+        self.cluster = vm.boot_test_cluster(
+            os.path.join(BUILD, f"vm-test-{os.getpid()}"), self.tmp)
 
     def hung(self, node):
         """A node did not answer: kill it (its console log stays)."""

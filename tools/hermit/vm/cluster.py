@@ -447,7 +447,7 @@ class Cluster:
 def build_selftests(src, out):
     """Copy the selftests directory src to out and build its programs."""
     shutil.copytree(src, out)
-    for prog in ("swap_workload",):
+    for prog in ("swap_workload", "fault_bench"):
         r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",
                             "-pthread", "-o", os.path.join(out, prog),
                             os.path.join(src, prog + ".c")],
@@ -455,6 +455,24 @@ def build_selftests(src, out):
         if r.returncode:
             raise ClusterError(f"cannot build {prog}:\n{r.stderr}")
     return out
+
+
+SELFTESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "..", "..", "testing", "selftests", "hermit")
+
+
+def boot_test_cluster(state_dir, tmp, log=sys.stderr):
+    """The standard two-node cluster (memory node with a 512 MiB ramdisk
+    for the NVMe-oF baseline) booted from the HERMIT_* environment, with
+    the built selftests in /run/hermit/selftests on every node. QEMU dies
+    with the calling process."""
+    sel = build_selftests(SELFTESTS, os.path.join(tmp, "selftests"))
+    c = Cluster(state_dir)
+    c.up(_env("HERMIT_KERNEL"), _env("HERMIT_ROOTFS"), _env("HERMIT_KREL"),
+         cmdline={"memory": "brd.rd_size=524288 brd.rd_nr=1"},
+         die_with_parent=True, log=log)
+    c.share(sel, "selftests")
+    return c
 
 
 def _env(name):

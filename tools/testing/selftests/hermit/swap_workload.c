@@ -22,6 +22,9 @@
  *               (copy-on-write, swapped) anonymous pages, rewrites half of
  *               them and verifies again, while the parent goes on
  *   -P dir      after the fill, create dir/ready and wait for dir/go
+ *   -H          back the anonymous memory with THP where possible and push
+ *               it out with MADV_PAGEOUT after every pass (large folios
+ *               through swap, no cgroup needed)
  *   -S seed
  * Prints one summary line; exits 0 only when every page verified.
  */
@@ -38,6 +41,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 
 #define PAGE	4096UL
 #define WORDS	(PAGE / sizeof(uint64_t))
@@ -57,6 +64,7 @@ static uint64_t *sums;
 static uint32_t *gens;
 static enum order order = ORDER_MIXED;
 static uint64_t seed = 1;
+static int pageout;
 
 static uint64_t splitmix(uint64_t *x)
 {
@@ -166,6 +174,8 @@ static unsigned long run_pass(struct worker *wk, int threads, int pass,
 		bad += wk[c].bad;
 		*checked += wk[c].checked;
 	}
+	if (pageout && pass >= 0 && madvise(anon, nr_anon * PAGE, MADV_PAGEOUT))
+		perror("madvise(MADV_PAGEOUT)");
 	return bad;
 }
 
@@ -214,7 +224,7 @@ int main(int argc, char **argv)
 	struct worker *wk;
 	pid_t pid = 0;
 
-	while ((c = getopt(argc, argv, "s:m:F:p:t:o:fP:S:")) != -1) {
+	while ((c = getopt(argc, argv, "s:m:F:p:t:o:fP:S:H")) != -1) {
 		switch (c) {
 		case 's':
 			mib = strtoul(optarg, NULL, 0);
@@ -250,6 +260,9 @@ int main(int argc, char **argv)
 		case 'S':
 			seed = strtoull(optarg, NULL, 0);
 			break;
+		case 'H':
+			pageout = 1;
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -268,8 +281,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot allocate %lu MiB: %s\n", mib, strerror(errno));
 		return 2;
 	}
-	/* Keep THP out: the test is about 4 KiB pages going through swap. */
-	madvise(anon, nr_anon * PAGE, MADV_NOHUGEPAGE);
+	/* 4 KiB pages through swap, or with -H large folios. */
+	madvise(anon, nr_anon * PAGE, pageout ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	if (shm_mib) {
 		int fd;
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Major-fault latency of the Hermit DRAM backend vs zram (lz4) vs the
+virtio swap disk, on the compute node of the test cluster.
+
+  ./build_kernel.sh bench fault-latency [MiB]
+
+Numbers come from QEMU/TCG guests: compare them with each other, not with
+real hardware.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "vm"))
+import cluster as vm  # noqa: E402
+
+MODES = ("hermit-dram", "zram-lz4", "disk")
+
+
+def main():
+    mib = sys.argv[1] if len(sys.argv) > 1 else "64"
+    tmp = tempfile.mkdtemp(prefix="hermit-bench-")
+    c = None
+    try:
+        c = vm.boot_test_cluster(os.environ.get("HERMIT_VM_DIR", "build/vm-bench"), tmp)
+        print(f"{'tier':12} {'faults':>8} {'mean us':>9} {'median us':>10} {'p99 us':>9}")
+        for mode in MODES:
+            rc, out, err = c.node("compute").run(
+                os.path.join(HERE, "fault_latency_guest.sh"), [mode, mib], 1200)
+            line = next((x for x in out.splitlines() if x.startswith("result: ")), None)
+            if rc != 0 or not line:
+                print(f"{mode:12} failed (exit {rc}): {(out + err).strip()[-300:]}")
+                continue
+            f = line.split()[2:]
+            v = dict(zip(f[0::2], f[1::2]))
+            print(f"{mode:12} {v.get('faults', '-'):>8} {v.get('mean_us', '-'):>9} "
+                  f"{v.get('median_us', '-'):>10} {v.get('p99_us', '-'):>9}", flush=True)
+        return 0
+    except vm.ClusterError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if c is not None:
+            c.down()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

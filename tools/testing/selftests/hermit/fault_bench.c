@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fault_bench: major-fault latency of swap-in.
+ *
+ * Fills -s MiB of anonymous memory (run it in a memory cgroup smaller than
+ * that, so most pages are swapped out), then reads one byte of each page
+ * in a random order and times every access that took a major fault.
+ * Prints: faults, mean, median, p99 (microseconds).
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE	4096UL
+
+static long majflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_majflt;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 64;
+	unsigned long n = mib * (1024 * 1024 / PAGE), i, j, t, nf = 0;
+	unsigned long *perm = malloc(n * sizeof(*perm));
+	double *lat = malloc(n * sizeof(*lat)), sum = 0, t0;
+	volatile unsigned char *p;
+	uint64_t x = 88172645463325252ULL;
+	long f0;
+
+	p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || !perm || !lat) {
+		perror("alloc");
+		return 2;
+	}
+	madvise((void *)p, n * PAGE, MADV_NOHUGEPAGE);
+	for (i = 0; i < n; i++) {
+		memset((void *)(p + i * PAGE), (int)(i * 7 + 1), PAGE);
+		perm[i] = i;
+	}
+	for (i = n - 1; i > 0; i--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = x % (i + 1);
+		t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		f0 = majflt();
+		t0 = now_us();
+		if (p[perm[i] * PAGE + 100] != (unsigned char)(perm[i] * 7 + 1)) {
+			fprintf(stderr, "page %lu: wrong data\n", perm[i]);
+			return 1;
+		}
+		t0 = now_us() - t0;
+		if (majflt() != f0) {
+			lat[nf++] = t0;
+			sum += t0;
+		}
+	}
+	if (!nf) {
+		printf("faults 0\n");
+		return 0;
+	}
+	qsort(lat, nf, sizeof(*lat), cmp);
+	printf("faults %lu mean_us %.1f median_us %.1f p99_us %.1f\n",
+	       nf, sum / nf, lat[nf / 2], lat[nf * 99 / 100]);
+	return 0;
+}
