@@ -52,6 +52,8 @@ def main():
                                    ["server", "ib_write_bw"], 120, background=True)
         run(c, "compute", "perftest.sh", "client", "ib_write_bw", mem_ip)
         srv.wait()
+        step("Hermit: a workload 4x over its cgroup limit swapping to the DRAM backend")
+        run(c, "compute", "hermit_swap.sh", "store", "v2", timeout=900)
         step("baseline: swap to the memory node over NVMe-oF/RDMA")
         run(c, "memory", "nvmeof_swap.sh", "export")
         run(c, "compute", "nvmeof_swap.sh", "swap", mem_ip, "64", timeout=900)

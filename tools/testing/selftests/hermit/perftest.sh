@@ -23,8 +23,11 @@ server)
 	exec "$test" -R -d rxe0 -p 18515 "${opts[@]}"
 	;;
 client)
+	# The server starts at the same time: give it a moment, and never let
+	# one attempt hang (a client that raced the listener can).
+	sleep 2
 	for try in 1 2 3 4 5 6 7 8 9 10; do
-		out=$("$test" -R -d rxe0 -p 18515 "${opts[@]}" "${3:?server address}" 2>&1) && break
+		out=$(timeout 60 "$test" -R -d rxe0 -p 18515 "${opts[@]}" "${3:?server address}" 2>&1) && break
 		sleep 1
 	done
 	line=$(echo "$out" | grep -A 1 "#bytes" | tail -n 1)

@@ -9,8 +9,9 @@ server)
 	exec rping -s -a "$HERMIT_IP" -C 20 -S 4096 -v
 	;;
 client)
+	sleep 2
 	for try in 1 2 3 4 5 6 7 8 9 10; do
-		out=$(rping -c -a "${2:?server address}" -C 20 -S 4096 -v -V 2>&1) && break
+		out=$(timeout 60 rping -c -a "${2:?server address}" -C 20 -S 4096 -v -V 2>&1) && break
 		sleep 1
 	done
 	echo "$out" | tail -n 3
