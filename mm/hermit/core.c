@@ -135,15 +135,11 @@ const struct kernel_param_ops hermit_size_param_ops = {
 	.get = hermit_size_param_get,
 };
 
-/* debugfs files that read and write a kernel parameter. */
-struct hermit_knob {
-	struct kernel_param kp;
-};
-
+/* debugfs files that read and write a kernel parameter through its ops. */
 static ssize_t hermit_knob_read(struct file *file, char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
-	struct hermit_knob *knob = file->private_data;
+	struct kernel_param *kp = file->private_data;
 	char *buf;
 	ssize_t ret;
 
@@ -151,7 +147,7 @@ static ssize_t hermit_knob_read(struct file *file, char __user *ubuf,
 	if (!buf)
 		return -ENOMEM;
 	kernel_param_lock(THIS_MODULE);
-	ret = knob->kp.ops->get(buf, &knob->kp);
+	ret = kp->ops->get(buf, kp);
 	kernel_param_unlock(THIS_MODULE);
 	if (ret >= 0)
 		ret = simple_read_from_buffer(ubuf, count, ppos, buf, ret);
@@ -162,7 +158,7 @@ static ssize_t hermit_knob_read(struct file *file, char __user *ubuf,
 static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
-	struct hermit_knob *knob = file->private_data;
+	struct kernel_param *kp = file->private_data;
 	char buf[64];
 	int err;
 
@@ -173,7 +169,7 @@ static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
 	buf[count] = '\0';
 	strim(buf);
 	kernel_param_lock(THIS_MODULE);
-	err = knob->kp.ops->set(buf, &knob->kp);
+	err = kp->ops->set(buf, kp);
 	kernel_param_unlock(THIS_MODULE);
 	return err ? err : count;
 }
@@ -200,14 +196,14 @@ struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
 				   struct dentry *parent,
 				   const struct kernel_param_ops *ops, void *arg)
 {
-	struct hermit_knob *knob = kzalloc(sizeof(*knob), GFP_KERNEL);
+	struct kernel_param *kp = kzalloc(sizeof(*kp), GFP_KERNEL);
 
-	if (!knob)
+	if (!kp)
 		return ERR_PTR(-ENOMEM);
-	knob->kp.name = name;
-	knob->kp.ops = ops;
-	knob->kp.arg = arg;
-	return debugfs_create_file(name, mode & 0644, parent, knob,
+	kp->name = name;
+	kp->ops = ops;
+	kp->arg = arg;
+	return debugfs_create_file(name, mode & 0644, parent, kp,
 				   &hermit_knob_fops);
 }
 

@@ -180,10 +180,9 @@ bool hermit_store(struct folio *folio)
 
 refuse:
 	hermit_count(reason, nr);
-	if (READ_ONCE(area->backend)) {
-		for (i = 0; i < nr; i++)
-			hermit_drop(area, offset + i);
-	}
+	/* A slot's bit is only ever set once a backend is bound. */
+	for (i = 0; i < nr; i++)
+		hermit_drop(area, offset + i);
 	return false;
 }
 

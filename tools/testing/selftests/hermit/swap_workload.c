@@ -332,8 +332,9 @@ int main(int argc, char **argv)
 	if (shm_mib)
 		unlink(file);
 
-	printf("swap_workload: %lu MiB anon + %lu MiB shared, %d threads, %d passes%s: %lu pages checked, %lu bad, %.1f s\n",
-	       mib, shm_mib, threads, passes, do_fork ? ", fork" : "", checked, bad,
+	printf("swap_workload: %lu MiB anon + %lu MiB shared, %d threads, %d passes%s: ",
+	       mib, shm_mib, threads, passes, do_fork ? ", fork" : "");
+	printf("%lu pages checked, %lu bad, %.1f s\n", checked, bad,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return bad ? 1 : 0;
 }
