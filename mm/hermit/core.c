@@ -30,6 +30,7 @@ atomic_long_t hermit_pages_held;
 
 const char * const hermit_stat_names[NR_HERMIT_STATS] = {
 	[HERMIT_STORED] = "stored",
+	[HERMIT_STORED_LARGE] = "stored_large_folios",
 	[HERMIT_LOADED] = "loaded",
 	[HERMIT_INVALIDATED] = "invalidated",
 	[HERMIT_REFUSED_DISABLED] = "refused_disabled",

@@ -176,6 +176,8 @@ bool hermit_store(struct folio *folio)
 		}
 	}
 	hermit_count(HERMIT_STORED, nr);
+	if (nr > 1)
+		hermit_count(HERMIT_STORED_LARGE, 1);
 	return true;
 
 refuse:

@@ -143,13 +143,14 @@ swapoff)
 pageout)
 	swap_setup 1
 	s0=$(hstat stored)
-	t0=$(vmstat thp_swpout)
+	l0=$(hstat stored_large_folios)
 	"$SELFTESTS/swap_workload" -s 64 -t 2 -p 2 -H || fail "workload failed"
 	STORED=$(($(hstat stored) - s0))
-	thp=$(($(vmstat thp_swpout) - t0))
+	large=$(($(hstat stored_large_folios) - l0))
 	swap_teardown
-	echo "hermit stored $STORED pages, thp_swpout $thp"
+	echo "hermit stored $STORED pages, $large large folios whole"
 	[ "$STORED" -ge $((64 * 256)) ] || fail "only $STORED pages stored"
+	[ "$large" -gt 0 ] || fail "no large folio was stored whole"
 	;;
 *)
 	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff | pageout"
