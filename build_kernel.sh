@@ -13,8 +13,25 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${HERMIT_BUILD_DIR:-$TOP/build}
 SRC=$BUILD/linux
-OBJ=$BUILD/x86_64
 SEED_CONFIG=$TOP/config-with-rdma-driver
+# HERMIT_DEBUG=1: the same kernel plus config-debug (KASAN, lockdep, ...),
+# built in its own object directory so that both builds stay incremental.
+case ${HERMIT_DEBUG:-0} in
+1)
+	OBJ=$BUILD/x86_64-debug
+	BUILD_LOG=$BUILD/build-debug.log
+	CONFIG_FRAGMENTS=("$SEED_CONFIG" "$TOP/config-debug")
+	;;
+0)
+	OBJ=$BUILD/x86_64
+	BUILD_LOG=$BUILD/build.log
+	CONFIG_FRAGMENTS=("$SEED_CONFIG")
+	;;
+*)
+	echo "build_kernel.sh: error: HERMIT_DEBUG must be 0 or 1, not '$HERMIT_DEBUG'" >&2
+	exit 2
+	;;
+esac
 DEFAULT_BASE=/usr/src/linux-source-6.12.tar.xz
 CACHE=${HERMIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hermit}
 JOBS=${JOBS:-$(nproc)}
@@ -61,6 +78,8 @@ Commands:
   demo              build what is missing, boot the cluster and show it
   bench fault-latency [MiB]
                     major-fault latency: Hermit DRAM vs zram vs swap disk
+  bench offload-reclaim [MiB]
+                    runtime at 50% and 25% local memory, fs_enabled N vs Y
   tree              print the path of the assembled kernel tree
   clean             remove build/ (the rootfs cache in $CACHE stays)
   help, --help      this text
@@ -71,6 +90,8 @@ Environment:
   HERMIT_BUILD_DIR  where the tree and objects go (default: build/)
   HERMIT_CACHE      cache for the guest root file system (default: $CACHE)
   JOBS              parallel make jobs (default: nproc)
+  HERMIT_DEBUG=1    build, test, boot the debug kernel (config-debug: KASAN,
+                    lockdep, atomic-sleep and list checks) in build/x86_64-debug
   DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH
                     staging for install/replace; with any of them set,
                     initramfs and grub are left alone
@@ -271,12 +292,16 @@ cmd_build() {
 	ensure_deps
 	assemble
 	mkdir -p "$OBJ"
-	# .config comes from the seed config when there is none, and again
-	# whenever the seed changed; a hand-edited .config is otherwise kept.
-	if [ ! -f "$OBJ/.config" ] || ! cmp -s "$SEED_CONFIG" "$OBJ/.hermit-seed-config"; then
-		info "seeding $OBJ/.config from config-with-rdma-driver"
-		cp "$SEED_CONFIG" "$OBJ/.config"
-		cp "$SEED_CONFIG" "$OBJ/.hermit-seed-config"
+	# .config comes from the seed config (plus config-debug with
+	# HERMIT_DEBUG=1) when there is none, and again whenever the seed
+	# changed; a hand-edited .config is otherwise kept.
+	cat "${CONFIG_FRAGMENTS[@]}" >"$OBJ/.hermit-seed-config.new"
+	if [ ! -f "$OBJ/.config" ] || ! cmp -s "$OBJ/.hermit-seed-config.new" "$OBJ/.hermit-seed-config"; then
+		info "seeding $OBJ/.config from ${CONFIG_FRAGMENTS[*]##*/}"
+		cp "$OBJ/.hermit-seed-config.new" "$OBJ/.config"
+		mv "$OBJ/.hermit-seed-config.new" "$OBJ/.hermit-seed-config"
+	else
+		rm -f "$OBJ/.hermit-seed-config.new"
 	fi
 	kmake -s olddefconfig
 	local cc=gcc
@@ -392,7 +417,7 @@ cmd_vm() {
 
 # Build quietly for test and demo: the log is kept, its tail shown on failure.
 build_logged() {
-	local log=$BUILD/build.log
+	local log=$BUILD_LOG
 	mkdir -p "$BUILD"
 	info "building the kernel (log: $log)"
 	if ! "$TOP/build_kernel.sh" build >"$log" 2>&1; then
@@ -414,8 +439,8 @@ cmd_bench() {
 	local name=${1:-}
 	[ $# -gt 0 ] && shift
 	case $name in
-	fault-latency) ;;
-	*) die "unknown benchmark '${name}' (fault-latency)" ;;
+	fault-latency | offload-reclaim) ;;
+	*) die "unknown benchmark '${name}' (fault-latency, offload-reclaim)" ;;
 	esac
 	ensure_deps
 	build_logged

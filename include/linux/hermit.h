@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 struct folio;
+struct mem_cgroup;
 
 #ifdef CONFIG_HERMIT
 
@@ -52,5 +53,39 @@ static inline bool hermit_never_used(void)
 }
 
 #endif /* CONFIG_HERMIT */
+
+#ifdef CONFIG_HERMIT_OFFLOAD_RECLAIM
+
+#include <linux/sched/clock.h>
+
+void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages);
+bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages);
+void hermit_direct_reclaimed(u64 start, unsigned long nr_reclaimed);
+
+/* Timestamp for hermit_direct_reclaimed(). */
+static inline u64 hermit_reclaim_start(void)
+{
+	return local_clock();
+}
+
+#else
+
+static inline void hermit_memcg_charged(struct mem_cgroup *memcg,
+					unsigned int nr_pages) {}
+static inline void hermit_direct_reclaimed(u64 start,
+					   unsigned long nr_reclaimed) {}
+
+static inline bool hermit_memcg_wait(struct mem_cgroup *memcg,
+				     unsigned int nr_pages)
+{
+	return false;
+}
+
+static inline u64 hermit_reclaim_start(void)
+{
+	return 0;
+}
+
+#endif /* CONFIG_HERMIT_OFFLOAD_RECLAIM */
 
 #endif /* _LINUX_HERMIT_H */

@@ -39,6 +39,13 @@ const char * const hermit_stat_names[NR_HERMIT_STATS] = {
 	[HERMIT_REFUSED_UNAVAILABLE] = "refused_unavailable",
 	[HERMIT_REFUSED_ERROR] = "refused_error",
 	[HERMIT_LOAD_ERRORS] = "load_errors",
+	[HERMIT_FS_QUEUED] = "fs_queued",
+	[HERMIT_FS_RECLAIMED_OFFLOAD] = "fs_reclaimed_offload",
+	[HERMIT_FS_OFFLOAD_NS] = "fs_offload_ns",
+	[HERMIT_FS_RECLAIMED_DIRECT] = "fs_reclaimed_direct",
+	[HERMIT_FS_DIRECT_RECLAIM_NS] = "fs_direct_reclaim_ns",
+	[HERMIT_FS_WAITS] = "fs_waits",
+	[HERMIT_FS_WAIT_NS] = "fs_wait_ns",
 };
 
 /*

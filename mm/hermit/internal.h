@@ -63,6 +63,13 @@ enum hermit_stat {
 	HERMIT_REFUSED_UNAVAILABLE,
 	HERMIT_REFUSED_ERROR,
 	HERMIT_LOAD_ERRORS,
+	HERMIT_FS_QUEUED,
+	HERMIT_FS_RECLAIMED_OFFLOAD,
+	HERMIT_FS_OFFLOAD_NS,
+	HERMIT_FS_RECLAIMED_DIRECT,
+	HERMIT_FS_DIRECT_RECLAIM_NS,
+	HERMIT_FS_WAITS,
+	HERMIT_FS_WAIT_NS,
 	NR_HERMIT_STATS,
 };
 
@@ -94,5 +101,15 @@ void hermit_backend_selected(char *buf, size_t size);
 
 /* Swap areas (swap.c), for the tests. */
 struct hermit_area *hermit_area_of(int type);
+
+/* Offloaded reclaim policy (reclaim.c), for the tests. */
+unsigned long hermit_offload_trigger(unsigned long high, unsigned long max,
+				     unsigned long headroom);
+unsigned int hermit_offload_next_active(unsigned int active, unsigned int nr,
+					unsigned long demand, unsigned long supply,
+					unsigned long direct);
+unsigned int hermit_offload_pick(unsigned long *out, const unsigned long *wanted,
+				 const unsigned long *online, unsigned int nbits,
+				 unsigned int nr);
 
 #endif /* _MM_HERMIT_INTERNAL_H */

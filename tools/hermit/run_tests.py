@@ -362,6 +362,38 @@ def t_hermit_knobs(ctx):
     expect_ok("compute", node_run(ctx, "compute", "hermit_knobs.py", [], 120))
 
 
+def offload(ctx, *args, timeout=900):
+    out = expect_ok("compute", node_run(ctx, "compute", "offload_reclaim.sh",
+                                        list(args), timeout))
+    ctx.note(result_line(out))
+    return out
+
+
+@test("offload: cgroup v2, 2x over memory.max: offloaded, direct reclaim 5x less", True)
+def t_offload_v2_2x(ctx):
+    offload(ctx, "ratio", "v2", "2")
+
+
+@test("offload: cgroup v2, 4x over memory.max: offloaded, direct reclaim 5x less", True)
+def t_offload_v2_4x(ctx):
+    offload(ctx, "ratio", "v2", "4")
+
+
+@test("offload: fs_nr_cores, fs_cores, fs_headroom, CPU hotplug under load", True)
+def t_offload_knobs(ctx):
+    offload(ctx, "knobs")
+
+
+@test("offload: 8 cgroups under pressure at once, all served", True)
+def t_offload_many(ctx):
+    offload(ctx, "many", "8")
+
+
+@test("offload: cgroups removed while their reclaim is queued", True)
+def t_offload_rmdir(ctx):
+    offload(ctx, "rmdir")
+
+
 @test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)
 def t_dmesg(ctx):
     for node in ("compute", "memory"):
@@ -373,6 +405,16 @@ def t_hermit_store_v1(ctx):
     n = ctx.cluster.node("compute")
     ctx.cluster.restart("compute", (n.cmdline + " hvm.cgroup=1").strip())
     hermit_swap(ctx, "store", "v1")
+    expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
+
+
+@test("offload: cgroup v1 (cgcreate/cgexec), 2x and 4x over limit_in_bytes", True)
+def t_offload_v1(ctx):
+    if "hvm.cgroup=1" not in ctx.cluster.node("compute").cmdline:
+        n = ctx.cluster.node("compute")
+        ctx.cluster.restart("compute", (n.cmdline + " hvm.cgroup=1").strip())
+    notes = [result_line(offload(ctx, "ratio", "v1", f)) for f in ("2", "4")]
+    ctx.notes[:] = ["; ".join(notes)]
     expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
 
 

@@ -11,6 +11,7 @@
 #include <linux/hermit.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/page_counter.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
 
@@ -349,7 +350,91 @@ static struct kunit_suite hermit_test_suite = {
 	.test_cases = hermit_test_cases,
 };
 
+#ifdef CONFIG_HERMIT_OFFLOAD_RECLAIM
+
+static void hermit_test_offload_trigger(struct kunit *test)
+{
+	const unsigned long none = PAGE_COUNTER_MAX;
+
+	/* No limit at all, or a zero one: never offloaded. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(none, none, 2048), 0);
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(none, 0, 2048), 0);
+	/* v1 and v2 memory.max alone. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(none, 10000, 2048), 10000 - 2048);
+	/* memory.high, when set, is the limit (or max, if lower). */
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(8000, 10000, 2048), 8000 - 2048);
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(12000, 10000, 2048), 10000 - 2048);
+	/* A headroom above half the limit is cut to half of it. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(none, 4096, 2048), 2048);
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(none, 3000, 2048), 1500);
+	KUNIT_EXPECT_EQ(test, hermit_offload_trigger(none, 1, 2048), 1);
+}
+
+static void hermit_test_offload_feedback(struct kunit *test)
+{
+	/* No core: nothing runs. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(1, 0, 100, 0, 5), 0);
+	/* Falling behind (or tasks reclaiming): one more, up to nr. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(1, 4, 200, 100, 0), 2);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(2, 4, 0, 100, 1), 3);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(4, 4, 900, 100, 7), 4);
+	/* Keeping up: unchanged; well ahead: one less, never below one. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(3, 4, 100, 100, 0), 3);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(3, 4, 60, 100, 0), 3);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(3, 4, 40, 100, 0), 2);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(1, 4, 0, 100, 0), 1);
+	/* Idle: unchanged. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(2, 4, 0, 0, 0), 2);
+	/* Fewer cores than before (fs_nr_cores lowered): clamped. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(6, 2, 0, 0, 0), 2);
+}
+
+static void hermit_test_offload_pick(struct kunit *test)
+{
+	unsigned long online = 0xff, out, wanted;
+
+	/* Default: the last nr online CPUs. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_pick(&out, NULL, &online, 16, 1), 1);
+	KUNIT_EXPECT_EQ(test, out, 0x80);
+	KUNIT_EXPECT_EQ(test, hermit_offload_pick(&out, NULL, &online, 16, 3), 3);
+	KUNIT_EXPECT_EQ(test, out, 0xe0);
+	/* More wanted than online: all of them. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_pick(&out, NULL, &online, 16, 12), 8);
+	KUNIT_EXPECT_EQ(test, out, 0xff);
+	/* A hole in the online mask (CPU 7 unplugged). */
+	online = 0x7f;
+	KUNIT_EXPECT_EQ(test, hermit_offload_pick(&out, NULL, &online, 16, 2), 2);
+	KUNIT_EXPECT_EQ(test, out, 0x60);
+	/* fs_cores: its first nr online CPUs, offline ones skipped. */
+	wanted = 0x8a;	/* 1, 3, 7 */
+	KUNIT_EXPECT_EQ(test, hermit_offload_pick(&out, &wanted, &online, 16, 2), 2);
+	KUNIT_EXPECT_EQ(test, out, 0x0a);
+	KUNIT_EXPECT_EQ(test, hermit_offload_pick(&out, &wanted, &online, 16, 8), 2);
+	KUNIT_EXPECT_EQ(test, out, 0x0a);
+	wanted = 0x80;
+	KUNIT_EXPECT_EQ(test, hermit_offload_pick(&out, &wanted, &online, 16, 1), 0);
+	KUNIT_EXPECT_EQ(test, out, 0);
+}
+
+static struct kunit_case hermit_offload_test_cases[] = {
+	KUNIT_CASE(hermit_test_offload_trigger),
+	KUNIT_CASE(hermit_test_offload_feedback),
+	KUNIT_CASE(hermit_test_offload_pick),
+	{}
+};
+
+static struct kunit_suite hermit_offload_test_suite = {
+	.name = "hermit_offload",
+	.test_cases = hermit_offload_test_cases,
+};
+
+kunit_test_suites(&hermit_test_suite, &hermit_offload_test_suite);
+
+#else
+
 kunit_test_suite(hermit_test_suite);
+
+#endif /* CONFIG_HERMIT_OFFLOAD_RECLAIM */
 
 MODULE_DESCRIPTION("KUnit tests for Hermit");
 MODULE_LICENSE("GPL");

@@ -14,13 +14,23 @@ GARBAGE = {
     "enabled": ["maybe", "2", "yes please", "-1", "\x01"],
     "backend": ["no-such-backend", "DRAM", "a b", "x" * 40, "../dram", "\x01"],
     "dram/capacity": ["abc", "-1", "0", "4095", "1Q", "12x", "99999T", "0x", "\x01"],
+    "fs_enabled": ["maybe", "2", "yes please", "-1", "\x01"],
+    "fs_nr_cores": ["0", "-1", "abc", "99999", "1.5", "1 2", "\x01"],
+    "fs_cores": ["abc", "99999", "0-99999", "1-0", "-1", "auto2", "\x01"],
+    "fs_headroom": ["0", "-1", "abc", "1M", "99999999999999", "\x01"],
 }
 GOOD = {
     "enabled": ["1", "0", "Y", "n"],
     "backend": ["dram"],
     "dram/capacity": ["64M", "512M", "65536"],
+    "fs_enabled": ["N", "Y", "0", "1"],
+    "fs_nr_cores": ["1", "2"],
+    "fs_cores": ["0", "1", "0-1", "auto"],
+    "fs_headroom": ["1024", "4096", "2048"],
 }
-SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capacity"}
+SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capacity",
+         "fs_enabled": "fs_enabled", "fs_nr_cores": "fs_nr_cores",
+         "fs_cores": "fs_cores", "fs_headroom": "fs_headroom"}
 
 failures = []
 

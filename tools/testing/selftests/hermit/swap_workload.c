@@ -25,6 +25,8 @@
  *   -H          back the anonymous memory with THP where possible and push
  *               it out with MADV_PAGEOUT after every pass (large folios
  *               through swap, no cgroup needed)
+ *   -w N        compute on every page visited: N more hashes of its
+ *               contents (an application's work between accesses)
  *   -S seed
  * Prints one summary line; exits 0 only when every page verified.
  */
@@ -56,6 +58,7 @@ struct worker {
 	unsigned long first, count;	/* pages of this worker */
 	int pass;
 	unsigned long bad, checked;
+	uint64_t work;		/* result of the -w work */
 };
 
 static unsigned char *anon, *shared;
@@ -65,6 +68,7 @@ static uint32_t *gens;
 static enum order order = ORDER_MIXED;
 static uint64_t seed = 1;
 static int pageout;
+static int compute;
 
 static uint64_t splitmix(uint64_t *x)
 {
@@ -89,6 +93,20 @@ static uint64_t page_sum(const uint64_t *w)
 
 	for (i = 0; i < WORDS; i++)
 		h = (h ^ w[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The -w work: hashes the caller must use, so none is optimised away. */
+static uint64_t page_work(unsigned long pg)
+{
+	const uint64_t *w = page_addr(pg);
+	uint64_t h = 0;
+	unsigned long i;
+	int k;
+
+	for (k = 0; k < compute; k++)
+		for (i = 0; i < WORDS; i++)
+			h = (h ^ w[i] ^ k) * 0x100000001b3ULL;
 	return h;
 }
 
@@ -144,6 +162,8 @@ static void *work(void *arg)
 			wk->bad += check_page(perm[i]);
 			wk->checked++;
 		}
+		if (compute)
+			wk->work ^= page_work(perm[i]);
 		if (wk->pass >= 0)
 			fill_page(perm[i], wk->pass);
 	}
@@ -209,7 +229,7 @@ static void wait_for(const char *dir)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-s MiB] [-m MiB] [-F file] [-p passes] [-t threads] [-o seq|rand|mixed] [-f] [-P dir] [-S seed]\n",
+		"usage: %s [-s MiB] [-m MiB] [-F file] [-p passes] [-t threads] [-o seq|rand|mixed] [-f] [-P dir] [-H] [-w N] [-S seed]\n",
 		prog);
 	exit(2);
 }
@@ -224,7 +244,7 @@ int main(int argc, char **argv)
 	struct worker *wk;
 	pid_t pid = 0;
 
-	while ((c = getopt(argc, argv, "s:m:F:p:t:o:fP:S:H")) != -1) {
+	while ((c = getopt(argc, argv, "s:m:F:p:t:o:fP:S:Hw:")) != -1) {
 		switch (c) {
 		case 's':
 			mib = strtoul(optarg, NULL, 0);
@@ -260,6 +280,9 @@ int main(int argc, char **argv)
 		case 'S':
 			seed = strtoull(optarg, NULL, 0);
 			break;
+		case 'w':
+			compute = atoi(optarg);
+			break;
 		case 'H':
 			pageout = 1;
 			break;
@@ -267,7 +290,7 @@ int main(int argc, char **argv)
 			usage(argv[0]);
 		}
 	}
-	if (!mib || passes < 0 || threads < 1 || threads > 256)
+	if (!mib || passes < 0 || threads < 1 || threads > 256 || compute < 0 || compute > 1000)
 		usage(argv[0]);
 
 	nr_anon = mib * (1024 * 1024 / PAGE);

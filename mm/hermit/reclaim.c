@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hermit: offloaded memory cgroup reclaim.
+ *
+ * When a memory cgroup's usage crosses its limit minus fs_headroom, reclaim
+ * for it is queued to kernel threads on dedicated cores and the charging
+ * task goes on. At the hard limit, a task whose cgroup the threads are
+ * reclaiming for waits for their next batch; it reclaims for itself only if
+ * that made no room.
+ *
+ * The threads are per-CPU smpboot threads ("hermit_rcl/N"), so CPU hotplug
+ * parks and unparks them, but only the offload cores (fs_cores, or the last
+ * fs_nr_cores online CPUs) ever run, and of those only as many as the
+ * feedback controller allows: one more when the queued cgroups charge
+ * faster than the threads reclaim (or their tasks had to reclaim for
+ * themselves), one less when the threads reclaim much faster than needed.
+ * An idle system runs none.
+ *
+ * Queued cgroups sit in an xarray indexed by cgroup id (never reused) and
+ * each holds a css reference while queued; a thread takes its own reference
+ * for the batch it reclaims, so a cgroup removed meanwhile is only dropped
+ * from the queue, never used after it is freed.
+ */
+
+#define pr_fmt(fmt) "hermit: " fmt
+
+#include <linux/cgroup.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/hermit.h>
+#include <linux/init.h>
+#include <linux/jiffies.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/page_counter.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/smpboot.h>
+#include <linux/string.h>
+#include <linux/swap.h>
+#include <linux/vmstat.h>
+#include <linux/xarray.h>
+
+#include "internal.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "hermit."
+
+/* Pages an offload thread reclaims in one go, and hysteresis below trigger. */
+#define HERMIT_RCL_BATCH	64
+/* Feedback controller period. */
+#define HERMIT_RCL_PERIOD	max(1, HZ / 100)
+/* How long a task at its hard limit waits for the offload threads. */
+#define HERMIT_RCL_WAIT		max(1, HZ / 100)
+
+/**
+ * hermit_offload_trigger() - usage above which a cgroup's reclaim is offloaded
+ * @high: memory.high in pages (PAGE_COUNTER_MAX when unset, always in v1).
+ * @max: memory.max, or v1 memory.limit_in_bytes, in pages.
+ * @headroom: fs_headroom in pages.
+ *
+ * The limit is the lower of @high and @max; a headroom of more than half of
+ * it is cut to half, so a small cgroup still keeps half of its memory.
+ *
+ * Return: the trigger in pages, or 0 when the cgroup has no limit.
+ */
+unsigned long hermit_offload_trigger(unsigned long high, unsigned long max,
+				     unsigned long headroom)
+{
+	unsigned long limit = min(high, max);
+
+	if (limit >= PAGE_COUNTER_MAX || !limit)
+		return 0;
+	return limit - min(headroom, limit / 2);
+}
+
+/**
+ * hermit_offload_next_active() - feedback: offload threads for the next period
+ * @active: Threads allowed to run in the period that ended.
+ * @nr: Offload cores available.
+ * @demand: Pages charged to cgroups above their trigger in that period.
+ * @supply: Pages the offload threads reclaimed in that period.
+ * @direct: Pages tasks of those cgroups had to reclaim for themselves.
+ *
+ * Return: between 1 and @nr (0 when @nr is 0).
+ */
+unsigned int hermit_offload_next_active(unsigned int active, unsigned int nr,
+					unsigned long demand, unsigned long supply,
+					unsigned long direct)
+{
+	if (!nr)
+		return 0;
+	if (direct || demand > supply)
+		active++;
+	else if (active > 1 && demand < supply / 2)
+		active--;
+	return clamp(active, 1U, nr);
+}
+
+/**
+ * hermit_offload_pick() - choose the offload cores
+ * @out: The chosen cores.
+ * @wanted: fs_cores, or NULL for the default.
+ * @online: The online CPUs.
+ * @nbits: Bits in the three masks.
+ * @nr: fs_nr_cores.
+ *
+ * The first @nr online CPUs of @wanted, or by default the last @nr online
+ * CPUs (applications usually start on the first ones).
+ *
+ * Return: the number of cores chosen.
+ */
+unsigned int hermit_offload_pick(unsigned long *out, const unsigned long *wanted,
+				 const unsigned long *online, unsigned int nbits,
+				 unsigned int nr)
+{
+	unsigned int cpu, n = 0, skip = 0;
+
+	bitmap_zero(out, nbits);
+	if (!wanted) {
+		unsigned int weight = bitmap_weight(online, nbits);
+
+		skip = weight > nr ? weight - nr : 0;
+		wanted = online;
+	}
+	for_each_set_bit(cpu, online, nbits) {
+		if (!test_bit(cpu, wanted))
+			continue;
+		if (skip) {
+			skip--;
+			continue;
+		}
+		if (n == nr)
+			break;
+		__set_bit(cpu, out);
+		n++;
+	}
+	return n;
+}
+
+/* Knobs. */
+static bool fs_enabled = true;
+static unsigned int fs_nr_cores = 1;
+static unsigned long fs_headroom = 2048;
+static struct cpumask fs_cores;		/* empty: the default */
+
+/* Queued cgroups by cgroup id; each entry holds a css reference. */
+static DEFINE_XARRAY(hermit_rcl_queue);
+
+/* The offload cores; protected by hermit_rcl_mutex and the hotplug lock. */
+static DEFINE_MUTEX(hermit_rcl_mutex);
+static struct cpumask hermit_rcl_cpus;
+static bool hermit_rcl_ready;
+static unsigned int hermit_rcl_nr;	/* weight of hermit_rcl_cpus */
+static unsigned int hermit_rcl_active = 1;
+
+static DEFINE_PER_CPU(struct task_struct *, hermit_rcl_task);
+static DEFINE_PER_CPU(int, hermit_rcl_rank) = -1;
+static DEFINE_PER_CPU(unsigned long, hermit_rcl_cursor);
+
+/* The controller's inputs for the current period, and its next tick. */
+static atomic_long_t hermit_rcl_demand;
+static atomic_long_t hermit_rcl_supply;
+static atomic_long_t hermit_rcl_direct;
+static unsigned long hermit_rcl_tick;
+
+/* Tasks at their hard limit waiting for an offload thread's batch. */
+static DECLARE_WAIT_QUEUE_HEAD(hermit_rcl_waiters);
+
+/* Wake the threads allowed to run; callable from any task context. */
+static void hermit_rcl_wake(void)
+{
+	unsigned int active = READ_ONCE(hermit_rcl_active);
+	int cpu;
+
+	for_each_online_cpu(cpu) {
+		int rank = READ_ONCE(per_cpu(hermit_rcl_rank, cpu));
+		struct task_struct *t = READ_ONCE(per_cpu(hermit_rcl_task, cpu));
+
+		if (rank >= 0 && rank < active && t)
+			wake_up_process(t);
+	}
+}
+
+/* Recompute the offload cores from the knobs; @online excludes a dying CPU. */
+static void hermit_rcl_update(const struct cpumask *online)
+{
+	const unsigned long *wanted = NULL;
+	int cpu, rank = 0;
+
+	lockdep_assert_held(&hermit_rcl_mutex);
+	if (!hermit_rcl_ready)
+		return;
+	if (!cpumask_empty(&fs_cores))
+		wanted = cpumask_bits(&fs_cores);
+	hermit_rcl_nr = hermit_offload_pick(cpumask_bits(&hermit_rcl_cpus), wanted,
+					    cpumask_bits(online), nr_cpu_ids, fs_nr_cores);
+	for_each_possible_cpu(cpu) {
+		int r = -1;
+
+		if (cpumask_test_cpu(cpu, &hermit_rcl_cpus))
+			r = rank++;
+		WRITE_ONCE(per_cpu(hermit_rcl_rank, cpu), r);
+	}
+	WRITE_ONCE(hermit_rcl_active, clamp(hermit_rcl_active, 1U, max(hermit_rcl_nr, 1U)));
+	if (!hermit_rcl_nr)
+		pr_warn_once("no online offload core: memory cgroups reclaim for themselves\n");
+	hermit_rcl_wake();
+}
+
+/*
+ * Set fs_nr_cores (@nr_cores) or fs_cores (@cores) and apply it. While
+ * booting (command line) the threads do not exist yet: only store.
+ */
+static void hermit_rcl_set(unsigned int *nr_cores, unsigned int nr,
+			   const struct cpumask *cores)
+{
+	bool running = READ_ONCE(hermit_rcl_ready);
+
+	if (running) {
+		cpus_read_lock();
+		mutex_lock(&hermit_rcl_mutex);
+	}
+	if (nr_cores)
+		*nr_cores = nr;
+	if (cores)
+		cpumask_copy(&fs_cores, cores);
+	if (running) {
+		hermit_rcl_update(cpu_online_mask);
+		mutex_unlock(&hermit_rcl_mutex);
+		cpus_read_unlock();
+	}
+}
+
+static void hermit_rcl_queue_add(struct mem_cgroup *memcg)
+{
+	unsigned long id = cgroup_id(memcg->css.cgroup);
+
+	if (xa_load(&hermit_rcl_queue, id))
+		return;
+	if (!css_tryget_online(&memcg->css))
+		return;
+	if (xa_insert(&hermit_rcl_queue, id, memcg, GFP_NOWAIT | __GFP_NOWARN)) {
+		css_put(&memcg->css);
+		return;
+	}
+	hermit_count(HERMIT_FS_QUEUED, 1);
+	hermit_rcl_wake();
+}
+
+static void hermit_rcl_queue_del(unsigned long id, struct mem_cgroup *memcg)
+{
+	if (xa_cmpxchg(&hermit_rcl_queue, id, memcg, NULL, 0) == memcg)
+		css_put(&memcg->css);
+}
+
+/* The next queued cgroup after @cursor, round robin, with a reference. */
+static struct mem_cgroup *hermit_rcl_queue_next(unsigned long *cursor)
+{
+	struct mem_cgroup *memcg;
+
+	rcu_read_lock();
+	memcg = xa_find_after(&hermit_rcl_queue, cursor, ULONG_MAX, XA_PRESENT);
+	if (!memcg) {
+		*cursor = 0;
+		memcg = xa_find(&hermit_rcl_queue, cursor, ULONG_MAX, XA_PRESENT);
+	}
+	/* css are freed after an RCU grace period; the entry may be going. */
+	if (memcg && !css_tryget(&memcg->css))
+		memcg = NULL;
+	rcu_read_unlock();
+	return memcg;
+}
+
+static unsigned long hermit_memcg_trigger(struct mem_cgroup *memcg)
+{
+	return hermit_offload_trigger(READ_ONCE(memcg->memory.high),
+				      READ_ONCE(memcg->memory.max),
+				      READ_ONCE(fs_headroom));
+}
+
+/**
+ * hermit_memcg_charged() - a charge went through; offload reclaim if due
+ * @memcg: The charged cgroup.
+ * @nr_pages: Pages charged.
+ *
+ * Called by try_charge_memcg() each time it charges a batch to the page
+ * counter. Queues every cgroup of the hierarchy whose usage is above its
+ * trigger and wakes the offload threads. Never sleeps.
+ */
+void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages)
+{
+	if (!READ_ONCE(fs_enabled) || !READ_ONCE(hermit_rcl_nr) || !in_task())
+		return;
+	for (; memcg && !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg)) {
+		unsigned long trigger = hermit_memcg_trigger(memcg);
+
+		if (!trigger || page_counter_read(&memcg->memory) <= trigger)
+			continue;
+		atomic_long_add(nr_pages, &hermit_rcl_demand);
+		hermit_rcl_queue_add(memcg);
+	}
+}
+
+static bool hermit_memcg_has_room(struct mem_cgroup *memcg, unsigned int nr_pages)
+{
+	return page_counter_read(&memcg->memory) + nr_pages <= READ_ONCE(memcg->memory.max);
+}
+
+/**
+ * hermit_memcg_wait() - at the hard limit, wait for the offload threads
+ * @memcg: The cgroup at its limit.
+ * @nr_pages: Pages the task is charging.
+ *
+ * Called by try_charge_memcg() before a task reclaims for its own charge.
+ * If offload threads are reclaiming for @memcg right now, the task waits for
+ * their next batch (at most 10 ms) instead of reclaiming the same pages
+ * beside them; it reclaims for itself if no room was made.
+ *
+ * Return: true if there is room now: the caller retries the charge.
+ */
+bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
+{
+	u64 start;
+	long left;
+
+	if (!READ_ONCE(fs_enabled) || !READ_ONCE(hermit_rcl_nr) ||
+	    xa_load(&hermit_rcl_queue, cgroup_id(memcg->css.cgroup)) != memcg)
+		return false;
+	start = local_clock();
+	left = wait_event_killable_timeout(hermit_rcl_waiters,
+					   hermit_memcg_has_room(memcg, nr_pages),
+					   HERMIT_RCL_WAIT);
+	hermit_count(HERMIT_FS_WAITS, 1);
+	hermit_count(HERMIT_FS_WAIT_NS, local_clock() - start);
+	if (left > 0)
+		return true;
+	atomic_long_add(nr_pages, &hermit_rcl_direct);
+	return false;
+}
+
+/**
+ * hermit_direct_reclaimed() - account reclaim a task did for its own charge
+ * @start: hermit_reclaim_start() before the reclaim.
+ * @nr_reclaimed: Pages it reclaimed.
+ */
+void hermit_direct_reclaimed(u64 start, unsigned long nr_reclaimed)
+{
+	hermit_count(HERMIT_FS_RECLAIMED_DIRECT, nr_reclaimed);
+	hermit_count(HERMIT_FS_DIRECT_RECLAIM_NS, local_clock() - start);
+	atomic_long_add(nr_reclaimed ?: 1, &hermit_rcl_direct);
+}
+
+/* One controller step per period, by whichever thread gets there first. */
+static void hermit_rcl_feedback(void)
+{
+	unsigned long tick = READ_ONCE(hermit_rcl_tick);
+	unsigned int old, new;
+
+	if (time_before(jiffies, tick) ||
+	    cmpxchg(&hermit_rcl_tick, tick, jiffies + HERMIT_RCL_PERIOD) != tick)
+		return;
+	old = READ_ONCE(hermit_rcl_active);
+	new = hermit_offload_next_active(old, READ_ONCE(hermit_rcl_nr),
+					 atomic_long_xchg(&hermit_rcl_demand, 0),
+					 atomic_long_xchg(&hermit_rcl_supply, 0),
+					 atomic_long_xchg(&hermit_rcl_direct, 0));
+	if (new && new != old) {
+		WRITE_ONCE(hermit_rcl_active, new);
+		if (new > old)
+			hermit_rcl_wake();
+	}
+}
+
+static int hermit_rcl_should_run(unsigned int cpu)
+{
+	int rank = __this_cpu_read(hermit_rcl_rank);
+
+	return rank >= 0 && rank < READ_ONCE(hermit_rcl_active) &&
+		!xa_empty(&hermit_rcl_queue);
+}
+
+/* One batch of reclaim for the next queued cgroup. */
+static void hermit_rcl_run(unsigned int cpu)
+{
+	unsigned long *cursor = per_cpu_ptr(&hermit_rcl_cursor, cpu);
+	unsigned long id, trigger, usage, nr = 0;
+	struct mem_cgroup *memcg;
+
+	memcg = hermit_rcl_queue_next(cursor);
+	if (!memcg)
+		return;
+	id = *cursor;
+	trigger = hermit_memcg_trigger(memcg);
+	usage = page_counter_read(&memcg->memory);
+	/* Reclaim a batch below the trigger, so the task is not back at once. */
+	if (READ_ONCE(fs_enabled) && mem_cgroup_online(memcg) &&
+	    trigger && usage + HERMIT_RCL_BATCH > trigger) {
+		u64 start = local_clock();
+
+		nr = try_to_free_mem_cgroup_pages(memcg, HERMIT_RCL_BATCH, GFP_KERNEL,
+						  MEMCG_RECLAIM_MAY_SWAP, NULL);
+		hermit_count(HERMIT_FS_OFFLOAD_NS, local_clock() - start);
+		hermit_count(HERMIT_FS_RECLAIMED_OFFLOAD, nr);
+		atomic_long_add(nr, &hermit_rcl_supply);
+		if (nr && wq_has_sleeper(&hermit_rcl_waiters))
+			wake_up_all(&hermit_rcl_waiters);
+	}
+	/* Done, or stuck: a charge above the trigger queues it again. */
+	if (!nr)
+		hermit_rcl_queue_del(id, memcg);
+	css_put(&memcg->css);
+	hermit_rcl_feedback();
+	cond_resched();
+}
+
+static struct smp_hotplug_thread hermit_rcl_threads = {
+	.store			= &hermit_rcl_task,
+	.thread_should_run	= hermit_rcl_should_run,
+	.thread_fn		= hermit_rcl_run,
+	.thread_comm		= "hermit_rcl/%u",
+};
+
+static int hermit_rcl_cpu_online(unsigned int cpu)
+{
+	mutex_lock(&hermit_rcl_mutex);
+	hermit_rcl_update(cpu_online_mask);
+	mutex_unlock(&hermit_rcl_mutex);
+	return 0;
+}
+
+static int hermit_rcl_cpu_offline(unsigned int cpu)
+{
+	static struct cpumask online;	/* under hermit_rcl_mutex */
+
+	mutex_lock(&hermit_rcl_mutex);
+	cpumask_copy(&online, cpu_online_mask);
+	cpumask_clear_cpu(cpu, &online);
+	hermit_rcl_update(&online);
+	mutex_unlock(&hermit_rcl_mutex);
+	return 0;
+}
+
+/* Drop every queued cgroup (fs_enabled turned off). */
+static void hermit_rcl_drain(void)
+{
+	struct mem_cgroup *memcg;
+	unsigned long id;
+
+	xa_for_each(&hermit_rcl_queue, id, memcg)
+		hermit_rcl_queue_del(id, memcg);
+}
+
+static int hermit_fs_enabled_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = hermit_bool_param_ops.set(val, kp);
+
+	if (!ret && !READ_ONCE(fs_enabled))
+		hermit_rcl_drain();
+	return ret;
+}
+
+static const struct kernel_param_ops hermit_fs_enabled_ops = {
+	.set = hermit_fs_enabled_set,
+	.get = param_get_bool,
+};
+module_param_cb(fs_enabled, &hermit_fs_enabled_ops, &fs_enabled, 0644);
+MODULE_PARM_DESC(fs_enabled, "Offload memory cgroup reclaim to dedicated cores (default Y)");
+
+static int hermit_fs_nr_cores_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int nr;
+
+	if (kstrtouint(val, 0, &nr) || !nr || nr > nr_cpu_ids)
+		return -EINVAL;
+	hermit_rcl_set(&fs_nr_cores, nr, NULL);
+	return 0;
+}
+
+static const struct kernel_param_ops hermit_fs_nr_cores_ops = {
+	.set = hermit_fs_nr_cores_set,
+	.get = param_get_uint,
+};
+module_param_cb(fs_nr_cores, &hermit_fs_nr_cores_ops, &fs_nr_cores, 0644);
+MODULE_PARM_DESC(fs_nr_cores, "Offload reclaim threads at most (default 1)");
+
+/*
+ * A cpulist of possible CPUs, or "auto" for the last fs_nr_cores online.
+ * Parameter writes are serialised by the parameter lock (and the command
+ * line is parsed before there is an allocator), hence the static mask.
+ */
+static int hermit_fs_cores_set(const char *val, const struct kernel_param *kp)
+{
+	static struct cpumask mask;
+	char buf[256];
+
+	if (strscpy(buf, val ?: "", sizeof(buf)) < 0)
+		return -EINVAL;
+	strim(buf);
+	cpumask_clear(&mask);
+	if (strcmp(buf, "auto") &&
+	    (!buf[0] || cpulist_parse(buf, &mask) || cpumask_empty(&mask) ||
+	     !cpumask_subset(&mask, cpu_possible_mask)))
+		return -EINVAL;
+	hermit_rcl_set(NULL, 0, &mask);
+	return 0;
+}
+
+static int hermit_fs_cores_get(char *buf, const struct kernel_param *kp)
+{
+	if (cpumask_empty(&fs_cores))
+		return sysfs_emit(buf, "auto\n");
+	return sysfs_emit(buf, "%*pbl\n", cpumask_pr_args(&fs_cores));
+}
+
+static const struct kernel_param_ops hermit_fs_cores_ops = {
+	.set = hermit_fs_cores_set,
+	.get = hermit_fs_cores_get,
+};
+module_param_cb(fs_cores, &hermit_fs_cores_ops, NULL, 0644);
+MODULE_PARM_DESC(fs_cores, "Offload cores, a cpulist, or auto: the last fs_nr_cores online CPUs");
+
+static int hermit_fs_headroom_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long pages;
+
+	/* Before mm is up (command line) totalram_pages() is still 0. */
+	if (kstrtoul(val, 0, &pages) || !pages ||
+	    (totalram_pages() && pages >= totalram_pages()))
+		return -EINVAL;
+	WRITE_ONCE(fs_headroom, pages);
+	return 0;
+}
+
+static const struct kernel_param_ops hermit_fs_headroom_ops = {
+	.set = hermit_fs_headroom_set,
+	.get = param_get_ulong,
+};
+module_param_cb(fs_headroom, &hermit_fs_headroom_ops, &fs_headroom, 0644);
+MODULE_PARM_DESC(fs_headroom, "Pages below a cgroup's limit where offloaded reclaim starts (default 2048)");
+
+static int hermit_fs_status_show(struct seq_file *m, void *v)
+{
+	unsigned long __maybe_unused *events;
+	unsigned long id, queued = 0;
+	struct mem_cgroup *memcg;
+
+	mutex_lock(&hermit_rcl_mutex);
+	seq_printf(m, "offload_cpus %*pbl\n", cpumask_pr_args(&hermit_rcl_cpus));
+	seq_printf(m, "threads %u\nactive %u\n", hermit_rcl_nr,
+		   READ_ONCE(hermit_rcl_active));
+	mutex_unlock(&hermit_rcl_mutex);
+	xa_for_each(&hermit_rcl_queue, id, memcg)
+		queued++;
+	seq_printf(m, "queued_cgroups %lu\n", queued);
+#ifdef CONFIG_VM_EVENT_COUNTERS
+	events = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*events), GFP_KERNEL);
+	if (events) {
+		all_vm_events(events);
+		seq_printf(m, "reclaimed_kswapd %lu\n", events[PGSTEAL_KSWAPD]);
+		kfree(events);
+	}
+#endif
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hermit_fs_status);
+
+static int __init hermit_rcl_init(void)
+{
+	struct dentry *dir = hermit_debugfs_root();
+	int ret;
+
+	hermit_debugfs_knob("fs_enabled", 0644, dir, &hermit_fs_enabled_ops, &fs_enabled);
+	hermit_debugfs_knob("fs_nr_cores", 0644, dir, &hermit_fs_nr_cores_ops, &fs_nr_cores);
+	hermit_debugfs_knob("fs_cores", 0644, dir, &hermit_fs_cores_ops, NULL);
+	hermit_debugfs_knob("fs_headroom", 0644, dir, &hermit_fs_headroom_ops, &fs_headroom);
+	debugfs_create_file("fs_status", 0444, dir, NULL, &hermit_fs_status_fops);
+
+	ret = smpboot_register_percpu_thread(&hermit_rcl_threads);
+	if (ret) {
+		pr_err("cannot start the offload reclaim threads: %d\n", ret);
+		return ret;
+	}
+	WRITE_ONCE(hermit_rcl_tick, jiffies);
+	WRITE_ONCE(hermit_rcl_ready, true);
+	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "mm/hermit:online",
+					hermit_rcl_cpu_online, hermit_rcl_cpu_offline);
+	if (ret < 0)
+		pr_warn("no CPU hotplug notification (%d): offload cores stay as chosen\n", ret);
+	hermit_rcl_set(NULL, 0, NULL);
+	return 0;
+}
+late_initcall(hermit_rcl_init);

@@ -1,0 +1,273 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Offloaded memory cgroup reclaim (hermit.fs_*), on the compute node, with
+# the DRAM backend in front of the swap disk:
+#   offload_reclaim.sh ratio v1|v2 FACTOR [MIB [measure]]
+#        a workload of MIB (64) FACTOR times over its cgroup limit, pinned to
+#        CPU 0, with fs_enabled=N then Y: every page verified; with Y at
+#        least 90% of the reclaimed pages reclaimed by offload threads and
+#        the time spent in direct reclaim at least 5x lower ("measure": only
+#        print the numbers, for the benchmark)
+#   offload_reclaim.sh knobs      fs_nr_cores, fs_cores, fs_headroom and CPU
+#                                 hotplug changed under load
+#   offload_reclaim.sh many N     N cgroups under pressure at once
+#   offload_reclaim.sh rmdir      cgroups removed while their reclaim is queued
+# v1 groups are made with cgcreate and entered with cgexec --sticky + taskset,
+# as in the Hermit seed README.
+. /run/hermit/selftests/lib.sh
+
+H=/sys/kernel/debug/hermit
+SWAPDEV=${SWAPDEV:-/dev/vdb}
+MIB=64
+WORK=0
+BENCH=0
+
+hstat() {
+	cat "$H/$1"
+}
+
+status() {
+	awk -v k="$1" '$1 == k { print $2 }' "$H/fs_status"
+}
+
+knob() {
+	echo "$2" >"$H/$1" || fail "cannot write $2 to $1"
+}
+
+setup() {
+	swapoff -a 2>/dev/null
+	mkswap "$SWAPDEV" >/dev/null || fail "mkswap $SWAPDEV"
+	swapon "$SWAPDEV" || fail "swapon $SWAPDEV"
+	knob backend dram
+	knob enabled 1
+	knob fs_enabled Y
+	knob fs_nr_cores 1
+	knob fs_cores auto
+	knob fs_headroom 2048
+}
+
+teardown() {
+	swapoff "$SWAPDEV" || fail "swapoff $SWAPDEV"
+	knob enabled 0
+	knob fs_enabled Y
+}
+
+# cg_run v1|v2 NAME LIMIT_BYTES CMD...: CMD in its own memory cgroup with
+# that hard limit, pinned to CPU 0 (the default offload core is the last).
+cg_run() {
+	local v=$1 name=$2 limit=$3 rc cg
+	shift 3
+	if [ "$v" = v1 ]; then
+		[ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] || skip "no cgroup v1 memory hierarchy"
+		cgdelete -g "memory:$name" 2>/dev/null
+		cgcreate -g "memory:$name" || fail "cgcreate"
+		echo "$limit" >"/sys/fs/cgroup/memory/$name/memory.limit_in_bytes" ||
+			fail "cannot set memory.limit_in_bytes"
+		cgexec --sticky -g "memory:$name" taskset -c 0 "$@"
+		rc=$?
+		cgdelete -g "memory:$name"
+	else
+		[ -f /sys/fs/cgroup/cgroup.subtree_control ] || skip "no cgroup v2"
+		cg=/sys/fs/cgroup/$name
+		rmdir "$cg" 2>/dev/null
+		mkdir "$cg" || fail "cannot create $cg"
+		echo "$limit" >"$cg/memory.max" || fail "cannot set memory.max"
+		(
+			echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
+			exec taskset -c 0 "$@"
+		)
+		rc=$?
+		rmdir "$cg"
+	fi
+	return $rc
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# One run; sets OFF DIRECT DIRECT_NS MS.
+measured_run() {
+	local v=$1 limit=$2 o0 d0 n0 t0 b0 w0
+	b0=$(hstat fs_offload_ns)
+	w0=$(hstat fs_wait_ns)
+	o0=$(hstat fs_reclaimed_offload)
+	d0=$(hstat fs_reclaimed_direct)
+	n0=$(hstat fs_direct_reclaim_ns)
+	t0=$(now_ms)
+	cg_run "$v" hermit-fs "$limit" "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 2 -w "$WORK" ||
+		fail "workload failed (fs_enabled=$(cat $H/fs_enabled))"
+	MS=$(($(now_ms) - t0))
+	OFF=$(($(hstat fs_reclaimed_offload) - o0))
+	DIRECT=$(($(hstat fs_reclaimed_direct) - d0))
+	DIRECT_NS=$(($(hstat fs_direct_reclaim_ns) - n0))
+	BUSY_MS=$((($(hstat fs_offload_ns) - b0) / 1000000))
+	WAIT_MS=$((($(hstat fs_wait_ns) - w0) / 1000000))
+}
+
+ratio() {
+	local v=$1 factor=$2 limit share off_n dns_n ms_n
+	limit=$((MIB * 1024 * 1024 / factor))
+	setup
+	knob fs_enabled N
+	measured_run "$v" "$limit"
+	off_n=$OFF dns_n=$DIRECT_NS ms_n=$MS
+	echo "fs_enabled=N: runtime ${MS} ms, reclaimed offload $OFF direct $DIRECT, direct reclaim $((DIRECT_NS / 1000000)) ms, offload threads busy $BUSY_MS ms, waited for them $WAIT_MS ms"
+	knob fs_enabled Y
+	measured_run "$v" "$limit"
+	echo "fs_enabled=Y: runtime ${MS} ms, reclaimed offload $OFF direct $DIRECT, direct reclaim $((DIRECT_NS / 1000000)) ms, offload threads busy $BUSY_MS ms, waited for them $WAIT_MS ms"
+	teardown
+	share=$((OFF * 100 / (OFF + DIRECT > 0 ? OFF + DIRECT : 1)))
+	echo "result: $v ${factor}x: offload share ${share}%, direct reclaim time N/Y $((dns_n / (DIRECT_NS > 0 ? DIRECT_NS : 1)))x, runtime N/Y $(awk -v a="$ms_n" -v b="$MS" 'BEGIN { printf "%.2f", a / b }')"
+	[ "$BENCH" = 1 ] && return
+	[ "$off_n" -eq 0 ] || fail "fs_enabled=N still reclaimed $off_n pages offloaded"
+	[ "$((OFF + DIRECT))" -gt 0 ] || fail "nothing was reclaimed"
+	[ "$share" -ge 90 ] || fail "only ${share}% reclaimed by offload threads"
+	[ "$dns_n" -ge $((5 * DIRECT_NS)) ] || fail "direct reclaim time fell less than 5x"
+}
+
+expect_cpus() {
+	local want=$1 got i
+	for i in $(seq 20); do
+		got=$(status offload_cpus)
+		[ "$got" = "$want" ] && return
+		sleep 0.1
+	done
+	fail "offload_cpus is '$got', expected '$want' after: $2"
+}
+
+# CPU time (ns) of the offload thread of CPU $1.
+rcl_ticks() {
+	local pid
+	pid=$(pgrep -x "hermit_rcl/$1") || fail "no hermit_rcl/$1 thread"
+	awk '{ print $1 }' "/proc/$pid/schedstat"
+}
+
+knobs() {
+	local pid cg=/sys/fs/cgroup/hermit-fs-knobs t0 i
+	setup
+	mkdir "$cg" || fail "cannot create $cg"
+	echo $((MIB * 1024 * 1024 / 4)) >"$cg/memory.max"
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
+		exec taskset -c 0 "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 8
+	) &
+	pid=$!
+	sleep 2
+	expect_cpus 1 "default"
+	for i in 1 2; do
+		knob fs_nr_cores 2
+		expect_cpus 0-1 "fs_nr_cores=2"
+		knob fs_cores 0
+		expect_cpus 0 "fs_cores=0"
+		t0=$(rcl_ticks 0)
+		sleep 2
+		[ "$(rcl_ticks 0)" -gt "$t0" ] || fail "hermit_rcl/0 did not run with fs_cores=0"
+		knob fs_cores auto
+		knob fs_nr_cores 1
+		expect_cpus 1 "fs_cores=auto fs_nr_cores=1"
+		t0=$(rcl_ticks 1)
+		knob fs_headroom 512
+		sleep 1
+		knob fs_headroom 8192
+		sleep 1
+		knob fs_headroom 2048
+		[ "$(rcl_ticks 1)" -gt "$t0" ] ||
+			fail "hermit_rcl/1 did not run (round $i): $(tr '\n' ' ' <$H/fs_status)"
+		if [ -w /sys/devices/system/cpu/cpu1/online ]; then
+			echo 0 >/sys/devices/system/cpu/cpu1/online || fail "cannot unplug CPU 1"
+			expect_cpus 0 "CPU 1 unplugged"
+			sleep 1
+			echo 1 >/sys/devices/system/cpu/cpu1/online || fail "cannot plug CPU 1"
+			expect_cpus 1 "CPU 1 back"
+		fi
+		knob fs_enabled N
+		sleep 1
+		[ "$(status queued_cgroups)" = 0 ] || fail "cgroups still queued with fs_enabled=N"
+		knob fs_enabled Y
+	done
+	wait $pid || fail "workload failed while the knobs changed"
+	rmdir "$cg"
+	teardown
+	echo "result: knobs changed twice under load, hotplug included; workload verified"
+}
+
+many() {
+	local n=$1 i pids=() cg ms min=0 max=0 t0 steal
+	local mib=$((MIB / 4)) dir
+	setup
+	dir=$(mktemp -d)
+	t0=$(now_ms)
+	for i in $(seq "$n"); do
+		cg=/sys/fs/cgroup/hermit-fs-many$i
+		rmdir "$cg" 2>/dev/null
+		mkdir "$cg" || fail "cannot create $cg"
+		echo $((mib * 1024 * 1024 / 2)) >"$cg/memory.max"
+		(
+			echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
+			taskset -c 0 "$SELFTESTS/swap_workload" -s "$mib" -p 2 >"$dir/$i.out" 2>&1 ||
+				exit 1
+			echo $(($(date +%s%N) / 1000000)) >"$dir/$i.end"
+		) &
+		pids+=($!)
+	done
+	for i in $(seq "$n"); do
+		wait "${pids[$((i - 1))]}" || fail "workload $i failed: $(cat "$dir/$i.out")"
+	done
+	for i in $(seq "$n"); do
+		cg=/sys/fs/cgroup/hermit-fs-many$i
+		ms=$(($(cat "$dir/$i.end") - t0))
+		steal=$(awk '$1 == "pgsteal" { print $2 }' "$cg/memory.stat")
+		echo "cgroup $i: ${ms} ms, pgsteal $steal"
+		[ "$steal" -gt 0 ] || fail "cgroup $i had nothing reclaimed"
+		[ "$min" -eq 0 ] || [ "$ms" -lt "$min" ] && min=$ms
+		[ "$ms" -gt "$max" ] && max=$ms
+		rmdir "$cg"
+	done
+	rm -rf "$dir"
+	teardown
+	echo "result: $n cgroups, all verified, runtimes ${min}-${max} ms"
+	[ "$max" -le $((3 * min)) ] || fail "unfair: slowest $max ms vs fastest $min ms"
+}
+
+rmdir_queued() {
+	local i pid cg=/sys/fs/cgroup/hermit-fs-rmdir tries
+	setup
+	for i in $(seq 15); do
+		mkdir "$cg" || fail "cannot create $cg"
+		echo $((8 * 1024 * 1024)) >"$cg/memory.max"
+		(
+			echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
+			exec taskset -c 0 "$SELFTESTS/swap_workload" -s 32 -p 50
+		) >/dev/null 2>&1 &
+		pid=$!
+		sleep "0.$((RANDOM % 9 + 1))"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		tries=0
+		until rmdir "$cg" 2>/dev/null; do
+			tries=$((tries + 1))
+			[ "$tries" -lt 100 ] || fail "cannot remove $cg"
+			sleep 0.05
+		done
+	done
+	sleep 1
+	[ "$(status queued_cgroups)" = 0 ] || fail "removed cgroups still queued"
+	teardown
+	echo "result: 15 cgroups removed under reclaim, queue empty"
+}
+
+case ${1:-} in
+ratio)
+	MIB=${4:-64}
+	WORK=${5:-0}
+	[ "${6:-}" = measure ] && BENCH=1
+	ratio "${2:?v1|v2}" "${3:?factor}"
+	;;
+knobs) knobs ;;
+many) many "${2:-8}" ;;
+rmdir) rmdir_queued ;;
+*) fail "usage: offload_reclaim.sh ratio v1|v2 FACTOR | knobs | many [N] | rmdir" ;;
+esac
+echo "ok"
