@@ -144,6 +144,16 @@ rcl_ticks() {
 	awk '{ print $1 }' "/proc/$pid/schedstat"
 }
 
+# Wait (up to 10 s) for the offload thread of CPU $1 to run past $2 ns.
+rcl_ran() {
+	local i
+	for i in $(seq 50); do
+		[ "$(rcl_ticks "$1")" -gt "$2" ] && return
+		sleep 0.2
+	done
+	fail "hermit_rcl/$1 did not run ($3): $(tr '\n' ' ' <$H/fs_status)"
+}
+
 knobs() {
 	local pid cg=/sys/fs/cgroup/hermit-fs-knobs t0 i
 	setup
@@ -151,7 +161,7 @@ knobs() {
 	echo $((MIB * 1024 * 1024 / 4)) >"$cg/memory.max"
 	(
 		echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
-		exec taskset -c 0 "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 8
+		exec taskset -c 0 "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 16
 	) &
 	pid=$!
 	sleep 2
@@ -162,8 +172,7 @@ knobs() {
 		knob fs_cores 0
 		expect_cpus 0 "fs_cores=0"
 		t0=$(rcl_ticks 0)
-		sleep 2
-		[ "$(rcl_ticks 0)" -gt "$t0" ] || fail "hermit_rcl/0 did not run with fs_cores=0"
+		rcl_ran 0 "$t0" "round $i, fs_cores=0"
 		knob fs_cores auto
 		knob fs_nr_cores 1
 		expect_cpus 1 "fs_cores=auto fs_nr_cores=1"
@@ -173,8 +182,7 @@ knobs() {
 		knob fs_headroom 8192
 		sleep 1
 		knob fs_headroom 2048
-		[ "$(rcl_ticks 1)" -gt "$t0" ] ||
-			fail "hermit_rcl/1 did not run (round $i): $(tr '\n' ' ' <$H/fs_status)"
+		rcl_ran 1 "$t0" "round $i, fs_cores=auto"
 		if [ -w /sys/devices/system/cpu/cpu1/online ]; then
 			echo 0 >/sys/devices/system/cpu/cpu1/online || fail "cannot unplug CPU 1"
 			expect_cpus 0 "CPU 1 unplugged"
