@@ -10,9 +10,7 @@ real hardware.
 """
 
 import os
-import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "vm"))
@@ -23,10 +21,8 @@ MODES = ("hermit-dram", "zram-lz4", "disk")
 
 def main():
     mib = sys.argv[1] if len(sys.argv) > 1 else "64"
-    tmp = tempfile.mkdtemp(prefix="hermit-bench-")
-    c = None
-    try:
-        c = vm.boot_test_cluster(os.environ.get("HERMIT_VM_DIR", "build/vm-bench"), tmp)
+
+    def body(c):
         print(f"{'tier':12} {'faults':>8} {'mean us':>9} {'median us':>10} {'p99 us':>9}")
         for mode in MODES:
             rc, out, err = c.node("compute").run(
@@ -40,13 +36,7 @@ def main():
             print(f"{mode:12} {v.get('faults', '-'):>8} {v.get('mean_us', '-'):>9} "
                   f"{v.get('median_us', '-'):>10} {v.get('p99_us', '-'):>9}", flush=True)
         return 0
-    except vm.ClusterError as e:
-        print(f"bench: error: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if c is not None:
-            c.down()
-        shutil.rmtree(tmp, ignore_errors=True)
+    return vm.run_bench(body)
 
 
 if __name__ == "__main__":

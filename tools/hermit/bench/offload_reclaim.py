@@ -15,9 +15,7 @@ with real hardware.
 
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "vm"))
@@ -32,15 +30,13 @@ def main():
     if not mib.isdigit() or not 16 <= int(mib) <= 512:
         print("bench: MiB must be a number from 16 to 512", file=sys.stderr)
         return 2
-    tmp = tempfile.mkdtemp(prefix="hermit-bench-")
-    c = None
-    try:
-        c = vm.boot_test_cluster(os.environ.get("HERMIT_VM_DIR", "build/vm-bench"), tmp)
+
+    def body(c):
         print(f"{'backend':8} {'local':>6} {'N ms':>8} {'Y ms':>8} {'N/Y':>6} "
               f"{'offload%':>9} {'direct N/Y':>11}")
         for factor, local in (("2", "50%"), ("4", "25%")):
             rc, out, err = c.node("compute").run(
-                SCRIPT, ["ratio", "v2", factor, mib, "measure"], 1800)
+                SCRIPT, ["ratio", "v2", factor, mib, "0", "measure"], 1800)
             runs = re.findall(r"fs_enabled=[NY]: runtime (\d+) ms", out)
             res = re.search(r"offload share (\d+)%, direct reclaim time N/Y (\d+)x, "
                             r"runtime N/Y ([\d.]+)", out)
@@ -51,13 +47,7 @@ def main():
                   f"{res.group(1) + '%':>9} {res.group(2) + 'x':>11}", flush=True)
         print("rdma     (the RDMA backend does not exist yet)")
         return 0
-    except vm.ClusterError as e:
-        print(f"bench: error: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if c is not None:
-            c.down()
-        shutil.rmtree(tmp, ignore_errors=True)
+    return vm.run_bench(body)
 
 
 if __name__ == "__main__":

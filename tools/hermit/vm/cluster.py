@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 SUBNET = "10.77.0"
@@ -557,3 +558,23 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def run_bench(body, state_dir=None):
+    """Boot the test cluster for a benchmark, call body(cluster) and return
+    its exit code; the cluster is stopped and its files removed whatever
+    happens. A cluster that does not start is a clear error, exit 1."""
+    tmp = tempfile.mkdtemp(prefix="hermit-bench-")
+    c = None
+    try:
+        c = boot_test_cluster(state_dir or os.environ.get("HERMIT_VM_DIR", "build/vm-bench"),
+                              tmp)
+        return body(c)
+    except ClusterError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if c is not None:
+            c.down()
+        shutil.rmtree(tmp, ignore_errors=True)
+
