@@ -40,7 +40,8 @@ JOBS=${JOBS:-$(nproc)}
 DEPS=(gcc binutils make flex bison bc libssl-dev libelf-dev dwarves cpio
 	ccache git perl python3 xz-utils kmod rsync e2fsprogs socat
 	linux-source-6.12 qemu-system-x86 debootstrap debian-archive-keyring
-	rdma-core iproute2 ibverbs-utils rdmacm-utils perftest util-linux)
+	rdma-core iproute2 ibverbs-utils rdmacm-utils perftest util-linux
+	librdmacm-dev libibverbs-dev)
 
 # Fixed identities so that commits in the assembled tree and ccache keys do
 # not depend on who builds, where, or when.
@@ -77,7 +78,8 @@ Commands:
                     and exit with its exit code
   demo              build what is missing, boot the cluster and show it
   bench fault-latency [MiB]
-                    major-fault latency: Hermit DRAM vs zram vs swap disk
+                    fault latency and swap throughput: Hermit RDMA vs
+                    NVMe-oF/RDMA vs Hermit DRAM vs zram vs swap disk
   bench offload-reclaim [MiB]
                     runtime at 50% and 25% local memory, fs_enabled N vs Y
   tree              print the path of the assembled kernel tree

@@ -15,6 +15,8 @@
 #include <linux/list.h>
 #include <linux/types.h>
 
+struct dentry;
+struct folio;
 struct module;
 struct page;
 
@@ -37,6 +39,10 @@ struct page;
  *	when full, another negative errno on failure. On failure the slot's
  *	previous content may be lost; the core does not read it again. May
  *	sleep; GFP_NOIO.
+ * @store_folio: Optional. Write all pages of the large @folio to the slots
+ *	of @chunk from @index on, at once (a large folio's slots never
+ *	straddle chunks). Same rules as @store; without it, @store is called
+ *	for every page.
  * @load: Read slot @index of @chunk into @page. Returns 0, or a negative
  *	errno when the data cannot be had (the faulting task then gets an I/O
  *	error: SIGBUS). May sleep.
@@ -47,6 +53,7 @@ struct hermit_backend_ops {
 	void *(*chunk_alloc)(int type, unsigned long index);
 	void (*chunk_free)(int type, unsigned long index, void *chunk);
 	int (*store)(void *chunk, unsigned long index, struct page *page);
+	int (*store_folio)(void *chunk, unsigned long index, struct folio *folio);
 	int (*load)(void *chunk, unsigned long index, struct page *page);
 	void (*invalidate)(void *chunk, unsigned long index);
 };
@@ -71,5 +78,6 @@ struct hermit_backend {
 
 int hermit_register_backend(struct hermit_backend *backend);
 int hermit_unregister_backend(struct hermit_backend *backend);
+struct dentry *hermit_debugfs_root(void);
 
 #endif /* _LINUX_HERMIT_BACKEND_H */

@@ -217,10 +217,17 @@ struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
 
 static struct dentry *hermit_debugfs;
 
+/**
+ * hermit_debugfs_root() - Hermit's debugfs directory, for backends' files
+ *
+ * Return: The dentry of /sys/kernel/debug/hermit (an error pointer when
+ * debugfs is not available, which debugfs_create_*() accept).
+ */
 struct dentry *hermit_debugfs_root(void)
 {
 	return hermit_debugfs;
 }
+EXPORT_SYMBOL_GPL(hermit_debugfs_root);
 
 static int hermit_stat_get(void *data, u64 *val)
 {

@@ -102,6 +102,14 @@ static bool hermit_drop(struct hermit_area *area, unsigned long offset)
 	return true;
 }
 
+static void hermit_mark_held(struct hermit_area *area, unsigned long offset)
+{
+	if (!test_and_set_bit(offset, area->remote)) {
+		atomic_long_inc(&area->held);
+		atomic_long_inc(&hermit_pages_held);
+	}
+}
+
 static int hermit_store_page(struct hermit_area *area, struct hermit_backend *b,
 			     unsigned long offset, struct page *page)
 {
@@ -111,13 +119,25 @@ static int hermit_store_page(struct hermit_area *area, struct hermit_backend *b,
 	if (IS_ERR(chunk))
 		return PTR_ERR(chunk);
 	err = b->ops->store(chunk, hermit_index_in_chunk(offset), page);
-	if (err)
-		return err;
-	if (!test_and_set_bit(offset, area->remote)) {
-		atomic_long_inc(&area->held);
-		atomic_long_inc(&hermit_pages_held);
-	}
-	return 0;
+	if (!err)
+		hermit_mark_held(area, offset);
+	return err;
+}
+
+/* A large folio in one go, for backends that can (its slots share a chunk). */
+static int hermit_store_folio(struct hermit_area *area, struct hermit_backend *b,
+			      unsigned long offset, struct folio *folio)
+{
+	void *chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset));
+	long i, nr = folio_nr_pages(folio);
+	int err;
+
+	if (IS_ERR(chunk))
+		return PTR_ERR(chunk);
+	err = b->ops->store_folio(chunk, hermit_index_in_chunk(offset), folio);
+	for (i = 0; i < nr && !err; i++)
+		hermit_mark_held(area, offset + i);
+	return err;
 }
 
 static enum hermit_stat hermit_refusal(int err)
@@ -168,12 +188,17 @@ bool hermit_store(struct folio *folio)
 		reason = HERMIT_REFUSED_NO_BACKEND;
 		goto refuse;
 	}
-	for (i = 0; i < nr; i++) {
-		err = hermit_store_page(area, b, offset + i, folio_page(folio, i));
-		if (err) {
-			reason = hermit_refusal(err);
-			goto refuse;
-		}
+	if (nr > 1 && b->ops->store_folio &&
+	    hermit_chunk_of(offset) == hermit_chunk_of(offset + nr - 1)) {
+		err = hermit_store_folio(area, b, offset, folio);
+	} else {
+		for (i = 0, err = 0; i < nr && !err; i++)
+			err = hermit_store_page(area, b, offset + i,
+						folio_page(folio, i));
+	}
+	if (err) {
+		reason = hermit_refusal(err);
+		goto refuse;
 	}
 	hermit_count(HERMIT_STORED, nr);
 	if (nr > 1)

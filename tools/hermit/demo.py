@@ -3,9 +3,11 @@
 """'./build_kernel.sh demo': boot the two-node cluster and show it working.
 
 Shows both nodes on the built kernel, the soft-RoCE link, RDMA traffic
-between them, and the baseline Hermit is measured against: a workload four
-times over its memory cgroup limit swapping to the memory node over
-NVMe-oF/RDMA, every page verified. The cluster is torn down at the end
+between them, Hermit swapping to the memory node's kernel memory server
+over RDMA (a workload four times over its memory cgroup limit, every page
+verified, with the server's and the client's stats), and the baseline
+Hermit is measured against: the same kind of workload swapping to the
+memory node over NVMe-oF/RDMA. The cluster is torn down at the end
 (or on Ctrl-C).
 """
 
@@ -52,8 +54,15 @@ def main():
                                    ["server", "ib_write_bw"], 120, background=True)
         run(c, "compute", "perftest.sh", "client", "ib_write_bw", mem_ip)
         srv.wait()
-        step("Hermit: a workload 4x over its cgroup limit swapping to the DRAM backend")
-        run(c, "compute", "hermit_swap.sh", "store", "v2", timeout=900)
+        step("Hermit over RDMA: the memory node serves, the compute node connects")
+        run(c, "memory", "rdma_server.sh", "start", "1G")
+        run(c, "compute", "rdma_client.sh", "connect", mem_ip)
+        step("Hermit over RDMA: a workload 4x over its cgroup limit swapping to "
+             "the memory node, every page verified")
+        run(c, "compute", "rdma_client.sh", "store", timeout=900)
+        step("Hermit over RDMA: the client's and the server's stats")
+        run(c, "compute", "rdma_client.sh", "stats")
+        run(c, "memory", "rdma_server.sh", "stats")
         step("baseline: swap to the memory node over NVMe-oF/RDMA")
         run(c, "memory", "nvmeof_swap.sh", "export")
         run(c, "compute", "nvmeof_swap.sh", "swap", mem_ip, "64", timeout=900)

@@ -394,6 +394,141 @@ def t_offload_rmdir(ctx):
     offload(ctx, "rmdir")
 
 
+# The RDMA transport: 'memory' runs the kernel memory server, 'compute' the
+# client backend. The tests run in this order: each leaves the client
+# connected for the next.
+def rdma_server(ctx, *args, timeout=60):
+    return expect_ok("memory", node_run(ctx, "memory", "rdma_server.sh",
+                                        list(args), timeout))
+
+
+def rdma_client(ctx, *args, timeout=120):
+    return expect_ok("compute", node_run(ctx, "compute", "rdma_client.sh",
+                                         list(args), timeout))
+
+
+def rdma_hold(ctx, name, mib=16):
+    """Start a paused verified workload whose pages go to the server.
+    Returns (job, go): wait() on job after go() lets it verify."""
+    node = ctx.cluster.node("compute")
+    job = node_run(ctx, "compute", "rdma_client.sh", ["hold", name, str(mib)],
+                   600, background=True)
+    ready = os.path.join(node.share, name, "ready")
+    deadline = time.time() + 400
+    while not os.path.exists(ready):
+        if job.done() or time.time() > deadline:
+            rc, out, err = job.wait()
+            raise Fail(f"hold workload did not get ready: exit {rc}\n{(out + err)[-1200:]}")
+        time.sleep(1)
+
+    def go():
+        open(os.path.join(node.share, name, "go"), "w").close()
+        rc, out, err = job.wait()
+        if rc is None:
+            ctx.hung("compute")
+            raise Fail("compute hung in the hold workload")
+        return rc, out + err
+    return job, go
+
+
+@test("rdma: server unreachable: a clear error, swap goes to the disk, verified", True)
+def t_rdma_unreachable(ctx):
+    ip = ctx.cluster.node("memory").ip
+    ctx.note(result_line(rdma_client(ctx, "unreachable", f"{ip}:50001", timeout=400)))
+
+
+@test("rdma: memory server on port 50000; client connects ('ctrl is ready for reqs')", True)
+def t_rdma_connect(ctx):
+    rdma_server(ctx, "start", "1G", "300")
+    rdma_client(ctx, "connect", ctx.cluster.node("memory").ip)
+
+
+@test("rdma: workload 4x over memory.max swaps to the server, every page verified", True)
+def t_rdma_store(ctx):
+    a0 = int(rdma_server(ctx, "expect", "chunk_allocs", "0").split()[-1])
+    out = rdma_client(ctx, "store", "16", timeout=600)
+    ctx.note(result_line(out))
+    rdma_server(ctx, "expect", "chunk_allocs", str(a0 + 1))
+    rdma_server(ctx, "expect", "chunk_frees", str(a0 + 1))
+
+
+@test("rdma: MADV_PAGEOUT of THPs: each large folio whole in one RDMA write, verified", True)
+def t_rdma_pageout(ctx):
+    ctx.note(result_line(rdma_client(ctx, "pageout", timeout=600)))
+
+
+@test("rdma: rogue client: malformed and out-of-bounds requests refused, "
+      "another client's chunk unreachable; the real client verified", True)
+def t_rdma_rogue(ctx):
+    job, go = rdma_hold(ctx, "hold-rogue")
+    rdma_server(ctx, "expect", "bytes", str(64 << 20))
+    chunk = rdma_server(ctx, "chunk").split()
+    rc, out, err = node_run(ctx, "compute", "/bin/sh",
+                            ["-c", f"exec /run/hermit/selftests/rdma_rogue "
+                                   f"{ctx.cluster.node('memory').ip} {chunk[0]} {chunk[1]}"],
+                            300)
+    rc2, out2 = go()
+    expect(rc == 0, f"rogue client: exit {rc}\n{(out + err)[-1500:]}")
+    expect(rc2 == 0, f"real client after the rogue: {out2[-1200:]}")
+    bad = rdma_server(ctx, "expect", "bad_messages", "5")
+    n = sum(1 for line in out.splitlines() if line.startswith("ok "))
+    ctx.note(f"{n} cases refused, {bad.strip()}; real client verified")
+
+
+@test("rdma: server stopped and restarted within its grace period: stores go "
+      "to disk meanwhile, reads resume, no page lost", True)
+def t_rdma_restart(ctx):
+    job, go = rdma_hold(ctx, "hold-restart")
+    rdma_server(ctx, "stop")
+    rdma_client(ctx, "wait", "down", "60")
+    out = expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
+                                        ["-c", "exec python3 /run/hermit/selftests/pageout.py 64"],
+                                        120))
+    fields = out.split()
+    vals = dict(zip(fields[::2], fields[1::2]))
+    expect(int(vals.get("refused_unavailable", 0)) > 0 and int(vals.get("pswpout", 0)) > 0,
+           f"stores did not fall back to the disk while down: {out.strip()}")
+    rdma_server(ctx, "start", "1G", "300")
+    rdma_client(ctx, "wait", "ready", "90")
+    rc, out = go()
+    expect(rc == 0, f"workload after the restart: {out[-1500:]}")
+    log = expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
+                                        ["-c", "dmesg | grep 'ctrl is ready' | tail -1"], 30))
+    expect("resumed session" in log, f"the session was not resumed: {log.strip()}")
+    ctx.note("while down: " + " ".join(fields) + "; after: resumed, all verified")
+
+
+@test("rdma: RDMA device removed and re-added under held pages: no crash, "
+      "reads resume, verified", True)
+def t_rdma_device_removal(ctx):
+    job, go = rdma_hold(ctx, "hold-remove")
+    expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
+                                  ["-c", "rdma link delete rxe0 && sleep 3 && "
+                                   "rdma link add rxe0 type rxe netdev eth0"], 120))
+    rdma_client(ctx, "wait", "ready", "120")
+    rc, out = go()
+    expect(rc == 0, f"workload after the device came back: {out[-1500:]}")
+
+
+@test("rdma: server state lost (reset, as a reboot): lost pages cost their owner "
+      "SIGBUS, no panic; swap to the new session verified", True)
+def t_rdma_lost(ctx):
+    job, go = rdma_hold(ctx, "hold-lost")
+    rdma_server(ctx, "reset")
+    expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
+              "for i in $(seq 120); do dmesg | grep -q 'lost our chunks' && exit 0; "
+              "sleep 1; done; exit 1"], 180))
+    rdma_client(ctx, "wait", "ready", "120")
+    rc, out = go()
+    expect(rc == 128 + 7, f"the workload was not killed by SIGBUS: exit {rc}\n{out[-1200:]}")
+    log = expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
+                                        ["-c", "dmesg | grep -E 'lost our chunks|lost_pages' ; "
+                                         "grep lost_pages /sys/kernel/debug/hermit/rdma/stats"], 30))
+    expect("lost our chunks" in log, f"no warning in the log: {log.strip()}")
+    out = rdma_client(ctx, "store", "16", timeout=600)
+    ctx.note(log.strip().splitlines()[-1] + "; then " + result_line(out))
+
+
 @test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)
 def t_dmesg(ctx):
     for node in ("compute", "memory"):

@@ -1,7 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Major-fault latency of one swap tier, on a cluster node:
-#   fault_latency_guest.sh hermit-dram|zram-lz4|disk [MiB]
+#   fault_latency_guest.sh hermit-dram|hermit-rdma|nvmeof-rdma|zram-lz4|disk [MiB [SERVER]]
+# hermit-rdma swaps to the Hermit memory server at SERVER (rdma_server.sh
+# start there first), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
+# exports (nvmeof_swap.sh export there first).
 # fault_bench fills MiB in a cgroup limited to a quarter of it, then reads
 # every page in random order, timing the accesses that faulted.
 . /run/hermit/selftests/lib.sh
@@ -15,6 +18,24 @@ case $mode in
 hermit-dram | disk)
 	dev=/dev/vdb
 	;;
+hermit-rdma)
+	dev=/dev/vdb
+	echo "${3:?server}" >$H/connect || fail "cannot connect"
+	for i in $(seq 60); do grep -q ' ready$' $H/connect && break; sleep 1; done
+	grep -q ' ready$' $H/connect || fail "not connected: $(cat $H/connect)"
+	;;
+nvmeof-rdma)
+	old=$(ls /sys/block | grep -E '^nvme[0-9]+n[0-9]+$')
+	echo "transport=rdma,traddr=${3:?server},trsvcid=4420,nqn=hermit-nvmeof-baseline" \
+		>/dev/nvme-fabrics || fail "cannot connect to the NVMe-oF target"
+	for i in $(seq 50); do
+		dev=$(comm -13 <(echo "$old") <(ls /sys/block | grep -E '^nvme[0-9]+n[0-9]+$') | head -n 1)
+		[ -n "$dev" ] && break
+		sleep 0.2
+	done
+	[ -n "$dev" ] || fail "no namespace appeared"
+	dev=/dev/$dev
+	;;
 zram-lz4)
 	dev=/dev/zram0
 	echo 1 >/sys/block/zram0/reset
@@ -23,11 +44,14 @@ zram-lz4)
 	;;
 *) fail "unknown mode $mode" ;;
 esac
-mkswap "$dev" >/dev/null && swapon "$dev" || fail "swapon $dev"
-if [ "$mode" = hermit-dram ]; then
-	echo dram >$H/backend
+# 512 MiB of swap area: as much as the NVMe-oF ramdisk, 8 chunks on a server.
+mkswap "$dev" 524288 >/dev/null && swapon "$dev" || fail "swapon $dev"
+case $mode in
+hermit-dram | hermit-rdma)
+	echo "${mode#hermit-}" >$H/backend
 	echo 1 >$H/enabled
-fi
+	;;
+esac
 cg=/sys/fs/cgroup/fault-bench
 rmdir $cg 2>/dev/null
 mkdir $cg
@@ -38,4 +62,10 @@ rmdir $cg
 swapoff "$dev"
 echo 0 >$H/enabled
 [ "$mode" = zram-lz4 ] && echo 1 >/sys/block/zram0/reset
+if [ "$mode" = nvmeof-rdma ]; then
+	for c in /sys/class/nvme/nvme*; do
+		[ "$(cat "$c/subsysnqn" 2>/dev/null)" = hermit-nvmeof-baseline ] &&
+			echo 1 >"$c/delete_controller"
+	done
+fi
 echo "result: $mode $out"

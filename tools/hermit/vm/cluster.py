@@ -448,10 +448,11 @@ class Cluster:
 def build_selftests(src, out):
     """Copy the selftests directory src to out and build its programs."""
     shutil.copytree(src, out)
-    for prog in ("swap_workload", "fault_bench"):
+    for prog, libs in (("swap_workload", []), ("fault_bench", []),
+                       ("rdma_rogue", ["-lrdmacm", "-libverbs"])):
         r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",
                             "-pthread", "-o", os.path.join(out, prog),
-                            os.path.join(src, prog + ".c")],
+                            os.path.join(src, prog + ".c")] + libs,
                            capture_output=True, text=True)
         if r.returncode:
             raise ClusterError(f"cannot build {prog}:\n{r.stderr}")

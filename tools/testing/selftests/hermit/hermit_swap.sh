@@ -23,7 +23,7 @@ hstat() {
 
 swap_setup() {
 	swapoff -a 2>/dev/null
-	mkswap "$SWAPDEV" >/dev/null || fail "mkswap $SWAPDEV"
+	mkswap "$SWAPDEV" ${SWAP_KIB:-} >/dev/null || fail "mkswap $SWAPDEV"
 	swapon "$SWAPDEV" || fail "swapon $SWAPDEV"
 	echo "$BACKEND" >"$H/backend" || fail "cannot select backend $BACKEND"
 	echo "${1:-1}" >"$H/enabled" || fail "cannot set enabled"
@@ -144,12 +144,12 @@ pageout)
 	swap_setup 1
 	s0=$(hstat stored)
 	l0=$(hstat stored_large_folios)
-	"$SELFTESTS/swap_workload" -s 64 -t 2 -p 2 -H || fail "workload failed"
+	"$SELFTESTS/swap_workload" -s "${PAGEOUT_MIB:-64}" -t 2 -p 2 -H || fail "workload failed"
 	STORED=$(($(hstat stored) - s0))
 	large=$(($(hstat stored_large_folios) - l0))
 	swap_teardown
 	echo "hermit stored $STORED pages, $large large folios whole"
-	[ "$STORED" -ge $((64 * 256)) ] || fail "only $STORED pages stored"
+	[ "$STORED" -ge $((${PAGEOUT_MIB:-64} * 256)) ] || fail "only $STORED pages stored"
 	[ "$large" -gt 0 ] || fail "no large folio was stored whole"
 	;;
 *)

@@ -1,0 +1,1114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hermit RDMA client: the "rdma" backend, swapped-out pages kept in the
+ * memory of a Hermit memory server.
+ *
+ * One server is given by address (hermit.server=IP:PORT or
+ * /sys/kernel/debug/hermit/connect); everything else is found out: the RDMA
+ * device from the route, the queues from the CPUs. The client opens a
+ * control connection and, per CPU, a demand-read, a prefetch-read and a
+ * write queue pair, all in one protection domain. A chunk of a swap area
+ * is granted by the server on its first store as (address, rkey, length);
+ * pages then move with one-sided RDMA WRITE (waited for: a store returns
+ * once the page is in the server's memory; a large folio goes in one work
+ * request) and RDMA READ, which a faulting task polls for on its own CPU's
+ * demand queue.
+ *
+ * Failures: while there is no connection, stores fail at once and the core
+ * sends those pages to the swap device; a background worker reconnects with
+ * exponential backoff. A fault on a page held remotely waits (killable, up
+ * to hermit.rdma_load_timeout seconds) for the connection. When the server
+ * answers a reconnect with the same epoch and session, every grant is still
+ * valid; otherwise its memory is gone, the pages stored there are marked
+ * lost and a fault on one of them fails with an I/O error (SIGBUS) instead
+ * of reading someone else's zeroes.
+ *
+ * Locking: hrc.rwsem is held for reading by every transfer, which uses the
+ * connection's resources only while the state is READY. The resources are
+ * built and torn down only by works on the ordered hrc_wq, outside of any
+ * lock: they first move the state away from READY and then take and drop
+ * the rwsem for writing, so that no transfer still uses them (rdma_cm's
+ * calls take its handler mutexes, which must not nest in the rwsem that a
+ * page fault holds mmap_lock for). Reclaim never waits for the rwsem:
+ * stores and chunk requests only try it. hrc.ctrl_mutex serialises control
+ * requests.
+ */
+
+#define pr_fmt(fmt) "hermit: rdma: " fmt
+
+#include <linux/bitmap.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/hermit_backend.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/rwsem.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+
+#include "hermit_rdma.h"
+
+#ifndef MODULE
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "hermit."
+#endif
+
+#define HRC_CHUNK_BYTES		((u64)HERMIT_CHUNK_PAGES << PAGE_SHIFT)
+#define HRC_QUEUE_DEPTH		32
+#define HRC_CM_TIMEOUT_MS	3000
+#define HRC_CTRL_TIMEOUT	(15 * HZ)
+#define HRC_BACKOFF_MAX		(30 * HZ)
+/* How long a demand read spins before it also sleeps between polls. */
+#define HRC_SPIN_NS		(50 * NSEC_PER_USEC)
+/* A transfer not completed by then means a broken connection. */
+#define HRC_IO_TIMEOUT_NS	(30 * NSEC_PER_SEC)
+
+enum hrc_state {
+	HRC_IDLE,		/* no server configured */
+	HRC_CONNECTING,
+	HRC_READY,
+	HRC_DOWN,		/* reconnecting */
+};
+
+struct hrc_queue {
+	struct rdma_cm_id *cm_id;
+	struct ib_cq *cq;
+	struct semaphore slots;		/* free send queue entries */
+	spinlock_t poll_lock;		/* one poller of a direct CQ */
+	struct completion cm_done;
+	int cm_err;
+	u8 kind;
+	int cpu;
+	struct hermit_conn_rep rep;
+};
+
+/* One transfer or control request; lives on its waiter's stack. */
+struct hrc_req {
+	struct ib_cqe cqe;
+	struct completion done;
+	int finished;
+	enum ib_wc_status status;
+};
+
+struct hrc_chunk {
+	int area;
+	unsigned long index;
+	spinlock_t lock;		/* gen, addr, rkey; conversion of a lost grant */
+	u64 gen;			/* session generation of the grant; 0: none */
+	u64 addr;
+	u32 rkey;
+	unsigned long stored[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
+	unsigned long lost[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
+};
+
+static struct {
+	struct rw_semaphore rwsem;
+	int state;
+	bool broken;			/* a queue failed while connecting */
+	wait_queue_head_t wait;
+	struct sockaddr_storage addr;
+	bool addr_set;
+	u8 id[HERMIT_CLIENT_ID_LEN];
+	u64 epoch, session, gen;
+	struct ib_device *dev;
+	struct ib_pd *pd;
+	struct hrc_queue ctrl;
+	struct hrc_queue *queues;	/* [cpu * 3 + kind - 1] */
+	struct mutex ctrl_mutex;	/* one control request at a time */
+	struct hermit_msg *bufs;	/* [0]: reply, [1]: request */
+	u64 bufs_dma;
+	u64 tag;
+	struct delayed_work connect_work;
+	struct work_struct error_work;
+	struct work_struct remove_work;
+	struct delayed_work ping_work;
+	struct ib_device *removing;
+	unsigned long backoff;
+	unsigned long full_until;
+	bool warned;
+} hrc;
+
+static struct workqueue_struct *hrc_wq;
+static atomic_long_t hrc_chunks;
+static unsigned int hrc_load_timeout = 60;	/* seconds */
+
+static struct {
+	atomic_long_t reads, writes, read_errors, write_errors, lost;
+	atomic_long_t connects, disconnects, grants, refused;
+} hrc_stats;
+
+static const char * const hrc_state_names[] = {
+	[HRC_IDLE] = "idle",
+	[HRC_CONNECTING] = "connecting",
+	[HRC_READY] = "ready",
+	[HRC_DOWN] = "down",
+};
+
+/* ---- connection ---- */
+
+/* The connection broke: stores stop at once, the worker reconnects. */
+static void hrc_conn_error(void)
+{
+	WRITE_ONCE(hrc.broken, true);
+	if (cmpxchg(&hrc.state, HRC_READY, HRC_DOWN) == HRC_READY)
+		queue_work(hrc_wq, &hrc.error_work);
+}
+
+static int hrc_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	struct hrc_queue *q = id->context;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		q->cm_err = 0;
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		q->cm_err = 0;
+		if (q->kind == HERMIT_Q_CTRL) {
+			q->cm_err = hermit_conn_rep_check(ev->param.conn.private_data,
+							  ev->param.conn.private_data_len);
+			if (!q->cm_err)
+				memcpy(&q->rep, ev->param.conn.private_data,
+				       sizeof(q->rep));
+		}
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+		q->cm_err = -EHOSTUNREACH;
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_REJECTED:
+		q->cm_err = -ECONNREFUSED;
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		q->cm_err = -ENOTCONN;
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+		hrc_conn_error();
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int hrc_cm_wait(struct hrc_queue *q)
+{
+	if (!wait_for_completion_timeout(&q->cm_done,
+					 msecs_to_jiffies(2 * HRC_CM_TIMEOUT_MS)))
+		return -ETIMEDOUT;
+	return q->cm_err;
+}
+
+static struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)
+{
+	return &hrc.queues[cpu * 3 + kind - 1];
+}
+
+static void hrc_queue_disconnect(struct hrc_queue *q)
+{
+	if (q->cm_id && q->cm_id->qp)
+		rdma_disconnect(q->cm_id);
+}
+
+static void hrc_queue_destroy(struct hrc_queue *q)
+{
+	if (!q->cm_id)
+		return;
+	if (q->cm_id->qp)
+		rdma_destroy_qp(q->cm_id);
+	if (q->cq)
+		ib_free_cq(q->cq);
+	rdma_destroy_id(q->cm_id);
+	q->cm_id = NULL;
+	q->cq = NULL;
+}
+
+static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cpu)
+{
+	struct hermit_conn_req req = {};
+	struct rdma_conn_param param = {};
+	struct ib_qp_init_attr attr = {};
+	struct ib_device *dev;
+	int err;
+
+	q->kind = kind;
+	q->cpu = cpu;
+	sema_init(&q->slots, HRC_QUEUE_DEPTH);
+	spin_lock_init(&q->poll_lock);
+	init_completion(&q->cm_done);
+	q->cm_id = rdma_create_id(&init_net, hrc_cm_handler, q, RDMA_PS_TCP,
+				  IB_QPT_RC);
+	if (IS_ERR(q->cm_id)) {
+		err = PTR_ERR(q->cm_id);
+		q->cm_id = NULL;
+		return err;
+	}
+	err = rdma_resolve_addr(q->cm_id, NULL, (struct sockaddr *)&hrc.addr,
+				HRC_CM_TIMEOUT_MS);
+	if (!err)
+		err = hrc_cm_wait(q);
+	if (err)
+		return err;
+	reinit_completion(&q->cm_done);
+	err = rdma_resolve_route(q->cm_id, HRC_CM_TIMEOUT_MS);
+	if (!err)
+		err = hrc_cm_wait(q);
+	if (err)
+		return err;
+	dev = q->cm_id->device;
+	if (!hrc.pd) {
+		hrc.pd = ib_alloc_pd(dev, 0);
+		if (IS_ERR(hrc.pd)) {
+			err = PTR_ERR(hrc.pd);
+			hrc.pd = NULL;
+			return err;
+		}
+		hrc.dev = dev;
+	} else if (hrc.dev != dev) {
+		return -EXDEV;
+	}
+	q->cq = ib_alloc_cq(dev, q, 2 * HRC_QUEUE_DEPTH + 4,
+			    cpu % dev->num_comp_vectors,
+			    kind == HERMIT_Q_DEMAND ? IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
+	if (IS_ERR(q->cq)) {
+		err = PTR_ERR(q->cq);
+		q->cq = NULL;
+		return err;
+	}
+	attr.send_cq = q->cq;
+	attr.recv_cq = q->cq;
+	attr.qp_type = IB_QPT_RC;
+	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	attr.cap.max_send_wr = HRC_QUEUE_DEPTH + 1;
+	attr.cap.max_recv_wr = 2;
+	attr.cap.max_send_sge = 1;
+	attr.cap.max_recv_sge = 1;
+	err = rdma_create_qp(q->cm_id, hrc.pd, &attr);
+	if (err)
+		return err;
+
+	req.magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
+	req.version = HERMIT_PROTO_VERSION;
+	req.queue = kind;
+	req.cpu = cpu_to_le16(cpu);
+	memcpy(req.client_id, hrc.id, sizeof(req.client_id));
+	param.private_data = &req;
+	param.private_data_len = sizeof(req);
+	param.initiator_depth = min_t(int, 16, dev->attrs.max_qp_init_rd_atom);
+	param.responder_resources = 0;
+	param.retry_count = 7;
+	param.rnr_retry_count = 7;
+	reinit_completion(&q->cm_done);
+	err = rdma_connect(q->cm_id, &param);
+	if (!err)
+		err = hrc_cm_wait(q);
+	return err;
+}
+
+/* Wait until no transfer that saw the state READY uses the resources. */
+static void hrc_quiesce(void)
+{
+	WARN_ON_ONCE(READ_ONCE(hrc.state) == HRC_READY);
+	down_write(&hrc.rwsem);
+	up_write(&hrc.rwsem);
+}
+
+/* Tear down every queue and the protection domain, once quiesced. */
+static void hrc_teardown(void)
+{
+	int cpu, kind;
+
+	if (hrc.queues) {
+		for_each_possible_cpu(cpu)
+			for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++)
+				hrc_queue_disconnect(hrc_queue(cpu, kind));
+		for_each_possible_cpu(cpu)
+			for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++)
+				hrc_queue_destroy(hrc_queue(cpu, kind));
+	}
+	hrc_queue_disconnect(&hrc.ctrl);
+	hrc_queue_destroy(&hrc.ctrl);
+	if (hrc.bufs) {
+		ib_dma_unmap_single(hrc.dev, hrc.bufs_dma, 2 * sizeof(*hrc.bufs),
+				    DMA_BIDIRECTIONAL);
+		kfree(hrc.bufs);
+		hrc.bufs = NULL;
+	}
+	if (hrc.pd)
+		ib_dealloc_pd(hrc.pd);
+	hrc.pd = NULL;
+	hrc.dev = NULL;
+}
+
+static void hrc_ctrl_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct hrc_req *req = container_of(wc->wr_cqe, struct hrc_req, cqe);
+
+	req->status = wc->status;
+	complete(&req->done);
+}
+
+/* Connect every queue; the state is CONNECTING, no transfer runs. */
+static int hrc_establish(bool *resumed)
+{
+	const struct hermit_conn_rep *rep = &hrc.ctrl.rep;
+	int cpu, kind, err;
+
+	WRITE_ONCE(hrc.broken, false);
+	err = hrc_queue_connect(&hrc.ctrl, HERMIT_Q_CTRL, 0);
+	if (err)
+		return err;
+	*resumed = (le32_to_cpu(rep->flags) & HERMIT_REP_RESUMED) &&
+		   le64_to_cpu(rep->epoch) == hrc.epoch &&
+		   le64_to_cpu(rep->session) == hrc.session;
+	hrc.bufs = kzalloc(2 * sizeof(*hrc.bufs), GFP_KERNEL);
+	if (!hrc.bufs)
+		return -ENOMEM;
+	hrc.bufs_dma = ib_dma_map_single(hrc.dev, hrc.bufs, 2 * sizeof(*hrc.bufs),
+					 DMA_BIDIRECTIONAL);
+	if (ib_dma_mapping_error(hrc.dev, hrc.bufs_dma)) {
+		kfree(hrc.bufs);
+		hrc.bufs = NULL;
+		return -ENOMEM;
+	}
+	for_each_possible_cpu(cpu) {
+		for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++) {
+			err = hrc_queue_connect(hrc_queue(cpu, kind), kind, cpu);
+			if (err)
+				return err;
+		}
+	}
+	return READ_ONCE(hrc.broken) ? -ECONNRESET : 0;
+}
+
+static void hrc_connect_work(struct work_struct *work)
+{
+	unsigned int noio = memalloc_noio_save();
+	bool resumed = false;
+	int err;
+
+	WRITE_ONCE(hrc.state, HRC_CONNECTING);
+	hrc_quiesce();
+	hrc_teardown();
+	if (!hrc.addr_set) {
+		WRITE_ONCE(hrc.state, HRC_IDLE);
+		wake_up_all(&hrc.wait);
+		memalloc_noio_restore(noio);
+		return;
+	}
+	err = hrc_establish(&resumed);
+	down_write(&hrc.rwsem);
+	if (err) {
+		WRITE_ONCE(hrc.state, HRC_DOWN);
+		up_write(&hrc.rwsem);
+		hrc_teardown();
+	} else {
+		if (!resumed) {
+			if (hrc.gen && atomic_long_read(&hrc_chunks))
+				pr_warn("server %pISpc lost our chunks: pages stored there are gone, faults on them get SIGBUS\n",
+					&hrc.addr);
+			hrc.gen++;
+			hrc.epoch = le64_to_cpu(hrc.ctrl.rep.epoch);
+			hrc.session = le64_to_cpu(hrc.ctrl.rep.session);
+		}
+		hrc.full_until = jiffies;
+		WRITE_ONCE(hrc.state, HRC_READY);
+		up_write(&hrc.rwsem);
+	}
+	wake_up_all(&hrc.wait);
+	memalloc_noio_restore(noio);
+
+	if (!err) {
+		atomic_long_inc(&hrc_stats.connects);
+		hrc.backoff = HZ;
+		hrc.warned = false;
+		pr_info("ctrl is ready for reqs: server %pISpc over %s, %u CPUs x 3 queues, %s session %llx\n",
+			&hrc.addr, dev_name(&hrc.dev->dev), num_possible_cpus(),
+			resumed ? "resumed" : "new", hrc.session);
+		return;
+	}
+	if (!hrc.warned)
+		pr_err("cannot connect to server %pISpc: %d; swapping to disk, retrying in the background\n",
+		       &hrc.addr, err);
+	hrc.warned = true;
+	queue_delayed_work(hrc_wq, &hrc.connect_work, hrc.backoff);
+	hrc.backoff = min(hrc.backoff * 2, HRC_BACKOFF_MAX);
+}
+
+static void hrc_error_work(struct work_struct *work)
+{
+	int cpu, kind;
+
+	atomic_long_inc(&hrc_stats.disconnects);
+	pr_warn("lost server %pISpc: new stores go to disk, reconnecting\n",
+		&hrc.addr);
+	/* Flush the queues first: waiters hold rwsem until they complete. */
+	if (hrc.queues) {
+		for_each_possible_cpu(cpu)
+			for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++)
+				hrc_queue_disconnect(hrc_queue(cpu, kind));
+	}
+	hrc_queue_disconnect(&hrc.ctrl);
+	hrc_quiesce();
+	hrc_teardown();
+	hrc.backoff = HZ;
+	queue_delayed_work(hrc_wq, &hrc.connect_work, hrc.backoff);
+}
+
+/*
+ * The RDMA device goes away: release everything on it now (its driver
+ * needs its objects back), keep the chunks' bookkeeping, and reconnect
+ * when a route to the server exists again.
+ */
+static void hrc_remove_work(struct work_struct *work)
+{
+	if (hrc.dev != hrc.removing)
+		return;
+	pr_warn("device %s is going away: disconnecting from %pISpc\n",
+		dev_name(&hrc.removing->dev), &hrc.addr);
+	WRITE_ONCE(hrc.state, HRC_DOWN);
+	cancel_delayed_work(&hrc.connect_work);
+	hrc_error_work(work);
+}
+
+/* ---- transfers ---- */
+
+static void hrc_io_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct hrc_req *req = container_of(wc->wr_cqe, struct hrc_req, cqe);
+
+	req->status = wc->status;
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		hrc_conn_error();
+	if (cq->poll_ctx == IB_POLL_DIRECT)
+		/* Pairs with hrc_poll(): the status is seen with the flag. */
+		smp_store_release(&req->finished, 1);
+	else
+		complete(&req->done);
+}
+
+/* Poll the faulting CPU's demand queue until @req completes. */
+static void hrc_poll(struct hrc_queue *q, struct hrc_req *req)
+{
+	u64 start = ktime_get_ns(), now;
+	bool timed_out = false;
+
+	/* Pairs with hrc_io_done(). */
+	while (!smp_load_acquire(&req->finished)) {
+		if (spin_trylock_bh(&q->poll_lock)) {
+			ib_process_cq_direct(q->cq, 16);
+			spin_unlock_bh(&q->poll_lock);
+		}
+		if (smp_load_acquire(&req->finished))	/* as above */
+			break;
+		now = ktime_get_ns();
+		if (!timed_out && now - start > HRC_IO_TIMEOUT_NS) {
+			/* Tearing the queues down flushes the request. */
+			timed_out = true;
+			hrc_conn_error();
+		}
+		/* rxe completes from softirq and work items: let them run. */
+		if (now - start > HRC_SPIN_NS)
+			usleep_range(10, 50);
+		else
+			cpu_relax();
+	}
+}
+
+static void hrc_wait(struct hrc_req *req)
+{
+	if (!wait_for_completion_timeout(&req->done,
+					 nsecs_to_jiffies(HRC_IO_TIMEOUT_NS))) {
+		hrc_conn_error();
+		wait_for_completion(&req->done);
+	}
+}
+
+/*
+ * @nr pages (physically contiguous) to or from the server, in one work
+ * request. Called with rwsem held for reading.
+ * Returns 0, or -ECONNRESET when the connection failed under the transfer.
+ */
+static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
+		    struct page *page, unsigned int nr, enum hermit_queue kind)
+{
+	size_t len = (size_t)nr << PAGE_SHIFT;
+	bool write = kind == HERMIT_Q_WRITE;
+	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), kind);
+	struct hrc_req req = { .cqe.done = hrc_io_done };
+	struct ib_rdma_wr wr = {};
+	struct ib_sge sge;
+	u64 dma;
+	int err;
+
+	dma = ib_dma_map_page(hrc.dev, page, 0, len, dir);
+	if (ib_dma_mapping_error(hrc.dev, dma))
+		return -ENOMEM;
+	init_completion(&req.done);
+	sge.addr = dma;
+	sge.length = len;
+	sge.lkey = hrc.pd->local_dma_lkey;
+	wr.wr.wr_cqe = &req.cqe;
+	wr.wr.sg_list = &sge;
+	wr.wr.num_sge = 1;
+	wr.wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	wr.remote_addr = c->addr + ((u64)index << PAGE_SHIFT);
+	wr.rkey = c->rkey;
+
+	down(&q->slots);
+	err = ib_post_send(q->cm_id->qp, &wr.wr, NULL);
+	if (!err) {
+		if (kind == HERMIT_Q_DEMAND)
+			hrc_poll(q, &req);
+		else
+			hrc_wait(&req);
+		err = req.status == IB_WC_SUCCESS ? 0 : -ECONNRESET;
+	} else {
+		hrc_conn_error();
+		err = -ECONNRESET;
+	}
+	up(&q->slots);
+	ib_dma_unmap_page(hrc.dev, dma, len, dir);
+	return err;
+}
+
+/* A control request and its reply. Called with rwsem held for reading. */
+static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+{
+	struct hrc_req rx = { .cqe.done = hrc_ctrl_done };
+	struct hrc_req tx = { .cqe.done = hrc_ctrl_done };
+	struct hermit_msg *m = &hrc.bufs[1];
+	struct ib_sge rsge = {
+		.addr = hrc.bufs_dma,
+		.length = sizeof(*m),
+		.lkey = hrc.pd->local_dma_lkey,
+	};
+	struct ib_sge tsge = {
+		.addr = hrc.bufs_dma + sizeof(*m),
+		.length = sizeof(*m),
+		.lkey = hrc.pd->local_dma_lkey,
+	};
+	struct ib_recv_wr rwr = { .wr_cqe = &rx.cqe, .sg_list = &rsge, .num_sge = 1 };
+	struct ib_send_wr swr = {
+		.wr_cqe = &tx.cqe,
+		.sg_list = &tsge,
+		.num_sge = 1,
+		.opcode = IB_WR_SEND,
+		.send_flags = IB_SEND_SIGNALED,
+	};
+	struct ib_qp *qp = hrc.ctrl.cm_id->qp;
+	u64 tag;
+	int err;
+
+	init_completion(&rx.done);
+	init_completion(&tx.done);
+	mutex_lock(&hrc.ctrl_mutex);
+	tag = ++hrc.tag;
+	hermit_msg_init(m, type, tag, area, index);
+	ib_dma_sync_single_for_device(hrc.dev, hrc.bufs_dma, 2 * sizeof(*m),
+				      DMA_BIDIRECTIONAL);
+	err = ib_post_recv(qp, &rwr, NULL);
+	if (err)
+		goto broken;
+	err = ib_post_send(qp, &swr, NULL);
+	if (err) {
+		/* The receive stays posted; the connection is rebuilt. */
+		goto broken;
+	}
+	if (!wait_for_completion_timeout(&rx.done, HRC_CTRL_TIMEOUT)) {
+		hrc_conn_error();
+		hrc_queue_disconnect(&hrc.ctrl);
+		wait_for_completion(&rx.done);
+	}
+	wait_for_completion(&tx.done);
+	if (rx.status != IB_WC_SUCCESS || tx.status != IB_WC_SUCCESS) {
+		err = -ECONNRESET;
+		goto out;
+	}
+	ib_dma_sync_single_for_cpu(hrc.dev, hrc.bufs_dma, sizeof(*m),
+				   DMA_BIDIRECTIONAL);
+	memcpy(reply, &hrc.bufs[0], sizeof(*reply));
+	err = hermit_msg_check(reply, sizeof(*reply), false);
+	/* Every reply type follows its request type. */
+	if (!err && (le64_to_cpu(reply->tag) != tag || reply->type != type + 1))
+		err = -EPROTO;
+	if (err) {
+		pr_err_ratelimited("bad reply from the server: %d\n", err);
+		hrc_conn_error();
+	}
+	goto out;
+broken:
+	hrc_conn_error();
+	err = -ECONNRESET;
+out:
+	mutex_unlock(&hrc.ctrl_mutex);
+	return err;
+}
+
+/*
+ * Make @c usable in the current session: a grant from a session the server
+ * has lost turns every page stored under it into a lost page, and a chunk
+ * without a grant asks the server for one. Called with rwsem held for
+ * reading. Returns 0 or a negative errno.
+ */
+static int hrc_chunk_grant(struct hrc_chunk *c, bool need_grant)
+{
+	struct hermit_msg reply;
+	long lost;
+	int err;
+
+	spin_lock(&c->lock);
+	if (c->gen && c->gen != hrc.gen) {
+		bitmap_or(c->lost, c->lost, c->stored, HERMIT_CHUNK_PAGES);
+		lost = bitmap_weight(c->stored, HERMIT_CHUNK_PAGES);
+		bitmap_zero(c->stored, HERMIT_CHUNK_PAGES);
+		c->gen = 0;
+		atomic_long_add(lost, &hrc_stats.lost);
+	}
+	err = c->gen ? 0 : -ENOENT;
+	spin_unlock(&c->lock);
+	if (!err || !need_grant)
+		return err;
+	if (time_before(jiffies, READ_ONCE(hrc.full_until)))
+		return -ENOSPC;
+
+	err = hrc_ctrl_call(HERMIT_MSG_ALLOC, c->area, c->index, &reply);
+	if (!err)
+		err = hermit_grant_check(&reply, c->area, c->index, HRC_CHUNK_BYTES);
+	if (err == -ENOSPC) {
+		atomic_long_inc(&hrc_stats.refused);
+		WRITE_ONCE(hrc.full_until, jiffies + HZ);
+	}
+	if (err)
+		return err;
+	spin_lock(&c->lock);
+	c->addr = le64_to_cpu(reply.addr);
+	c->rkey = le32_to_cpu(reply.rkey);
+	c->gen = hrc.gen;
+	spin_unlock(&c->lock);
+	atomic_long_inc(&hrc_stats.grants);
+	return 0;
+}
+
+/* Tell the server this client is alive; a dead server shows up here too. */
+static void hrc_ping_work(struct work_struct *work)
+{
+	struct hermit_msg reply;
+
+	if (READ_ONCE(hrc.state) == HRC_READY && down_read_trylock(&hrc.rwsem)) {
+		if (READ_ONCE(hrc.state) == HRC_READY)
+			hrc_ctrl_call(HERMIT_MSG_PING, 0, 0, &reply);
+		up_read(&hrc.rwsem);
+	}
+	queue_delayed_work(system_wq, &hrc.ping_work, HERMIT_PING_SECS * HZ);
+}
+
+/* ---- backend ops ---- */
+
+static void *hrc_chunk_alloc(int type, unsigned long index)
+{
+	unsigned int noio = memalloc_noio_save();
+	struct hrc_chunk *c;
+	int err;
+
+	if (!down_read_trylock(&hrc.rwsem)) {
+		memalloc_noio_restore(noio);
+		return ERR_PTR(-ENOTCONN);
+	}
+	err = -ENOTCONN;
+	if (READ_ONCE(hrc.state) != HRC_READY)
+		goto out;
+	err = -ENOMEM;
+	c = kvzalloc(sizeof(*c), GFP_KERNEL | __GFP_NOWARN);
+	if (!c)
+		goto out;
+	c->area = type;
+	c->index = index;
+	spin_lock_init(&c->lock);
+	err = hrc_chunk_grant(c, true);
+	if (err) {
+		kvfree(c);
+		goto out;
+	}
+	atomic_long_inc(&hrc_chunks);
+	up_read(&hrc.rwsem);
+	memalloc_noio_restore(noio);
+	return c;
+out:
+	up_read(&hrc.rwsem);
+	memalloc_noio_restore(noio);
+	return ERR_PTR(err);
+}
+
+static void hrc_chunk_free(int type, unsigned long index, void *data)
+{
+	struct hrc_chunk *c = data;
+	struct hermit_msg reply;
+
+	down_read(&hrc.rwsem);
+	if (READ_ONCE(hrc.state) == HRC_READY && c->gen == hrc.gen)
+		hrc_ctrl_call(HERMIT_MSG_FREE, c->area, c->index, &reply);
+	up_read(&hrc.rwsem);
+	atomic_long_dec(&hrc_chunks);
+	kvfree(c);
+}
+
+/* Store @nr contiguous pages from @page at @index on. */
+static int hrc_store_pages(struct hrc_chunk *c, unsigned long index,
+			   struct page *page, unsigned int nr)
+{
+	unsigned int noio, i;
+	int err;
+
+	if (!down_read_trylock(&hrc.rwsem))
+		return -ENOTCONN;
+	if (READ_ONCE(hrc.state) != HRC_READY) {
+		up_read(&hrc.rwsem);
+		return -ENOTCONN;
+	}
+	noio = memalloc_noio_save();
+	/* Whatever the slots held before is overwritten or given up. */
+	for (i = 0; i < nr; i++)
+		clear_bit(index + i, c->stored);
+	err = hrc_chunk_grant(c, true);
+	if (!err)
+		err = hrc_rdma(c, index, page, nr, HERMIT_Q_WRITE);
+	if (!err) {
+		for (i = 0; i < nr; i++) {
+			set_bit(index + i, c->stored);
+			clear_bit(index + i, c->lost);
+		}
+		atomic_long_add(nr, &hrc_stats.writes);
+	} else {
+		atomic_long_inc(&hrc_stats.write_errors);
+	}
+	memalloc_noio_restore(noio);
+	up_read(&hrc.rwsem);
+	return err == -ECONNRESET ? -ENOTCONN : err;
+}
+
+static int hrc_store(void *data, unsigned long index, struct page *page)
+{
+	return hrc_store_pages(data, index, page, 1);
+}
+
+/* A large folio is physically contiguous: one RDMA WRITE for all of it. */
+static int hrc_store_folio(void *data, unsigned long index, struct folio *folio)
+{
+	return hrc_store_pages(data, index, folio_page(folio, 0),
+			       folio_nr_pages(folio));
+}
+
+/* Wait for a usable connection; returns with rwsem held for reading. */
+static int hrc_wait_ready(unsigned long deadline)
+{
+	for (;;) {
+		if (down_read_killable(&hrc.rwsem))
+			return -EINTR;
+		if (READ_ONCE(hrc.state) == HRC_READY)
+			return 0;
+		up_read(&hrc.rwsem);
+		if (READ_ONCE(hrc.state) == HRC_IDLE)
+			return -ENOTCONN;
+		if (time_after_eq(jiffies, deadline))
+			return -ETIMEDOUT;
+		if (wait_event_killable_timeout(hrc.wait,
+						READ_ONCE(hrc.state) == HRC_READY ||
+						READ_ONCE(hrc.state) == HRC_IDLE,
+						deadline - jiffies) < 0)
+			return -EINTR;
+	}
+}
+
+static int hrc_load(void *data, unsigned long index, struct page *page)
+{
+	unsigned long deadline = jiffies + READ_ONCE(hrc_load_timeout) * HZ;
+	struct hrc_chunk *c = data;
+	int err;
+
+	do {
+		err = hrc_wait_ready(deadline);
+		if (err)
+			break;
+		hrc_chunk_grant(c, false);
+		if (test_bit(index, c->lost) || !test_bit(index, c->stored)) {
+			err = -EIO;
+		} else {
+			err = hrc_rdma(c, index, page, 1, HERMIT_Q_DEMAND);
+			if (!err)
+				atomic_long_inc(&hrc_stats.reads);
+		}
+		up_read(&hrc.rwsem);
+		/* A transfer cut by a failed connection is retried after it. */
+	} while (err == -ECONNRESET);
+	if (err) {
+		atomic_long_inc(&hrc_stats.read_errors);
+		pr_err_ratelimited("cannot read page %lu of chunk %d:%lu: %d\n",
+				   index, c->area, c->index, err);
+	}
+	return err;
+}
+
+static void hrc_invalidate(void *data, unsigned long index)
+{
+	struct hrc_chunk *c = data;
+
+	clear_bit(index, c->stored);
+	clear_bit(index, c->lost);
+}
+
+static const struct hermit_backend_ops hrc_ops = {
+	.chunk_alloc = hrc_chunk_alloc,
+	.chunk_free = hrc_chunk_free,
+	.store = hrc_store,
+	.store_folio = hrc_store_folio,
+	.load = hrc_load,
+	.invalidate = hrc_invalidate,
+};
+
+static struct hermit_backend hrc_backend = {
+	.name = "rdma",
+	.owner = THIS_MODULE,
+	.ops = &hrc_ops,
+};
+
+/* ---- knobs ---- */
+
+/*
+ * Connect to the server at @s ("IP[:PORT]"), or forget it ("off"). The
+ * server cannot change while it holds chunks: they would be lost.
+ */
+static int hrc_set_server(const char *s)
+{
+	struct sockaddr_storage ss = {};
+	bool off = sysfs_streq(s, "off") || sysfs_streq(s, "");
+
+	if (!off && hermit_parse_addr(s, &ss))
+		return -EINVAL;
+	if (!hrc_wq) {		/* the kernel command line, before init */
+		hrc.addr = ss;
+		hrc.addr_set = !off;
+		return 0;
+	}
+	down_write(&hrc.rwsem);
+	if (atomic_long_read(&hrc_chunks) &&
+	    (off || memcmp(&ss, &hrc.addr, sizeof(ss)))) {
+		up_write(&hrc.rwsem);
+		return -EBUSY;
+	}
+	hrc.addr = ss;
+	hrc.addr_set = !off;
+	hrc.backoff = HZ;
+	hrc.warned = false;
+	if (off)
+		WRITE_ONCE(hrc.state, HRC_DOWN);
+	up_write(&hrc.rwsem);
+	mod_delayed_work(hrc_wq, &hrc.connect_work, 0);
+	return 0;
+}
+
+static int hrc_show_server(char *buf, size_t size)
+{
+	int state = READ_ONCE(hrc.state);
+
+	if (!hrc.addr_set)
+		return scnprintf(buf, size, "off\n");
+	return scnprintf(buf, size, "%pISpc %s\n", &hrc.addr,
+			 hrc_state_names[state]);
+}
+
+static int hrc_param_server_set(const char *val, const struct kernel_param *kp)
+{
+	return hrc_set_server(val);
+}
+
+static int hrc_param_server_get(char *buf, const struct kernel_param *kp)
+{
+	return hrc_show_server(buf, PAGE_SIZE);
+}
+
+static const struct kernel_param_ops hrc_server_ops = {
+	.set = hrc_param_server_set,
+	.get = hrc_param_server_get,
+};
+module_param_cb(server, &hrc_server_ops, NULL, 0644);
+MODULE_PARM_DESC(server, "Hermit memory server IP[:PORT] (port 50000 by default), or off");
+
+static int hrc_param_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+
+	if (kstrtouint(val, 10, &v) || !v || v > 3600)
+		return -EINVAL;
+	WRITE_ONCE(hrc_load_timeout, v);
+	return 0;
+}
+
+static const struct kernel_param_ops hrc_timeout_ops = {
+	.set = hrc_param_timeout_set,
+	.get = param_get_uint,
+};
+module_param_cb(rdma_load_timeout, &hrc_timeout_ops, &hrc_load_timeout, 0644);
+MODULE_PARM_DESC(rdma_load_timeout, "Seconds a fault waits for the server to come back (1-3600, default 60)");
+
+static ssize_t hrc_connect_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	return hermit_knob_write(ubuf, count, ppos, hrc_set_server);
+}
+
+static ssize_t hrc_connect_read(struct file *file, char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	char buf[HERMIT_ADDR_MAX + 16];
+	int n = hrc_show_server(buf, sizeof(buf));
+
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static const struct file_operations hrc_connect_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = hrc_connect_read,
+	.write = hrc_connect_write,
+	.llseek = default_llseek,
+};
+
+static int hrc_stats_show(struct seq_file *m, void *v)
+{
+	char server[HERMIT_ADDR_MAX + 16];
+
+	hrc_show_server(server, sizeof(server));
+	seq_printf(m, "server %s", server);
+	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc.id);
+	seq_printf(m, "session %llx\n", hrc.session);
+	seq_printf(m, "chunks %ld\n", atomic_long_read(&hrc_chunks));
+	seq_printf(m, "grants %ld\n", atomic_long_read(&hrc_stats.grants));
+	seq_printf(m, "refused_full %ld\n", atomic_long_read(&hrc_stats.refused));
+	seq_printf(m, "writes %ld\n", atomic_long_read(&hrc_stats.writes));
+	seq_printf(m, "reads %ld\n", atomic_long_read(&hrc_stats.reads));
+	seq_printf(m, "write_errors %ld\n", atomic_long_read(&hrc_stats.write_errors));
+	seq_printf(m, "read_errors %ld\n", atomic_long_read(&hrc_stats.read_errors));
+	seq_printf(m, "lost_pages %ld\n", atomic_long_read(&hrc_stats.lost));
+	seq_printf(m, "connects %ld\n", atomic_long_read(&hrc_stats.connects));
+	seq_printf(m, "disconnects %ld\n", atomic_long_read(&hrc_stats.disconnects));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hrc_stats);
+
+static struct dentry *hrc_debugfs;
+
+/* ---- devices ---- */
+
+static int hrc_add_one(struct ib_device *dev)
+{
+	/* A route may exist now: retry soon instead of at the backoff. */
+	if (READ_ONCE(hrc.state) == HRC_DOWN && hrc.addr_set)
+		mod_delayed_work(hrc_wq, &hrc.connect_work, HZ);
+	return 0;
+}
+
+static void hrc_remove_one(struct ib_device *dev, void *data)
+{
+	hrc.removing = dev;
+	queue_work(hrc_wq, &hrc.remove_work);
+	flush_work(&hrc.remove_work);
+	hrc.removing = NULL;
+}
+
+static struct ib_client hrc_ib_client = {
+	.name = "hermit_rdma",
+	.add = hrc_add_one,
+	.remove = hrc_remove_one,
+};
+
+static int __init hrc_init(void)
+{
+	struct dentry *dir;
+	int err;
+
+	hermit_proto_size_checks();
+	get_random_bytes(hrc.id, sizeof(hrc.id));
+	init_rwsem(&hrc.rwsem);
+	init_waitqueue_head(&hrc.wait);
+	mutex_init(&hrc.ctrl_mutex);
+	INIT_DELAYED_WORK(&hrc.connect_work, hrc_connect_work);
+	INIT_WORK(&hrc.error_work, hrc_error_work);
+	INIT_WORK(&hrc.remove_work, hrc_remove_work);
+	INIT_DELAYED_WORK(&hrc.ping_work, hrc_ping_work);
+	hrc.backoff = HZ;
+	hrc.queues = kcalloc(nr_cpu_ids * 3, sizeof(*hrc.queues), GFP_KERNEL);
+	if (!hrc.queues)
+		return -ENOMEM;
+	err = -ENOMEM;
+	hrc_wq = alloc_ordered_workqueue("hermit_rdma", WQ_MEM_RECLAIM);
+	if (!hrc_wq)
+		goto free;
+	err = ib_register_client(&hrc_ib_client);
+	if (err)
+		goto wq;
+	err = hermit_register_backend(&hrc_backend);
+	if (err)
+		goto client;
+	debugfs_create_file("connect", 0644, hermit_debugfs_root(), NULL,
+			    &hrc_connect_fops);
+	dir = debugfs_create_dir("rdma", hermit_debugfs_root());
+	hrc_debugfs = dir;
+	debugfs_create_file("stats", 0444, dir, NULL, &hrc_stats_fops);
+	WRITE_ONCE(hrc.state, hrc.addr_set ? HRC_DOWN : HRC_IDLE);
+	if (hrc.addr_set)
+		queue_delayed_work(hrc_wq, &hrc.connect_work, 0);
+	queue_delayed_work(system_wq, &hrc.ping_work, HERMIT_PING_SECS * HZ);
+	return 0;
+client:
+	ib_unregister_client(&hrc_ib_client);
+wq:
+	destroy_workqueue(hrc_wq);
+	hrc_wq = NULL;
+free:
+	kfree(hrc.queues);
+	return err;
+}
+
+/* The module is only unloaded with no swap area bound to it: no chunks. */
+static void __exit hrc_exit(void)
+{
+	if (hermit_unregister_backend(&hrc_backend))
+		pr_err("still in use at exit\n");
+	debugfs_lookup_and_remove("connect", hermit_debugfs_root());
+	debugfs_remove_recursive(hrc_debugfs);
+	ib_unregister_client(&hrc_ib_client);
+	hrc.addr_set = false;
+	cancel_delayed_work_sync(&hrc.ping_work);
+	cancel_delayed_work_sync(&hrc.connect_work);
+	cancel_work_sync(&hrc.error_work);
+	WRITE_ONCE(hrc.state, HRC_IDLE);
+	hrc_quiesce();
+	hrc_teardown();
+	destroy_workqueue(hrc_wq);
+	kfree(hrc.queues);
+}
+
+late_initcall(hrc_init);
+module_exit(hrc_exit);
+
+MODULE_DESCRIPTION("Hermit RDMA client: swap to the memory of other machines");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,1257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hermit memory server: lends this machine's memory to Hermit RDMA clients.
+ *
+ * A client is known by the random id it sends with every connect request.
+ * Its state here, a session, holds a protection domain of its own and the
+ * chunks granted to it: each chunk is zeroed memory registered as one
+ * memory region in that protection domain, so only queue pairs of that
+ * client can reach it. The client moves pages with one-sided RDMA READ and
+ * WRITE; the server's CPU only handles chunk requests on the control
+ * connection, each validated before it is acted on. A malformed message
+ * closes the connection it came on, nothing else.
+ *
+ * When a client's control connection goes away its session stays for
+ * hermit_server.grace_period seconds: a client that reconnects within it
+ * finds its chunks as it left them. After that, or when the client frees
+ * them (swapoff), the chunks' memory is released.
+ *
+ * Locking: hsrv_mutex protects the session list, every session and the
+ * accounting. rdma_cm event handlers take it, so no id is destroyed with it
+ * held (rdma_destroy_id() waits for that id's handler).
+ */
+
+#define pr_fmt(fmt) "hermit_server: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <rdma/ib_cm.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+
+#include "hermit_rdma.h"
+
+#define HSRV_CHUNK_BYTES	(SZ_64M)
+#define HSRV_RX_DEPTH		8
+#define HSRV_MAX_CLIENTS	256
+#define HSRV_MAX_CONNS		(1 + 3 * 512)
+#define HSRV_TIMEOUT		(10 * HZ)
+#define HSRV_CHUNK_KEY(area, chunk)	(((unsigned long)(area) << 36) | (chunk))
+
+struct hsrv_chunk {
+	u32 area;
+	u64 index;
+	struct ib_mr *mr;
+	struct sg_table sgt;
+	int nents;
+	unsigned int order;
+};
+
+struct hsrv_conn;
+
+struct hsrv_client {
+	struct list_head node;
+	u8 id[HERMIT_CLIENT_ID_LEN];
+	u64 session;
+	struct ib_device *dev;
+	struct ib_pd *pd;
+	struct xarray chunks;
+	unsigned long nr_chunks;
+	struct list_head conns;
+	unsigned int nr_conns;
+	struct hsrv_conn *ctrl;
+	unsigned long lost_at;	/* jiffies when the control connection went */
+};
+
+struct hsrv_rx {
+	struct ib_cqe cqe;
+	struct hsrv_conn *conn;
+	struct hermit_msg *msg;
+	u64 dma;
+	u32 bytes;
+	struct list_head node;
+};
+
+struct hsrv_conn {
+	struct list_head node;
+	struct rdma_cm_id *cm_id;
+	struct hsrv_client *client;
+	struct ib_cq *cq;
+	u8 queue;
+	bool established;
+	unsigned long last_rx;		/* jiffies of the last request */
+	unsigned long closing;
+	struct work_struct release_work;
+	/* Control connections only. */
+	struct hsrv_rx rx[HSRV_RX_DEPTH];
+	struct hermit_msg *bufs;
+	u64 bufs_dma;
+	struct hermit_msg *tx;
+	u64 tx_dma;
+	struct ib_cqe tx_cqe;
+	struct ib_cqe reg_cqe;
+	struct completion tx_done;
+	struct completion reg_done;
+	int tx_status;
+	int reg_status;
+	spinlock_t rx_lock;		/* protects rx_ready */
+	struct list_head rx_ready;
+	struct work_struct rx_work;
+};
+
+static DEFINE_MUTEX(hsrv_mutex);
+static LIST_HEAD(hsrv_clients);
+static unsigned int hsrv_nr_clients;
+static u64 hsrv_epoch;
+static unsigned long hsrv_capacity;	/* bytes; 0: half of RAM */
+static unsigned long hsrv_used;		/* bytes granted */
+static unsigned int hsrv_grace = 300;	/* seconds */
+static struct workqueue_struct *hsrv_wq;
+
+static struct {
+	unsigned long allocs, frees, refused_full, alloc_errors;
+	unsigned long rejected, connects, disconnects, expired;
+} hsrv_stats;
+static atomic_long_t hsrv_bad_messages;
+
+/* Listening: the address asked for, and the id once bound. */
+static DEFINE_MUTEX(hsrv_listen_mutex);
+static struct sockaddr_storage hsrv_listen_addr;
+static bool hsrv_listen_wanted;
+static struct rdma_cm_id *hsrv_listen_id;
+static void hsrv_listen_retry(struct work_struct *work);
+static DECLARE_DELAYED_WORK(hsrv_listen_work, hsrv_listen_retry);
+static void hsrv_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(hsrv_reap_work, hsrv_reap);
+
+static unsigned long hsrv_capacity_bytes(void)
+{
+	return hsrv_capacity ?: (totalram_pages() << PAGE_SHIFT) / 2;
+}
+
+/* ---- chunks ---- */
+
+static void hsrv_chunk_free(struct hsrv_client *client, struct hsrv_chunk *c)
+{
+	struct scatterlist *sg;
+	int i;
+
+	if (c->mr)
+		ib_dereg_mr(c->mr);
+	if (c->nents)
+		ib_dma_unmap_sg(client->dev, c->sgt.sgl, c->sgt.orig_nents,
+				DMA_BIDIRECTIONAL);
+	for_each_sgtable_sg(&c->sgt, sg, i) {
+		if (sg_page(sg))
+			__free_pages(sg_page(sg), c->order);
+	}
+	sg_free_table(&c->sgt);
+	kfree(c);
+	hsrv_used -= HSRV_CHUNK_BYTES;
+	client->nr_chunks--;
+}
+
+static void hsrv_reg_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct hsrv_conn *conn = container_of(wc->wr_cqe, struct hsrv_conn, reg_cqe);
+
+	conn->reg_status = wc->status == IB_WC_SUCCESS ? 0 : -EIO;
+	complete(&conn->reg_done);
+}
+
+/*
+ * Zeroed memory for one chunk, registered for remote read and write in the
+ * client's protection domain. The memory is built of the largest blocks the
+ * device's page list and the page allocator allow.
+ */
+static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_conn *conn, u32 area,
+					    u64 index)
+{
+	struct hsrv_client *client = conn->client;
+	struct ib_device *dev = client->dev;
+	unsigned int max_sg = dev->attrs.max_fast_reg_page_list_len;
+	unsigned int order = min_t(unsigned int, 9, MAX_PAGE_ORDER);
+	const struct ib_send_wr *bad;
+	struct ib_reg_wr wr = {};
+	struct scatterlist *sg;
+	struct hsrv_chunk *c;
+	unsigned int nr, i;
+	int ret = -ENOMEM;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	c->area = area;
+	c->index = index;
+	hsrv_used += HSRV_CHUNK_BYTES;
+	client->nr_chunks++;
+	for (;; order--) {
+		nr = HSRV_CHUNK_BYTES >> (PAGE_SHIFT + order);
+		if (nr > max_sg || !(dev->attrs.page_size_cap & (PAGE_SIZE << order)))
+			goto out;
+		c->order = order;
+		if (sg_alloc_table(&c->sgt, nr, GFP_KERNEL))
+			goto out;
+		for_each_sgtable_sg(&c->sgt, sg, i) {
+			struct page *page = alloc_pages(GFP_KERNEL | __GFP_ZERO |
+							__GFP_NOWARN | __GFP_NORETRY,
+							order);
+
+			if (!page)
+				break;
+			sg_set_page(sg, page, PAGE_SIZE << order, 0);
+		}
+		if (i == nr)
+			break;
+		for_each_sgtable_sg(&c->sgt, sg, i) {
+			if (sg_page(sg))
+				__free_pages(sg_page(sg), order);
+		}
+		sg_free_table(&c->sgt);
+		if (!order)
+			goto out;
+	}
+	c->nents = ib_dma_map_sg(dev, c->sgt.sgl, nr, DMA_BIDIRECTIONAL);
+	if (c->nents <= 0) {
+		c->nents = 0;
+		goto out;
+	}
+	c->mr = ib_alloc_mr(client->pd, IB_MR_TYPE_MEM_REG, c->nents);
+	if (IS_ERR(c->mr)) {
+		ret = PTR_ERR(c->mr);
+		c->mr = NULL;
+		goto out;
+	}
+	if (ib_map_mr_sg(c->mr, c->sgt.sgl, c->nents, NULL,
+			 PAGE_SIZE << order) != c->nents) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ib_update_fast_reg_key(c->mr, ib_inc_rkey(c->mr->rkey));
+	wr.wr.opcode = IB_WR_REG_MR;
+	wr.wr.wr_cqe = &conn->reg_cqe;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	wr.mr = c->mr;
+	wr.key = c->mr->rkey;
+	wr.access = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_READ |
+		    IB_ACCESS_REMOTE_WRITE;
+	reinit_completion(&conn->reg_done);
+	ret = ib_post_send(conn->cm_id->qp, &wr.wr, &bad);
+	if (ret)
+		goto out;
+	if (!wait_for_completion_timeout(&conn->reg_done, HSRV_TIMEOUT)) {
+		/* The work request still owns the MR: drop the connection. */
+		rdma_disconnect(conn->cm_id);
+		wait_for_completion(&conn->reg_done);
+		ret = -ETIMEDOUT;
+		goto out;
+	}
+	ret = conn->reg_status;
+	if (!ret && c->mr->length != HSRV_CHUNK_BYTES)
+		ret = -EINVAL;
+	if (!ret)
+		return c;
+out:
+	hsrv_chunk_free(client, c);
+	return ERR_PTR(ret);
+}
+
+static void hsrv_client_free_chunks(struct hsrv_client *client)
+{
+	struct hsrv_chunk *c;
+	unsigned long key;
+
+	xa_for_each(&client->chunks, key, c) {
+		xa_erase(&client->chunks, key);
+		hsrv_chunk_free(client, c);
+	}
+}
+
+/* The session is done: no connection is left. Called with hsrv_mutex. */
+static void hsrv_client_destroy(struct hsrv_client *client)
+{
+	WARN_ON_ONCE(client->nr_conns);
+	hsrv_client_free_chunks(client);
+	xa_destroy(&client->chunks);
+	ib_dealloc_pd(client->pd);
+	list_del(&client->node);
+	hsrv_nr_clients--;
+	kfree(client);
+}
+
+/* ---- control messages ---- */
+
+static void hsrv_tx_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct hsrv_conn *conn = container_of(wc->wr_cqe, struct hsrv_conn, tx_cqe);
+
+	conn->tx_status = wc->status == IB_WC_SUCCESS ? 0 : -EIO;
+	complete(&conn->tx_done);
+}
+
+static int hsrv_post_recv(struct hsrv_rx *rx)
+{
+	struct hsrv_conn *conn = rx->conn;
+	struct ib_sge sge = {
+		.addr = rx->dma,
+		.length = sizeof(*rx->msg),
+		.lkey = conn->client->pd->local_dma_lkey,
+	};
+	struct ib_recv_wr wr = { .wr_cqe = &rx->cqe, .sg_list = &sge, .num_sge = 1 };
+
+	ib_dma_sync_single_for_device(conn->client->dev, rx->dma,
+				      sizeof(*rx->msg), DMA_FROM_DEVICE);
+	return ib_post_recv(conn->cm_id->qp, &wr, NULL);
+}
+
+static void hsrv_conn_close(struct hsrv_conn *conn)
+{
+	if (!test_and_set_bit(0, &conn->closing))
+		queue_work(hsrv_wq, &conn->release_work);
+}
+
+static void hsrv_rx_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct hsrv_rx *rx = container_of(wc->wr_cqe, struct hsrv_rx, cqe);
+	struct hsrv_conn *conn = rx->conn;
+
+	if (wc->status != IB_WC_SUCCESS) {
+		/* Flushed: closing. Anything else: e.g. an oversized message. */
+		if (wc->status != IB_WC_WR_FLUSH_ERR) {
+			atomic_long_inc(&hsrv_bad_messages);
+			pr_warn_ratelimited("client %*phN: receive failed (%s), closing its connection\n",
+					    4, conn->client->id,
+					    ib_wc_status_msg(wc->status));
+			hsrv_conn_close(conn);
+		}
+		return;
+	}
+	rx->bytes = wc->byte_len;
+	spin_lock_bh(&conn->rx_lock);
+	list_add_tail(&rx->node, &conn->rx_ready);
+	spin_unlock_bh(&conn->rx_lock);
+	queue_work(hsrv_wq, &conn->rx_work);
+}
+
+/* Answer one request; false when the message was bad. */
+static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
+{
+	struct hsrv_client *client = conn->client;
+	struct hermit_msg *m = rx->msg, *r = conn->tx;
+	const struct ib_send_wr *bad;
+	struct ib_send_wr wr = {};
+	struct hsrv_chunk *c;
+	struct ib_sge sge;
+	u32 area, status = 0;
+	u64 index;
+	int err;
+
+	ib_dma_sync_single_for_cpu(client->dev, rx->dma, sizeof(*m), DMA_FROM_DEVICE);
+	err = hermit_msg_check(m, rx->bytes, true);
+	if (err) {
+		atomic_long_inc(&hsrv_bad_messages);
+		pr_warn_ratelimited("client %*phN: bad message (%d), closing its connection\n",
+				    4, client->id, err);
+		return false;
+	}
+	area = le32_to_cpu(m->area);
+	index = le64_to_cpu(m->chunk);
+	conn->last_rx = jiffies;
+	if (m->type == HERMIT_MSG_PING) {
+		hermit_msg_init(r, HERMIT_MSG_PONG, le64_to_cpu(m->tag), area, index);
+	} else if (m->type == HERMIT_MSG_ALLOC) {
+		hermit_msg_init(r, HERMIT_MSG_GRANT, le64_to_cpu(m->tag), area, index);
+		c = xa_load(&client->chunks, HSRV_CHUNK_KEY(area, index));
+		if (!c && hsrv_used + HSRV_CHUNK_BYTES > hsrv_capacity_bytes()) {
+			hsrv_stats.refused_full++;
+			status = ENOSPC;
+		} else if (!c) {
+			c = hsrv_chunk_create(conn, area, index);
+			if (IS_ERR(c)) {
+				hsrv_stats.alloc_errors++;
+				status = PTR_ERR(c) == -ENOMEM ? ENOSPC : EIO;
+				c = NULL;
+			} else if (xa_err(xa_store(&client->chunks,
+						   HSRV_CHUNK_KEY(area, index),
+						   c, GFP_KERNEL))) {
+				hsrv_chunk_free(client, c);
+				status = ENOSPC;
+				c = NULL;
+			} else {
+				hsrv_stats.allocs++;
+			}
+		}
+		if (c) {
+			r->addr = cpu_to_le64(c->mr->iova);
+			r->length = cpu_to_le64(c->mr->length);
+			r->rkey = cpu_to_le32(c->mr->rkey);
+		}
+	} else {	/* HERMIT_MSG_FREE */
+		hermit_msg_init(r, HERMIT_MSG_FREED, le64_to_cpu(m->tag), area, index);
+		c = xa_erase(&client->chunks, HSRV_CHUNK_KEY(area, index));
+		if (c) {
+			hsrv_chunk_free(client, c);
+			hsrv_stats.frees++;
+		} else {
+			status = ENOENT;
+		}
+	}
+	r->status = cpu_to_le32(status);
+
+	sge.addr = conn->tx_dma;
+	sge.length = sizeof(*r);
+	sge.lkey = client->pd->local_dma_lkey;
+	wr.wr_cqe = &conn->tx_cqe;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IB_WR_SEND;
+	wr.send_flags = IB_SEND_SIGNALED;
+	ib_dma_sync_single_for_device(client->dev, conn->tx_dma, sizeof(*r),
+				      DMA_TO_DEVICE);
+	reinit_completion(&conn->tx_done);
+	if (ib_post_send(conn->cm_id->qp, &wr, &bad))
+		return false;
+	if (!wait_for_completion_timeout(&conn->tx_done, HSRV_TIMEOUT)) {
+		rdma_disconnect(conn->cm_id);
+		wait_for_completion(&conn->tx_done);
+		return false;
+	}
+	return !conn->tx_status;
+}
+
+static void hsrv_rx_work(struct work_struct *work)
+{
+	struct hsrv_conn *conn = container_of(work, struct hsrv_conn, rx_work);
+	struct hsrv_rx *rx;
+	bool ok;
+
+	for (;;) {
+		spin_lock_bh(&conn->rx_lock);
+		rx = list_first_entry_or_null(&conn->rx_ready, struct hsrv_rx, node);
+		if (rx)
+			list_del(&rx->node);
+		spin_unlock_bh(&conn->rx_lock);
+		if (!rx || test_bit(0, &conn->closing))
+			return;
+		mutex_lock(&hsrv_mutex);
+		ok = hsrv_handle(conn, rx);
+		mutex_unlock(&hsrv_mutex);
+		if (!ok || hsrv_post_recv(rx)) {
+			rdma_disconnect(conn->cm_id);
+			hsrv_conn_close(conn);
+			return;
+		}
+	}
+}
+
+/* ---- connections ---- */
+
+/* Release the connection's verbs objects; the id and conn stay. */
+static void hsrv_conn_put_verbs(struct hsrv_conn *conn)
+{
+	struct ib_device *dev = conn->cm_id->device;
+
+	if (conn->cm_id->qp)
+		rdma_destroy_qp(conn->cm_id);
+	if (conn->cq)
+		ib_free_cq(conn->cq);
+	conn->cq = NULL;
+	if (conn->bufs) {
+		ib_dma_unmap_single(dev, conn->bufs_dma,
+				    sizeof(*conn->bufs) * (HSRV_RX_DEPTH + 1),
+				    DMA_BIDIRECTIONAL);
+		kfree(conn->bufs);
+		conn->bufs = NULL;
+	}
+}
+
+static void hsrv_release_work(struct work_struct *work)
+{
+	struct hsrv_conn *conn = container_of(work, struct hsrv_conn, release_work);
+	struct hsrv_client *client = conn->client;
+
+	rdma_disconnect(conn->cm_id);
+	if (conn->cm_id->qp)
+		ib_drain_qp(conn->cm_id->qp);
+	cancel_work_sync(&conn->rx_work);
+	/* Before the session may go: its protection domain holds the QP. */
+	hsrv_conn_put_verbs(conn);
+
+	mutex_lock(&hsrv_mutex);
+	list_del(&conn->node);
+	client->nr_conns--;
+	if (client->ctrl == conn) {
+		client->ctrl = NULL;
+		client->lost_at = jiffies;
+		hsrv_stats.disconnects++;
+		if (client->nr_chunks)
+			pr_info("client %*phN disconnected; its %lu chunks are kept for %us\n",
+				4, client->id, client->nr_chunks, hsrv_grace);
+		else
+			pr_info("client %*phN disconnected\n", 4, client->id);
+	}
+	/* A session that holds nothing has nothing to keep. */
+	if (!client->ctrl && !client->nr_conns && !client->nr_chunks)
+		hsrv_client_destroy(client);
+	mutex_unlock(&hsrv_mutex);
+	rdma_destroy_id(conn->cm_id);
+	kfree(conn);
+}
+
+static int hsrv_ctrl_setup(struct hsrv_conn *conn)
+{
+	struct ib_device *dev = conn->cm_id->device;
+	size_t size = sizeof(*conn->bufs) * (HSRV_RX_DEPTH + 1);
+	int i;
+
+	conn->bufs = kzalloc(size, GFP_KERNEL);
+	if (!conn->bufs)
+		return -ENOMEM;
+	conn->bufs_dma = ib_dma_map_single(dev, conn->bufs, size, DMA_BIDIRECTIONAL);
+	if (ib_dma_mapping_error(dev, conn->bufs_dma)) {
+		kfree(conn->bufs);
+		conn->bufs = NULL;
+		return -ENOMEM;
+	}
+	conn->tx = &conn->bufs[HSRV_RX_DEPTH];
+	conn->tx_dma = conn->bufs_dma + HSRV_RX_DEPTH * sizeof(*conn->bufs);
+	conn->tx_cqe.done = hsrv_tx_done;
+	conn->reg_cqe.done = hsrv_reg_done;
+	for (i = 0; i < HSRV_RX_DEPTH; i++) {
+		struct hsrv_rx *rx = &conn->rx[i];
+
+		rx->conn = conn;
+		rx->cqe.done = hsrv_rx_done;
+		rx->msg = &conn->bufs[i];
+		rx->dma = conn->bufs_dma + i * sizeof(*conn->bufs);
+		if (hsrv_post_recv(rx))
+			return -EIO;
+	}
+	return 0;
+}
+
+static struct hsrv_client *hsrv_client_find(const u8 *id)
+{
+	struct hsrv_client *client;
+
+	list_for_each_entry(client, &hsrv_clients, node) {
+		if (!memcmp(client->id, id, HERMIT_CLIENT_ID_LEN))
+			return client;
+	}
+	return NULL;
+}
+
+static struct hsrv_client *hsrv_client_new(const u8 *id, struct ib_device *dev)
+{
+	struct hsrv_client *client;
+
+	if (hsrv_nr_clients >= HSRV_MAX_CLIENTS)
+		return ERR_PTR(-EUSERS);
+	client = kzalloc(sizeof(*client), GFP_KERNEL);
+	if (!client)
+		return ERR_PTR(-ENOMEM);
+	client->pd = ib_alloc_pd(dev, 0);
+	if (IS_ERR(client->pd)) {
+		int err = PTR_ERR(client->pd);
+
+		kfree(client);
+		return ERR_PTR(err);
+	}
+	memcpy(client->id, id, HERMIT_CLIENT_ID_LEN);
+	client->dev = dev;
+	client->session = get_random_u64() ?: 1;
+	xa_init(&client->chunks);
+	INIT_LIST_HEAD(&client->conns);
+	list_add_tail(&client->node, &hsrv_clients);
+	hsrv_nr_clients++;
+	return client;
+}
+
+/*
+ * The session a connect request joins. A new control connection of a known
+ * client replaces the old one (whose loss the server may not have noticed:
+ * it never sends on its queue pairs); data connections need the control one.
+ */
+static struct hsrv_client *hsrv_session(const struct hermit_conn_req *req,
+					struct ib_device *dev, bool *resumed)
+{
+	struct hsrv_client *client = hsrv_client_find(req->client_id);
+	struct hsrv_conn *conn;
+
+	*resumed = false;
+	if (req->queue != HERMIT_Q_CTRL) {
+		if (!client || !client->ctrl || client->dev != dev)
+			return ERR_PTR(-ENOENT);
+		if (client->nr_conns >= HSRV_MAX_CONNS)
+			return ERR_PTR(-EUSERS);
+		return client;
+	}
+	if (client) {
+		list_for_each_entry(conn, &client->conns, node) {
+			rdma_disconnect(conn->cm_id);
+			hsrv_conn_close(conn);
+		}
+		if (client->dev == dev) {
+			*resumed = true;
+			return client;
+		}
+		if (client->nr_conns)
+			return ERR_PTR(-EBUSY);	/* the client retries */
+		pr_info("client %*phN moved to device %s: its chunks are dropped\n",
+			4, client->id, dev_name(&dev->dev));
+		hsrv_client_destroy(client);
+	}
+	return hsrv_client_new(req->client_id, dev);
+}
+
+static void hsrv_reject(struct rdma_cm_id *id, int err)
+{
+	hsrv_stats.rejected++;
+	rdma_reject(id, NULL, 0, IB_CM_REJ_CONSUMER_DEFINED);
+	pr_info_ratelimited("refused a connection: %d\n", err);
+}
+
+static int hsrv_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev);
+
+static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	const struct hermit_conn_req *req = ev->param.conn.private_data;
+	struct ib_device *dev = id->device;
+	struct rdma_conn_param param = {};
+	struct ib_qp_init_attr attr = {};
+	struct hermit_conn_rep rep = {};
+	struct hsrv_client *client;
+	struct hsrv_conn *conn;
+	bool ctrl, resumed;
+	int err;
+
+	err = hermit_conn_req_check(req, ev->param.conn.private_data_len);
+	mutex_lock(&hsrv_mutex);
+	if (err)
+		goto reject;
+	ctrl = req->queue == HERMIT_Q_CTRL;
+	client = hsrv_session(req, dev, &resumed);
+	if (IS_ERR(client)) {
+		err = PTR_ERR(client);
+		goto reject;
+	}
+	err = -ENOMEM;
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		goto reject;
+	conn->cm_id = id;
+	conn->client = client;
+	conn->queue = req->queue;
+	INIT_WORK(&conn->release_work, hsrv_release_work);
+	INIT_WORK(&conn->rx_work, hsrv_rx_work);
+	INIT_LIST_HEAD(&conn->rx_ready);
+	spin_lock_init(&conn->rx_lock);
+	init_completion(&conn->tx_done);
+	init_completion(&conn->reg_done);
+	/* Room for ib_drain_qp()'s extra work requests too. */
+	conn->cq = ib_alloc_cq_any(dev, conn, ctrl ? HSRV_RX_DEPTH + 8 : 4,
+				   IB_POLL_WORKQUEUE);
+	if (IS_ERR(conn->cq)) {
+		err = PTR_ERR(conn->cq);
+		conn->cq = NULL;
+		goto free;
+	}
+	attr.send_cq = conn->cq;
+	attr.recv_cq = conn->cq;
+	attr.qp_type = IB_QPT_RC;
+	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	attr.cap.max_send_wr = ctrl ? 5 : 2;
+	attr.cap.max_recv_wr = ctrl ? HSRV_RX_DEPTH + 1 : 2;
+	attr.cap.max_send_sge = 1;
+	attr.cap.max_recv_sge = 1;
+	err = rdma_create_qp(id, client->pd, &attr);
+	if (err)
+		goto free;
+	if (ctrl) {
+		err = hsrv_ctrl_setup(conn);
+		if (err)
+			goto free;
+	}
+	id->context = conn;
+	list_add_tail(&conn->node, &client->conns);
+	client->nr_conns++;
+	if (ctrl)
+		client->ctrl = conn;
+
+	rep.magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
+	rep.version = HERMIT_PROTO_VERSION;
+	rep.flags = cpu_to_le32(resumed ? HERMIT_REP_RESUMED : 0);
+	rep.epoch = cpu_to_le64(hsrv_epoch);
+	rep.session = cpu_to_le64(client->session);
+	rep.capacity = cpu_to_le64(hsrv_capacity_bytes());
+	param.private_data = &rep;
+	param.private_data_len = sizeof(rep);
+	/* The event's depths are already from this side's point of view. */
+	param.responder_resources = min_t(u32, ev->param.conn.responder_resources,
+					  dev->attrs.max_qp_rd_atom);
+	param.initiator_depth = 0;
+	param.rnr_retry_count = 7;
+	err = rdma_accept(id, &param);
+	if (!err) {
+		if (ctrl)
+			pr_info("client %*phN connected from %pISc: %s session %llx\n",
+				4, client->id, &id->route.addr.dst_addr,
+				resumed ? "resumed" : "new", client->session);
+		mutex_unlock(&hsrv_mutex);
+		return 0;
+	}
+	list_del(&conn->node);
+	client->nr_conns--;
+	if (ctrl) {
+		client->ctrl = NULL;
+		client->lost_at = jiffies;
+	}
+	id->context = NULL;
+free:
+	hsrv_conn_put_verbs(conn);
+	kfree(conn);
+	if (!client->nr_conns && !client->nr_chunks)
+		hsrv_client_destroy(client);
+reject:
+	hsrv_reject(id, err);
+	mutex_unlock(&hsrv_mutex);
+	return 1;	/* rdma_cm destroys the id */
+}
+
+static int hsrv_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	struct hsrv_conn *conn = id->context;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_CONNECT_REQUEST:
+		return hsrv_connect(id, ev);
+	case RDMA_CM_EVENT_ESTABLISHED:
+		if (conn) {
+			mutex_lock(&hsrv_mutex);
+			conn->established = true;
+			conn->last_rx = jiffies;
+			if (conn->client->ctrl == conn)
+				hsrv_stats.connects++;
+			mod_delayed_work(system_wq, &hsrv_reap_work, HZ);
+			mutex_unlock(&hsrv_mutex);
+		}
+		return 0;
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		if (id == READ_ONCE(hsrv_listen_id) &&
+		    cmpxchg(&hsrv_listen_id, id, NULL) == id) {
+			pr_info("listening device removed\n");
+			mod_delayed_work(system_wq, &hsrv_listen_work, 2 * HZ);
+			return 1;
+		}
+		fallthrough;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_REJECTED:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+		if (conn)
+			hsrv_conn_close(conn);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- expiry ---- */
+
+/*
+ * Every few seconds while sessions exist: close control connections whose
+ * client went silent, and end sessions whose grace period is over.
+ */
+static void hsrv_reap(struct work_struct *work)
+{
+	struct hsrv_client *client, *next;
+	bool again = false;
+
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry_safe(client, next, &hsrv_clients, node) {
+		struct hsrv_conn *conn = client->ctrl;
+
+		again = true;
+		if (conn) {
+			if (conn->established &&
+			    time_after(jiffies, conn->last_rx + HERMIT_SILENT_SECS * HZ) &&
+			    !test_bit(0, &conn->closing)) {
+				pr_info("client %*phN silent for %us: closing its connection\n",
+					4, client->id, HERMIT_SILENT_SECS);
+				hsrv_conn_close(conn);
+			}
+			continue;
+		}
+		if (time_before(jiffies, client->lost_at + hsrv_grace * HZ))
+			continue;
+		if (client->nr_conns) {
+			/* Data connections outlived their control one. */
+			list_for_each_entry(conn, &client->conns, node)
+				hsrv_conn_close(conn);
+			continue;
+		}
+		pr_info("client %*phN expired: %lu chunks freed\n", 4, client->id,
+			client->nr_chunks);
+		hsrv_stats.expired++;
+		hsrv_client_destroy(client);
+	}
+	mutex_unlock(&hsrv_mutex);
+	if (again)
+		mod_delayed_work(system_wq, &hsrv_reap_work, HZ);
+}
+
+/* ---- listening ---- */
+
+static int hsrv_listen_start(void)
+{
+	struct rdma_cm_id *id;
+	int err;
+
+	lockdep_assert_held(&hsrv_listen_mutex);
+	id = rdma_create_id(&init_net, hsrv_cm_handler, NULL, RDMA_PS_TCP,
+			    IB_QPT_RC);
+	if (IS_ERR(id))
+		return PTR_ERR(id);
+	err = rdma_set_reuseaddr(id, 1);
+	if (!err)
+		err = rdma_bind_addr(id, (struct sockaddr *)&hsrv_listen_addr);
+	if (!err)
+		err = rdma_listen(id, 128);
+	if (err) {
+		rdma_destroy_id(id);
+		return err;
+	}
+	WRITE_ONCE(hsrv_listen_id, id);
+	pr_info("listening on port %u (%pISc), capacity %lu MiB\n",
+		hermit_port_of(&hsrv_listen_addr), &hsrv_listen_addr,
+		hsrv_capacity_bytes() >> 20);
+	return 0;
+}
+
+static void hsrv_listen_stop(void)
+{
+	struct rdma_cm_id *id = xchg(&hsrv_listen_id, NULL);
+
+	lockdep_assert_held(&hsrv_listen_mutex);
+	if (id) {
+		rdma_destroy_id(id);
+		pr_info("stopped listening\n");
+	}
+}
+
+static void hsrv_listen_retry(struct work_struct *work)
+{
+	static bool warned;
+	int err = 0;
+
+	mutex_lock(&hsrv_listen_mutex);
+	if (hsrv_listen_wanted && !READ_ONCE(hsrv_listen_id))
+		err = hsrv_listen_start();
+	mutex_unlock(&hsrv_listen_mutex);
+	if (err) {
+		if (!warned)
+			pr_info("cannot listen on %pISpc yet (%d), retrying\n",
+				&hsrv_listen_addr, err);
+		warned = true;
+		mod_delayed_work(system_wq, &hsrv_listen_work, 2 * HZ);
+	}
+}
+
+/* Close every client connection; sessions stay for their grace period. */
+static void hsrv_disconnect_all(void)
+{
+	struct hsrv_client *client;
+	struct hsrv_conn *conn;
+
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry(client, &hsrv_clients, node) {
+		list_for_each_entry(conn, &client->conns, node)
+			hsrv_conn_close(conn);
+	}
+	mutex_unlock(&hsrv_mutex);
+	flush_workqueue(hsrv_wq);
+}
+
+/* Start listening on @s ("IP[:PORT]"), or stop for "off"/"". */
+static int hsrv_set_listen(const char *s)
+{
+	struct sockaddr_storage ss;
+	bool off = sysfs_streq(s, "off") || sysfs_streq(s, "");
+	int err = 0;
+
+	if (!off && hermit_parse_addr(s, &ss))
+		return -EINVAL;
+	mutex_lock(&hsrv_listen_mutex);
+	cancel_delayed_work(&hsrv_listen_work);
+	hsrv_listen_stop();
+	hsrv_listen_wanted = !off;
+	if (!off) {
+		hsrv_listen_addr = ss;
+		if (hsrv_wq)	/* not before init: hsrv_init() starts it */
+			err = hsrv_listen_start();
+	}
+	mutex_unlock(&hsrv_listen_mutex);
+	if (off && hsrv_wq)
+		hsrv_disconnect_all();
+	if (err) {
+		pr_info("cannot listen on %pISpc yet (%d), retrying\n",
+			&hsrv_listen_addr, err);
+		mod_delayed_work(system_wq, &hsrv_listen_work, 2 * HZ);
+	}
+	return 0;
+}
+
+/*
+ * Forget every client, as a reboot would: close every connection, free
+ * every chunk and draw a new epoch, then listen again. Clients find their
+ * pages gone when they reconnect.
+ */
+static int hsrv_reset(void)
+{
+	struct hsrv_client *client, *next;
+	int err = 0;
+
+	mutex_lock(&hsrv_listen_mutex);
+	cancel_delayed_work(&hsrv_listen_work);
+	hsrv_listen_stop();
+	hsrv_disconnect_all();
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry_safe(client, next, &hsrv_clients, node) {
+		if (!WARN_ON_ONCE(client->nr_conns))
+			hsrv_client_destroy(client);
+	}
+	hsrv_epoch = get_random_u64() ?: 1;
+	mutex_unlock(&hsrv_mutex);
+	if (hsrv_listen_wanted)
+		err = hsrv_listen_start();
+	mutex_unlock(&hsrv_listen_mutex);
+	pr_info("reset: every session and chunk dropped\n");
+	if (err)
+		mod_delayed_work(system_wq, &hsrv_listen_work, 2 * HZ);
+	return 0;
+}
+
+static ssize_t hsrv_reset_write(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	char c;
+
+	if (*ppos || count < 1 || count > 2 || get_user(c, ubuf) || c != '1')
+		return -EINVAL;
+	hsrv_reset();
+	return count;
+}
+
+static const struct file_operations hsrv_reset_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = hsrv_reset_write,
+	.llseek = default_llseek,
+};
+
+static int hsrv_listen_show(char *buf, size_t size)
+{
+	int n;
+
+	mutex_lock(&hsrv_listen_mutex);
+	if (!hsrv_listen_wanted)
+		n = scnprintf(buf, size, "off\n");
+	else
+		n = scnprintf(buf, size, "%pISpc%s\n", &hsrv_listen_addr,
+			      READ_ONCE(hsrv_listen_id) ? "" : " (waiting)");
+	mutex_unlock(&hsrv_listen_mutex);
+	return n;
+}
+
+/* ---- knobs ---- */
+
+static int hsrv_param_listen_set(const char *val, const struct kernel_param *kp)
+{
+	return hsrv_set_listen(val);
+}
+
+static int hsrv_param_listen_get(char *buf, const struct kernel_param *kp)
+{
+	return hsrv_listen_show(buf, PAGE_SIZE);
+}
+
+static const struct kernel_param_ops hsrv_listen_ops = {
+	.set = hsrv_param_listen_set,
+	.get = hsrv_param_listen_get,
+};
+module_param_cb(listen, &hsrv_listen_ops, NULL, 0644);
+MODULE_PARM_DESC(listen, "IP[:PORT] to serve on (port 50000 by default; 0.0.0.0: every address), or off");
+
+static int hsrv_parse_capacity(const char *val, unsigned long *bytes)
+{
+	char buf[32], *end;
+	unsigned long long v;
+	size_t len = strcspn(val, "\n");
+
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, val, len);
+	buf[len] = '\0';
+	v = memparse(buf, &end);
+	if (*end || v > (unsigned long long)totalram_pages() << PAGE_SHIFT)
+		return -EINVAL;
+	*bytes = v;
+	return 0;
+}
+
+static int hsrv_set_capacity(const char *val)
+{
+	unsigned long bytes;
+	int err = hsrv_parse_capacity(val, &bytes);
+
+	if (err)
+		return err;
+	mutex_lock(&hsrv_mutex);
+	hsrv_capacity = bytes;
+	mutex_unlock(&hsrv_mutex);
+	return 0;
+}
+
+static int hsrv_param_capacity_set(const char *val, const struct kernel_param *kp)
+{
+	return hsrv_set_capacity(val);
+}
+
+static int hsrv_param_capacity_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%lu\n", hsrv_capacity_bytes());
+}
+
+static const struct kernel_param_ops hsrv_capacity_ops = {
+	.set = hsrv_param_capacity_set,
+	.get = hsrv_param_capacity_get,
+};
+module_param_cb(capacity, &hsrv_capacity_ops, NULL, 0644);
+MODULE_PARM_DESC(capacity, "Bytes lent to clients in all (K/M/G suffixes; default half of RAM)");
+
+static int hsrv_set_grace(const char *val)
+{
+	unsigned int v;
+
+	if (kstrtouint(val, 10, &v) || v > 86400)
+		return -EINVAL;
+	WRITE_ONCE(hsrv_grace, v);
+	return 0;
+}
+
+static int hsrv_param_grace_set(const char *val, const struct kernel_param *kp)
+{
+	return hsrv_set_grace(val);
+}
+
+static const struct kernel_param_ops hsrv_grace_ops = {
+	.set = hsrv_param_grace_set,
+	.get = param_get_uint,
+};
+module_param_cb(grace_period, &hsrv_grace_ops, &hsrv_grace, 0644);
+MODULE_PARM_DESC(grace_period, "Seconds a disconnected client's chunks are kept (0-86400, default 300)");
+
+/* ---- debugfs ---- */
+
+static struct dentry *hsrv_debugfs;
+
+static ssize_t hsrv_knob_write(struct file *file, const char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	return hermit_knob_write(ubuf, count, ppos, file->private_data);
+}
+
+static ssize_t hsrv_knob_read(struct file *file, char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	int (*set)(const char *val) = file->private_data;
+	char buf[HERMIT_ADDR_MAX + 16];
+	int n;
+
+	if (set == hsrv_set_listen)
+		n = hsrv_listen_show(buf, sizeof(buf));
+	else if (set == hsrv_set_capacity)
+		n = scnprintf(buf, sizeof(buf), "%lu\n", hsrv_capacity_bytes());
+	else
+		n = scnprintf(buf, sizeof(buf), "%u\n", READ_ONCE(hsrv_grace));
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static const struct file_operations hsrv_knob_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = hsrv_knob_read,
+	.write = hsrv_knob_write,
+	.llseek = default_llseek,
+};
+
+static int hsrv_stats_show(struct seq_file *m, void *v)
+{
+	struct hsrv_client *client;
+	unsigned long chunks = 0, connected = 0;
+
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry(client, &hsrv_clients, node) {
+		chunks += client->nr_chunks;
+		connected += !!client->ctrl;
+	}
+	seq_printf(m, "listening %d\n", !!READ_ONCE(hsrv_listen_id));
+	seq_printf(m, "clients %u\n", hsrv_nr_clients);
+	seq_printf(m, "clients_connected %lu\n", connected);
+	seq_printf(m, "chunks %lu\n", chunks);
+	seq_printf(m, "bytes %lu\n", hsrv_used);
+	seq_printf(m, "capacity %lu\n", hsrv_capacity_bytes());
+	seq_printf(m, "chunk_allocs %lu\n", hsrv_stats.allocs);
+	seq_printf(m, "chunk_frees %lu\n", hsrv_stats.frees);
+	seq_printf(m, "refused_full %lu\n", hsrv_stats.refused_full);
+	seq_printf(m, "alloc_errors %lu\n", hsrv_stats.alloc_errors);
+	seq_printf(m, "bad_messages %lu\n", atomic_long_read(&hsrv_bad_messages));
+	seq_printf(m, "rejected_connects %lu\n", hsrv_stats.rejected);
+	seq_printf(m, "connects %lu\n", hsrv_stats.connects);
+	seq_printf(m, "disconnects %lu\n", hsrv_stats.disconnects);
+	seq_printf(m, "expired %lu\n", hsrv_stats.expired);
+	mutex_unlock(&hsrv_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hsrv_stats);
+
+/* Every session and chunk, for the administrator (root only). */
+static int hsrv_clients_show(struct seq_file *m, void *v)
+{
+	struct hsrv_client *client;
+	struct hsrv_chunk *c;
+	unsigned long key;
+
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry(client, &hsrv_clients, node) {
+		seq_printf(m, "client %*phN session %llx device %s connected %d conns %u chunks %lu\n",
+			   HERMIT_CLIENT_ID_LEN, client->id, client->session,
+			   dev_name(&client->dev->dev), !!client->ctrl,
+			   client->nr_conns, client->nr_chunks);
+		xa_for_each(&client->chunks, key, c)
+			seq_printf(m, "  chunk %u %llu addr 0x%llx rkey 0x%x length %llu\n",
+				   c->area, c->index, c->mr->iova, c->mr->rkey,
+				   c->mr->length);
+	}
+	mutex_unlock(&hsrv_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hsrv_clients);
+
+static void hsrv_debugfs_init(void)
+{
+	struct dentry *root = debugfs_lookup("hermit", NULL);
+
+	if (!root)
+		root = debugfs_create_dir("hermit", NULL);
+	hsrv_debugfs = debugfs_create_dir("server", root);
+	dput(root);
+	debugfs_create_file("listen", 0644, hsrv_debugfs, hsrv_set_listen,
+			    &hsrv_knob_fops);
+	debugfs_create_file("capacity", 0644, hsrv_debugfs, hsrv_set_capacity,
+			    &hsrv_knob_fops);
+	debugfs_create_file("grace_period", 0644, hsrv_debugfs, hsrv_set_grace,
+			    &hsrv_knob_fops);
+	debugfs_create_file("reset", 0200, hsrv_debugfs, NULL, &hsrv_reset_fops);
+	debugfs_create_file("stats", 0444, hsrv_debugfs, NULL, &hsrv_stats_fops);
+	debugfs_create_file("clients", 0400, hsrv_debugfs, NULL, &hsrv_clients_fops);
+}
+
+/* ---- devices ---- */
+
+static int hsrv_add_one(struct ib_device *dev)
+{
+	return 0;
+}
+
+/*
+ * A device is going away: its protection domains and memory regions with
+ * it. Close the connections on it and drop the sessions bound to it; their
+ * clients find a new session (and their pages lost) when they come back.
+ */
+static void hsrv_remove_one(struct ib_device *dev, void *data)
+{
+	struct hsrv_client *client, *next;
+	struct hsrv_conn *conn;
+
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry(client, &hsrv_clients, node) {
+		if (client->dev != dev)
+			continue;
+		list_for_each_entry(conn, &client->conns, node)
+			hsrv_conn_close(conn);
+	}
+	mutex_unlock(&hsrv_mutex);
+	flush_workqueue(hsrv_wq);
+
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry_safe(client, next, &hsrv_clients, node) {
+		if (client->dev != dev || WARN_ON_ONCE(client->nr_conns))
+			continue;
+		pr_info("device %s removed: client %*phN loses %lu chunks\n",
+			dev_name(&dev->dev), 4, client->id, client->nr_chunks);
+		hsrv_client_destroy(client);
+	}
+	mutex_unlock(&hsrv_mutex);
+}
+
+static struct ib_client hsrv_ib_client = {
+	.name = "hermit_server",
+	.add = hsrv_add_one,
+	.remove = hsrv_remove_one,
+};
+
+static int __init hsrv_init(void)
+{
+	int err;
+
+	hermit_proto_size_checks();
+	hsrv_epoch = get_random_u64() ?: 1;
+	hsrv_wq = alloc_ordered_workqueue("hermit_server", WQ_MEM_RECLAIM);
+	if (!hsrv_wq)
+		return -ENOMEM;
+	err = ib_register_client(&hsrv_ib_client);
+	if (err) {
+		destroy_workqueue(hsrv_wq);
+		hsrv_wq = NULL;
+		return err;
+	}
+	hsrv_debugfs_init();
+	if (hsrv_listen_wanted)
+		mod_delayed_work(system_wq, &hsrv_listen_work, 0);
+	return 0;
+}
+
+static void __exit hsrv_exit(void)
+{
+	struct hsrv_client *client, *next;
+
+	hsrv_set_listen("off");
+	cancel_delayed_work_sync(&hsrv_listen_work);
+	debugfs_remove_recursive(hsrv_debugfs);
+	ib_unregister_client(&hsrv_ib_client);
+	cancel_delayed_work_sync(&hsrv_reap_work);
+	mutex_lock(&hsrv_mutex);
+	list_for_each_entry_safe(client, next, &hsrv_clients, node)
+		hsrv_client_destroy(client);
+	mutex_unlock(&hsrv_mutex);
+	destroy_workqueue(hsrv_wq);
+}
+
+late_initcall(hsrv_init);
+module_exit(hsrv_exit);
+
+MODULE_DESCRIPTION("Hermit memory server: lend memory to Hermit RDMA clients");
+MODULE_LICENSE("GPL");

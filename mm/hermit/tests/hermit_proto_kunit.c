@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the Hermit RDMA wire protocol: encoding, and the checks
+ * the memory server and the client apply to every message they receive.
+ * The protocol header needs no RDMA stack, so these run under UML.
+ *
+ * ./tools/testing/kunit/kunit.py run --kunitconfig=mm/hermit/tests
+ */
+
+#include <kunit/test.h>
+
+#include "../../../drivers/infiniband/ulp/hermit/hermit_proto.h"
+
+#define CHUNK_BYTES	(64ULL << 20)
+
+static void proto_encode(struct kunit *test)
+{
+	struct hermit_msg m;
+	const u8 *raw = (const u8 *)&m;
+
+	hermit_msg_init(&m, HERMIT_MSG_ALLOC, 0x0102030405060708ULL, 3,
+			0x122334455ULL);
+	/* Little endian on the wire whatever the CPU. */
+	KUNIT_EXPECT_EQ(test, raw[0], 0x54);	/* magic "HMRT", low byte first */
+	KUNIT_EXPECT_EQ(test, raw[3], 0x48);
+	KUNIT_EXPECT_EQ(test, raw[4], HERMIT_PROTO_VERSION);
+	KUNIT_EXPECT_EQ(test, raw[5], HERMIT_MSG_ALLOC);
+	KUNIT_EXPECT_EQ(test, raw[6], sizeof(m));
+	KUNIT_EXPECT_EQ(test, raw[8], 0x08);	/* tag */
+	KUNIT_EXPECT_EQ(test, raw[15], 0x01);
+	KUNIT_EXPECT_EQ(test, raw[16], 3);	/* area */
+	KUNIT_EXPECT_EQ(test, raw[24], 0x55);	/* chunk */
+	KUNIT_EXPECT_EQ(test, raw[28], 0x01);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(m.tag), 0x0102030405060708ULL);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), 0);
+	KUNIT_EXPECT_EQ(test, sizeof(struct hermit_msg), 64);
+	KUNIT_EXPECT_EQ(test, sizeof(struct hermit_conn_req), 32);
+	KUNIT_EXPECT_EQ(test, sizeof(struct hermit_conn_rep), 40);
+}
+
+static void proto_request_checks(struct kunit *test)
+{
+	struct hermit_msg good, m;
+
+	hermit_msg_init(&good, HERMIT_MSG_FREE, 1, 0, 0);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&good, sizeof(good), true), 0);
+	hermit_msg_init(&m, HERMIT_MSG_PING, 1, 0, 0);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), 0);
+
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&good, sizeof(good) - 1, true), -EMSGSIZE);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&good, sizeof(good) + 1, true), -EMSGSIZE);
+	m = good;
+	m.len = cpu_to_le16(63);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EMSGSIZE);
+	m = good;
+	m.magic = cpu_to_le32(0xdeadbeef);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	m = good;
+	m.version = HERMIT_PROTO_VERSION + 1;
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	m = good;
+	m.reserved[2] = cpu_to_le32(1);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	/* A reply where a request is due, and an unknown type. */
+	m = good;
+	m.type = HERMIT_MSG_GRANT;
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	m.type = 0;
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	m.type = 200;
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	/* Requests carry no grant fields. */
+	m = good;
+	m.rkey = cpu_to_le32(5);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	m = good;
+	m.status = cpu_to_le32(1);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	/* Bounds. */
+	hermit_msg_init(&m, HERMIT_MSG_ALLOC, 1, HERMIT_PROTO_MAX_AREAS - 1,
+			HERMIT_PROTO_MAX_CHUNK - 1);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), 0);
+	m.area = cpu_to_le32(HERMIT_PROTO_MAX_AREAS);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -ERANGE);
+	m.area = cpu_to_le32(U32_MAX);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -ERANGE);
+	m.area = 0;
+	m.chunk = cpu_to_le64(HERMIT_PROTO_MAX_CHUNK);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -ERANGE);
+}
+
+static void proto_grant_checks(struct kunit *test)
+{
+	struct hermit_msg g;
+
+	hermit_msg_init(&g, HERMIT_MSG_GRANT, 9, 2, 40);
+	g.addr = cpu_to_le64(0xffff888000000000ULL);
+	g.length = cpu_to_le64(CHUNK_BYTES);
+	g.rkey = cpu_to_le32(0x1234);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&g, sizeof(g), false), 0);
+	/* Requests are not valid replies. */
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&g, sizeof(g), true), -EPROTO);
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), 0);
+	/* A grant for another chunk, of another size, or without memory. */
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 41, CHUNK_BYTES), -EPROTO);
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 1, 40, CHUNK_BYTES), -EPROTO);
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES * 2), -EPROTO);
+	g.addr = 0;
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), -EPROTO);
+	/* The server's refusal comes back as a negative errno. */
+	g.status = cpu_to_le32(ENOSPC);
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), -ENOSPC);
+	g.status = cpu_to_le32(100000);
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), -EPROTO);
+	g.type = HERMIT_MSG_FREED;
+	g.status = 0;
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), -EPROTO);
+}
+
+static void proto_conn_checks(struct kunit *test)
+{
+	struct hermit_conn_req req = {
+		.magic = cpu_to_le32(HERMIT_PROTO_MAGIC),
+		.version = HERMIT_PROTO_VERSION,
+		.queue = HERMIT_Q_WRITE,
+	};
+	struct hermit_conn_rep rep = {
+		.magic = cpu_to_le32(HERMIT_PROTO_MAGIC),
+		.version = HERMIT_PROTO_VERSION,
+		.epoch = cpu_to_le64(7),
+	};
+	u8 padded[56] = {};
+
+	KUNIT_EXPECT_EQ(test, hermit_conn_req_check(&req, sizeof(req)), 0);
+	/* rdma_cm pads private data: longer is fine, shorter is not. */
+	memcpy(padded, &req, sizeof(req));
+	KUNIT_EXPECT_EQ(test, hermit_conn_req_check((void *)padded, sizeof(padded)), 0);
+	KUNIT_EXPECT_EQ(test, hermit_conn_req_check(&req, sizeof(req) - 1), -EMSGSIZE);
+	KUNIT_EXPECT_EQ(test, hermit_conn_req_check(NULL, 0), -EMSGSIZE);
+	req.queue = HERMIT_Q_NR;
+	KUNIT_EXPECT_EQ(test, hermit_conn_req_check(&req, sizeof(req)), -EPROTO);
+	req.queue = HERMIT_Q_CTRL;
+	req.reserved = cpu_to_le64(1);
+	KUNIT_EXPECT_EQ(test, hermit_conn_req_check(&req, sizeof(req)), -EPROTO);
+	req.reserved = 0;
+	req.version = 0;
+	KUNIT_EXPECT_EQ(test, hermit_conn_req_check(&req, sizeof(req)), -EPROTO);
+
+	KUNIT_EXPECT_EQ(test, hermit_conn_rep_check(&rep, sizeof(rep)), 0);
+	KUNIT_EXPECT_EQ(test, hermit_conn_rep_check(&rep, 8), -EMSGSIZE);
+	rep.epoch = 0;
+	KUNIT_EXPECT_EQ(test, hermit_conn_rep_check(&rep, sizeof(rep)), -EPROTO);
+}
+
+static struct kunit_case hermit_proto_test_cases[] = {
+	KUNIT_CASE(proto_encode),
+	KUNIT_CASE(proto_request_checks),
+	KUNIT_CASE(proto_grant_checks),
+	KUNIT_CASE(proto_conn_checks),
+	{}
+};
+
+static struct kunit_suite hermit_proto_test_suite = {
+	.name = "hermit_rdma_proto",
+	.test_cases = hermit_proto_test_cases,
+};
+
+kunit_test_suite(hermit_proto_test_suite);

@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Hermit RDMA client on a cluster node (run on 'compute'):
+#   rdma_client.sh connect IP[:PORT]   connect, wait until ready
+#   rdma_client.sh wait STATE [SECS]   wait for the connection state
+#   rdma_client.sh store [MIB]         the verified workload (MIB, default
+#                                      32) 4x over memory.max, pages to
+#                                      the server
+#   rdma_client.sh pageout             THPs pushed out with MADV_PAGEOUT:
+#                                      each large folio in one RDMA write
+#   rdma_client.sh unreachable IP:PORT no server there: a clear error, and
+#                                      swap goes to the disk, verified
+#   rdma_client.sh hold NAME [MIB]     fill MIB (pages go to the server),
+#                                      wait for /run/hermit/NAME/go, then
+#                                      verify every page; prints the exit
+#   rdma_client.sh stats               the client's stats
+. /run/hermit/selftests/lib.sh
+
+H=/sys/kernel/debug/hermit
+SWAPDEV=${SWAPDEV:-/dev/vdb}
+# 512 MiB of swap area: at most 8 chunks of 64 MiB on the server.
+SWAP_KIB=${SWAP_KIB:-524288}
+
+cstat() {
+	awk -v k="$1" '$1 == k { print $2 }' $H/rdma/stats
+}
+
+wait_state() {
+	local i
+	for i in $(seq "${2:-60}"); do
+		grep -q " $1\$" $H/connect && return 0
+		sleep 1
+	done
+	fail "connection not $1 after ${2:-60} s: $(cat $H/connect)"
+}
+
+swap_on() {
+	swapoff -a 2>/dev/null
+	mkswap "$SWAPDEV" "$SWAP_KIB" >/dev/null || fail "mkswap"
+	swapon "$SWAPDEV" || fail "swapon"
+	echo rdma >$H/backend || fail "cannot select the rdma backend"
+	echo 1 >$H/enabled
+}
+
+case ${1:-} in
+connect)
+	echo "$2" >$H/connect || fail "cannot write $2 to $H/connect"
+	wait_state ready "${3:-60}"
+	dmesg | grep -q "ctrl is ready for reqs" || fail "no 'ctrl is ready for reqs' in the log"
+	grep . $H/rdma/stats | tr '\n' ' '
+	echo
+	;;
+wait)
+	wait_state "$2" "${3:-60}"
+	cat $H/connect
+	;;
+store)
+	w0=$(cstat writes)
+	r0=$(cstat reads)
+	SWAP_KIB=$SWAP_KIB BACKEND=rdma MIB=${2:-32} "$SELFTESTS/hermit_swap.sh" store v2 ||
+		exit 1
+	w=$(($(cstat writes) - w0))
+	r=$(($(cstat reads) - r0))
+	echo "result: $w pages written to the server, $r read back, all verified"
+	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || fail "no RDMA traffic"
+	[ "$(cstat chunks)" = 0 ] || fail "chunks left after swapoff: $(cstat chunks)"
+	;;
+pageout)
+	w0=$(cstat writes)
+	PAGEOUT_MIB=16 SWAP_KIB=$SWAP_KIB BACKEND=rdma "$SELFTESTS/hermit_swap.sh" pageout || exit 1
+	echo "result: $(($(cstat writes) - w0)) pages written to the server, large folios whole, verified"
+	;;
+unreachable)
+	echo "$2" >$H/connect || fail "cannot write $2 to $H/connect"
+	for i in $(seq 30); do
+		dmesg | grep -q "cannot connect to server $2" && break
+		sleep 1
+	done
+	dmesg | grep "cannot connect to server $2" || fail "no clear error in the log"
+	grep -q " ready\$" $H/connect && fail "connected to nothing"
+	swap_on
+	u0=$(awk '$1 == "refused_unavailable" { print $2 }' $H/stats)
+	d0=$(vmstat pswpout)
+	run_in_memcg $((16 << 20)) "$SELFTESTS/swap_workload" -s 48 -t 2 -p 1 ||
+		fail "workload failed"
+	u=$(($(awk '$1 == "refused_unavailable" { print $2 }' $H/stats) - u0))
+	d=$(($(vmstat pswpout) - d0))
+	swapoff "$SWAPDEV"
+	echo 0 >$H/enabled
+	echo off >$H/connect || fail "cannot forget the server"
+	echo "result: $u stores refused as unavailable, $d pages to the disk, verified"
+	[ "$u" -gt 0 ] && [ "$d" -gt 0 ] || fail "swap did not go to the disk"
+	;;
+hold)
+	dir=/run/hermit/$2
+	mib=${3:-24}
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	swap_on
+	cg=/sys/fs/cgroup/hermit-hold
+	rmdir $cg 2>/dev/null
+	mkdir $cg || fail "cannot create $cg"
+	echo $((mib << 18)) >$cg/memory.max
+	(echo "$BASHPID" >$cg/cgroup.procs &&
+		exec "$SELFTESTS/swap_workload" -s "$mib" -t 2 -p 1 -P "$dir") &
+	pid=$!
+	wait $pid
+	rc=$?
+	echo "workload exit $rc"
+	rmdir $cg
+	swapoff "$SWAPDEV" || fail "swapoff failed"
+	echo 0 >$H/enabled
+	grep . $H/rdma/stats | tr '\n' ' '
+	echo
+	exit $rc
+	;;
+stats)
+	cat $H/rdma/stats
+	;;
+*)
+	fail "usage: rdma_client.sh connect IP[:PORT] | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB] | stats"
+	;;
+esac
