@@ -5,7 +5,7 @@ cluster: Hermit over RDMA (the memory node's kernel server, soft-RoCE) vs
 the NVMe-oF/RDMA swap baseline (nvmet-rdma on the memory node, same link),
 Hermit's DRAM backend, zram (lz4) and the virtio swap disk.
 
-  ./build_kernel.sh bench fault-latency [MiB]
+  ./build_kernel.sh bench fault-latency [MiB [MODE,...]]
 
 Numbers come from QEMU/TCG guests: compare them with each other, not with
 real hardware.
@@ -25,6 +25,7 @@ MODES = ("hermit-rdma", "nvmeof-rdma", "hermit-dram", "zram-lz4", "disk")
 
 def main():
     mib = sys.argv[1] if len(sys.argv) > 1 else "64"
+    modes = sys.argv[2].split(",") if len(sys.argv) > 2 else MODES
 
     def body(c):
         mem = c.node("memory")
@@ -36,7 +37,7 @@ def main():
                 return 1
         print(f"{'tier':12} {'faults':>8} {'mean us':>9} {'median us':>10} "
               f"{'p99 us':>9} {'out MiB/s':>10} {'in MiB/s':>9}")
-        for mode in MODES:
+        for mode in modes:
             rc, out, err = c.node("compute").run(
                 os.path.join(HERE, "fault_latency_guest.sh"), [mode, mib, mem.ip], 1800)
             line = next((x for x in out.splitlines() if x.startswith("result: ")), None)

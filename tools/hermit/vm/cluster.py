@@ -469,10 +469,21 @@ def boot_test_cluster(state_dir, tmp, log=sys.stderr):
     the built selftests in /run/hermit/selftests on every node. QEMU dies
     with the calling process."""
     sel = build_selftests(SELFTESTS, os.path.join(tmp, "selftests"))
-    c = Cluster(state_dir)
-    c.up(_env("HERMIT_KERNEL"), _env("HERMIT_ROOTFS"), _env("HERMIT_KREL"),
-         cmdline={"memory": "brd.rd_size=524288 brd.rd_nr=1"},
-         die_with_parent=True, log=log)
+    for attempt in (1, 2):
+        c = Cluster(state_dir)
+        try:
+            c.up(_env("HERMIT_KERNEL"), _env("HERMIT_ROOTFS"), _env("HERMIT_KREL"),
+                 cmdline={"memory": "brd.rd_size=524288 brd.rd_nr=1"},
+                 die_with_parent=True, log=log)
+            break
+        except ClusterError as e:
+            # TCG now and then trips over the kernel patching its own code
+            # (an int3 oops early in boot); one more boot, then give up.
+            c.down()
+            if attempt == 2:
+                raise
+            print(f"cluster: boot failed ({str(e).splitlines()[0]}); booting again",
+                  file=log, flush=True)
     c.share(sel, "selftests")
     return c
 
