@@ -4,8 +4,10 @@
 . /run/hermit/selftests/lib.sh
 
 pat='WARNING:|BUG:|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|INFO: task .* blocked|Oops|Kernel panic|general protection fault|list_(add|del) corruption|RCU stall|soft lockup'
-if dmesg | grep -E "$pat"; then
-	dmesg | grep -E -A 20 "$pat" | head -n 80 >&2
+# "traps: PROG[pid] general protection fault ... in lib.so" is a user-space
+# crash (perftest's has been seen), not a kernel report.
+if dmesg | grep -v ' traps: ' | grep -E "$pat"; then
+	dmesg | grep -v ' traps: ' | grep -E -A 20 "$pat" | head -n 80 >&2
 	fail "kernel log has reports"
 fi
 echo "ok"
