@@ -13,6 +13,7 @@
 
 #include <linux/bits.h>
 #include <linux/list.h>
+#include <linux/moduleparam.h>
 #include <linux/types.h>
 
 struct dentry;
@@ -79,5 +80,8 @@ struct hermit_backend {
 int hermit_register_backend(struct hermit_backend *backend);
 int hermit_unregister_backend(struct hermit_backend *backend);
 struct dentry *hermit_debugfs_root(void);
+struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
+				   struct dentry *parent,
+				   const struct kernel_param_ops *ops, void *arg);
 
 #endif /* _LINUX_HERMIT_BACKEND_H */

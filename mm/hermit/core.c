@@ -214,6 +214,7 @@ struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
 	return debugfs_create_file(name, mode & 0644, parent, kp,
 				   &hermit_knob_fops);
 }
+EXPORT_SYMBOL_GPL(hermit_debugfs_knob);
 
 static struct dentry *hermit_debugfs;
 

@@ -87,9 +87,6 @@ extern bool hermit_enabled;
 extern const struct kernel_param_ops hermit_bool_param_ops;
 extern const struct kernel_param_ops hermit_backend_param_ops;
 extern const struct kernel_param_ops hermit_size_param_ops;
-struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
-				   struct dentry *parent,
-				   const struct kernel_param_ops *ops, void *arg);
 
 /* Backend registry (backend.c). */
 bool hermit_backend_name_valid(const char *name);

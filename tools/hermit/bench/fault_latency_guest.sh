@@ -20,21 +20,12 @@ hermit-dram | disk)
 	;;
 hermit-rdma)
 	dev=/dev/vdb
-	echo "${3:?server}" >$H/connect || fail "cannot connect"
-	for i in $(seq 60); do grep -q ' ready$' $H/connect && break; sleep 1; done
-	grep -q ' ready$' $H/connect || fail "not connected: $(cat $H/connect)"
+	"$SELFTESTS/rdma_client.sh" connect "${3:?server}" >/dev/null ||
+		fail "cannot connect to the Hermit server"
 	;;
 nvmeof-rdma)
-	old=$(ls /sys/block | grep -E '^nvme[0-9]+n[0-9]+$')
-	echo "transport=rdma,traddr=${3:?server},trsvcid=4420,nqn=hermit-nvmeof-baseline" \
-		>/dev/nvme-fabrics || fail "cannot connect to the NVMe-oF target"
-	for i in $(seq 50); do
-		dev=$(comm -13 <(echo "$old") <(ls /sys/block | grep -E '^nvme[0-9]+n[0-9]+$') | head -n 1)
-		[ -n "$dev" ] && break
-		sleep 0.2
-	done
-	[ -n "$dev" ] || fail "no namespace appeared"
-	dev=/dev/$dev
+	dev=$("$SELFTESTS/nvmeof_swap.sh" connect "${3:?server}") ||
+		fail "cannot connect to the NVMe-oF target"
 	;;
 zram-lz4)
 	dev=/dev/zram0
@@ -67,10 +58,5 @@ rmdir $cg
 swapoff "$dev"
 echo 0 >$H/enabled
 [ "$mode" = zram-lz4 ] && echo 1 >/sys/block/zram0/reset
-if [ "$mode" = nvmeof-rdma ]; then
-	for c in /sys/class/nvme/nvme*; do
-		[ "$(cat "$c/subsysnqn" 2>/dev/null)" = hermit-nvmeof-baseline ] &&
-			echo 1 >"$c/delete_controller"
-	done
-fi
+[ "$mode" = nvmeof-rdma ] && "$SELFTESTS/nvmeof_swap.sh" disconnect
 echo "result: $mode $out"

@@ -47,7 +47,6 @@
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <rdma/ib_verbs.h>
@@ -664,16 +663,14 @@ out:
 }
 
 /*
- * Make @c usable in the current session: a grant from a session the server
- * has lost turns every page stored under it into a lost page, and a chunk
- * without a grant asks the server for one. Called with rwsem held for
- * reading. Returns 0 or a negative errno.
+ * Whether @c holds a grant of the current session. A grant from a session
+ * the server has lost turns every page stored under it into a lost page.
+ * Called with rwsem held for reading.
  */
-static int hrc_chunk_grant(struct hrc_chunk *c, bool need_grant)
+static bool hrc_chunk_current(struct hrc_chunk *c)
 {
-	struct hermit_msg reply;
+	bool granted;
 	long lost;
-	int err;
 
 	spin_lock(&c->lock);
 	if (c->gen && c->gen != hrc.gen) {
@@ -683,10 +680,23 @@ static int hrc_chunk_grant(struct hrc_chunk *c, bool need_grant)
 		c->gen = 0;
 		atomic_long_add(lost, &hrc_stats.lost);
 	}
-	err = c->gen ? 0 : -ENOENT;
+	granted = c->gen;
 	spin_unlock(&c->lock);
-	if (!err || !need_grant)
-		return err;
+	return granted;
+}
+
+/*
+ * Make @c usable for stores: ask the server for room unless it holds a
+ * grant of the current session. Called with rwsem held for reading.
+ * Returns 0 or a negative errno.
+ */
+static int hrc_chunk_grant(struct hrc_chunk *c)
+{
+	struct hermit_msg reply;
+	int err;
+
+	if (hrc_chunk_current(c))
+		return 0;
 	if (time_before(jiffies, READ_ONCE(hrc.full_until)))
 		return -ENOSPC;
 
@@ -743,7 +753,7 @@ static void *hrc_chunk_alloc(int type, unsigned long index)
 	c->area = type;
 	c->index = index;
 	spin_lock_init(&c->lock);
-	err = hrc_chunk_grant(c, true);
+	err = hrc_chunk_grant(c);
 	if (err) {
 		kvfree(c);
 		goto out;
@@ -788,7 +798,7 @@ static int hrc_store_pages(struct hrc_chunk *c, unsigned long index,
 	/* Whatever the slots held before is overwritten or given up. */
 	for (i = 0; i < nr; i++)
 		clear_bit(index + i, c->stored);
-	err = hrc_chunk_grant(c, true);
+	err = hrc_chunk_grant(c);
 	if (!err)
 		err = hrc_rdma(c, index, page, nr, HERMIT_Q_WRITE);
 	if (!err) {
@@ -848,7 +858,7 @@ static int hrc_load(void *data, unsigned long index, struct page *page)
 		err = hrc_wait_ready(deadline);
 		if (err)
 			break;
-		hrc_chunk_grant(c, false);
+		hrc_chunk_current(c);
 		if (test_bit(index, c->lost) || !test_bit(index, c->stored)) {
 			err = -EIO;
 		} else {
@@ -969,29 +979,6 @@ static const struct kernel_param_ops hrc_timeout_ops = {
 module_param_cb(rdma_load_timeout, &hrc_timeout_ops, &hrc_load_timeout, 0644);
 MODULE_PARM_DESC(rdma_load_timeout, "Seconds a fault waits for the server to come back (1-3600, default 60)");
 
-static ssize_t hrc_connect_write(struct file *file, const char __user *ubuf,
-				 size_t count, loff_t *ppos)
-{
-	return hermit_knob_write(ubuf, count, ppos, hrc_set_server);
-}
-
-static ssize_t hrc_connect_read(struct file *file, char __user *ubuf,
-				size_t count, loff_t *ppos)
-{
-	char buf[HERMIT_ADDR_MAX + 16];
-	int n = hrc_show_server(buf, sizeof(buf));
-
-	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
-}
-
-static const struct file_operations hrc_connect_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.read = hrc_connect_read,
-	.write = hrc_connect_write,
-	.llseek = default_llseek,
-};
-
 static int hrc_stats_show(struct seq_file *m, void *v)
 {
 	char server[HERMIT_ADDR_MAX + 16];
@@ -1014,7 +1001,7 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
 
-static struct dentry *hrc_debugfs;
+static struct dentry *hrc_debugfs, *hrc_connect_file;
 
 /* ---- devices ---- */
 
@@ -1068,10 +1055,12 @@ static int __init hrc_init(void)
 	err = hermit_register_backend(&hrc_backend);
 	if (err)
 		goto client;
-	debugfs_create_file("connect", 0644, hermit_debugfs_root(), NULL,
-			    &hrc_connect_fops);
+	hrc_connect_file = hermit_debugfs_knob("connect", 0644, hermit_debugfs_root(),
+					       &hrc_server_ops, NULL);
 	dir = debugfs_create_dir("rdma", hermit_debugfs_root());
 	hrc_debugfs = dir;
+	hermit_debugfs_knob("load_timeout", 0644, dir, &hrc_timeout_ops,
+			    &hrc_load_timeout);
 	debugfs_create_file("stats", 0444, dir, NULL, &hrc_stats_fops);
 	WRITE_ONCE(hrc.state, hrc.addr_set ? HRC_DOWN : HRC_IDLE);
 	if (hrc.addr_set)
@@ -1093,7 +1082,7 @@ static void __exit hrc_exit(void)
 {
 	if (hermit_unregister_backend(&hrc_backend))
 		pr_err("still in use at exit\n");
-	debugfs_lookup_and_remove("connect", hermit_debugfs_root());
+	debugfs_remove(hrc_connect_file);
 	debugfs_remove_recursive(hrc_debugfs);
 	ib_unregister_client(&hrc_ib_client);
 	hrc.addr_set = false;

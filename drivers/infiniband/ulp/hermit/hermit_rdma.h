@@ -10,7 +10,6 @@
 #include <linux/inet.h>
 #include <linux/socket.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 #include <net/net_namespace.h>
 
 #include "hermit_proto.h"
@@ -69,30 +68,6 @@ static inline u16 hermit_port_of(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
-
-/**
- * hermit_knob_write() - a debugfs knob write: the text to a setter
- * @ubuf: User buffer.
- * @count: Its length.
- * @ppos: File position: the whole value in one write from the start.
- * @set: Parses and applies the value; returns 0 or a negative errno.
- *
- * Return: @count, or the error (-EINVAL for a value too long).
- */
-static inline ssize_t hermit_knob_write(const char __user *ubuf, size_t count,
-					loff_t *ppos, int (*set)(const char *val))
-{
-	char buf[HERMIT_ADDR_MAX];
-	int err;
-
-	if (*ppos || count >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
-	buf[count] = '\0';
-	err = set(buf);
-	return err ?: count;
 }
 
 #endif /* _HERMIT_RDMA_H */

@@ -33,6 +33,8 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <rdma/ib_cm.h>
@@ -946,9 +948,13 @@ static int hsrv_reset(void)
 static ssize_t hsrv_reset_write(struct file *file, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
-	char c;
+	char buf[4] = {};
 
-	if (*ppos || count < 1 || count > 2 || get_user(c, ubuf) || c != '1')
+	if (*ppos || !count || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	if (!sysfs_streq(buf, "1"))
 		return -EINVAL;
 	hsrv_reset();
 	return count;
@@ -1011,7 +1017,7 @@ static int hsrv_parse_capacity(const char *val, unsigned long *bytes)
 	return 0;
 }
 
-static int hsrv_set_capacity(const char *val)
+static int hsrv_param_capacity_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned long bytes;
 	int err = hsrv_parse_capacity(val, &bytes);
@@ -1022,11 +1028,6 @@ static int hsrv_set_capacity(const char *val)
 	hsrv_capacity = bytes;
 	mutex_unlock(&hsrv_mutex);
 	return 0;
-}
-
-static int hsrv_param_capacity_set(const char *val, const struct kernel_param *kp)
-{
-	return hsrv_set_capacity(val);
 }
 
 static int hsrv_param_capacity_get(char *buf, const struct kernel_param *kp)
@@ -1041,7 +1042,7 @@ static const struct kernel_param_ops hsrv_capacity_ops = {
 module_param_cb(capacity, &hsrv_capacity_ops, NULL, 0644);
 MODULE_PARM_DESC(capacity, "Bytes lent to clients in all (K/M/G suffixes; default half of RAM)");
 
-static int hsrv_set_grace(const char *val)
+static int hsrv_param_grace_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned int v;
 
@@ -1049,11 +1050,6 @@ static int hsrv_set_grace(const char *val)
 		return -EINVAL;
 	WRITE_ONCE(hsrv_grace, v);
 	return 0;
-}
-
-static int hsrv_param_grace_set(const char *val, const struct kernel_param *kp)
-{
-	return hsrv_set_grace(val);
 }
 
 static const struct kernel_param_ops hsrv_grace_ops = {
@@ -1067,26 +1063,46 @@ MODULE_PARM_DESC(grace_period, "Seconds a disconnected client's chunks are kept 
 
 static struct dentry *hsrv_debugfs;
 
+/*
+ * The knobs in debugfs too, through their parameter ops (the server may run
+ * without CONFIG_HERMIT, so these do not use the core's helper).
+ */
+static const struct kernel_param hsrv_knobs[] = {
+	{ .name = "listen", .ops = &hsrv_listen_ops },
+	{ .name = "capacity", .ops = &hsrv_capacity_ops },
+	{ .name = "grace_period", .ops = &hsrv_grace_ops, .arg = &hsrv_grace },
+};
+
 static ssize_t hsrv_knob_write(struct file *file, const char __user *ubuf,
 			       size_t count, loff_t *ppos)
 {
-	return hermit_knob_write(ubuf, count, ppos, file->private_data);
+	const struct kernel_param *kp = file->private_data;
+	char buf[HERMIT_ADDR_MAX];
+	int err;
+
+	if (*ppos || !count || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	err = kp->ops->set(strim(buf), kp);
+	return err ?: count;
 }
 
 static ssize_t hsrv_knob_read(struct file *file, char __user *ubuf,
 			      size_t count, loff_t *ppos)
 {
-	int (*set)(const char *val) = file->private_data;
-	char buf[HERMIT_ADDR_MAX + 16];
-	int n;
+	const struct kernel_param *kp = file->private_data;
+	char *buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	ssize_t n;
 
-	if (set == hsrv_set_listen)
-		n = hsrv_listen_show(buf, sizeof(buf));
-	else if (set == hsrv_set_capacity)
-		n = scnprintf(buf, sizeof(buf), "%lu\n", hsrv_capacity_bytes());
-	else
-		n = scnprintf(buf, sizeof(buf), "%u\n", READ_ONCE(hsrv_grace));
-	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+	if (!buf)
+		return -ENOMEM;
+	n = kp->ops->get(buf, kp);
+	if (n >= 0)
+		n = simple_read_from_buffer(ubuf, count, ppos, buf, n);
+	kfree(buf);
+	return n;
 }
 
 static const struct file_operations hsrv_knob_fops = {
@@ -1153,17 +1169,15 @@ DEFINE_SHOW_ATTRIBUTE(hsrv_clients);
 static void hsrv_debugfs_init(void)
 {
 	struct dentry *root = debugfs_lookup("hermit", NULL);
+	int i;
 
 	if (!root)
 		root = debugfs_create_dir("hermit", NULL);
 	hsrv_debugfs = debugfs_create_dir("server", root);
 	dput(root);
-	debugfs_create_file("listen", 0644, hsrv_debugfs, hsrv_set_listen,
-			    &hsrv_knob_fops);
-	debugfs_create_file("capacity", 0644, hsrv_debugfs, hsrv_set_capacity,
-			    &hsrv_knob_fops);
-	debugfs_create_file("grace_period", 0644, hsrv_debugfs, hsrv_set_grace,
-			    &hsrv_knob_fops);
+	for (i = 0; i < ARRAY_SIZE(hsrv_knobs); i++)
+		debugfs_create_file(hsrv_knobs[i].name, 0644, hsrv_debugfs,
+				    (void *)&hsrv_knobs[i], &hsrv_knob_fops);
 	debugfs_create_file("reset", 0200, hsrv_debugfs, NULL, &hsrv_reset_fops);
 	debugfs_create_file("stats", 0444, hsrv_debugfs, NULL, &hsrv_stats_fops);
 	debugfs_create_file("clients", 0400, hsrv_debugfs, NULL, &hsrv_clients_fops);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Every Hermit knob, written with garbage, answers EINVAL and keeps its
-value; good values are taken. Checks debugfs and /sys/module/hermit."""
+value; good values are taken. Checks debugfs and /sys/module/hermit*:
+the core's, the RDMA client's and the memory server's knobs."""
 
 import errno
 import os
@@ -18,6 +19,12 @@ GARBAGE = {
     "fs_nr_cores": ["0", "-1", "abc", "99999", "1.5", "1 2", "\x01"],
     "fs_cores": ["abc", "99999", "0-99999", "1-0", "-1", "auto2", "\x01"],
     "fs_headroom": ["0", "-1", "abc", "1M", "99999999999999", "\x01"],
+    "connect": ["abc", "1.2.3.4:0", "1.2.3.4:70000", "1.2.3.4:x", "999.1.1.1",
+                "[::1", "[::1]x", "x" * 80, "\x01"],
+    "rdma/load_timeout": ["0", "-1", "abc", "3601", "\x01"],
+    "server/listen": ["abc", "1.2.3.4:0", "999.1.1.1", "1.2.3.4:65536", "\x01"],
+    "server/capacity": ["abc", "-1", "12x", "99999T", "\x01"],
+    "server/grace_period": ["-1", "abc", "86401", "\x01"],
 }
 GOOD = {
     "enabled": ["1", "0", "Y", "n"],
@@ -27,10 +34,19 @@ GOOD = {
     "fs_nr_cores": ["1", "2"],
     "fs_cores": ["0", "1", "0-1", "auto"],
     "fs_headroom": ["1024", "4096", "2048"],
+    "connect": ["off"],
+    "rdma/load_timeout": ["30", "60"],
+    "server/listen": ["0.0.0.0:50007", "off"],
+    "server/capacity": ["64M", "256M"],
+    "server/grace_period": ["10", "300"],
 }
 SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capacity",
          "fs_enabled": "fs_enabled", "fs_nr_cores": "fs_nr_cores",
-         "fs_cores": "fs_cores", "fs_headroom": "fs_headroom"}
+         "fs_cores": "fs_cores", "fs_headroom": "fs_headroom",
+         "connect": "server", "rdma/load_timeout": "rdma_load_timeout",
+         "server/listen": "../../hermit_server/parameters/listen",
+         "server/capacity": "../../hermit_server/parameters/capacity",
+         "server/grace_period": "../../hermit_server/parameters/grace_period"}
 
 failures = []
 
@@ -71,6 +87,12 @@ for knob, values in GARBAGE.items():
     mode = os.stat(os.path.join(D, knob)).st_mode & 0o777
     if mode & 0o002:
         failures.append(f"{knob} is world-writable ({mode:o})")
+
+# A write-only trigger: anything but "1" is refused.
+for v in ["0", "2", "abc", "11", "\x01"]:
+    err = write(os.path.join(D, "server/reset"), v)
+    if err != errno.EINVAL:
+        failures.append(f"server/reset <- {v!r}: errno {err}, expected EINVAL")
 
 for f in failures:
     print(f"FAIL: {f}")

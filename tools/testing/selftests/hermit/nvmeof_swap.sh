@@ -6,6 +6,8 @@
 # nvmet-rdma ('unexport' removes it); on the compute node,
 # 'nvmeof_swap.sh swap IP [MiB]' connects, swaps on the namespace and runs a
 # verified workload in a memory cgroup limited to a quarter of it.
+# 'nvmeof_swap.sh connect IP' only connects and prints the namespace's
+# device; 'disconnect' removes the controller.
 . /run/hermit/selftests/lib.sh
 
 NQN=hermit-nvmeof-baseline
@@ -41,11 +43,14 @@ nvme_disks() {
 	ls /sys/block | grep -E '^nvme[0-9]+n[0-9]+$' | sort
 }
 
-swap_run() {
-	local ip=$1 mib=$2 dev="" ctrl old n before after rc
+# Connect to the memory node's target at $1; sets dev (/dev/nvmeXnY) and
+# ctrl (nvmeX).
+nvme_connect() {
+	local old n
 	old=$(nvme_disks)
-	echo "transport=rdma,traddr=$ip,trsvcid=$PORT,nqn=$NQN" >/dev/nvme-fabrics ||
-		fail "cannot connect to $NQN at $ip:$PORT"
+	echo "transport=rdma,traddr=$1,trsvcid=$PORT,nqn=$NQN" >/dev/nvme-fabrics ||
+		fail "cannot connect to $NQN at $1:$PORT"
+	dev=""
 	for n in $(seq 50); do
 		dev=$(comm -13 <(echo "$old") <(nvme_disks) | head -n 1)
 		[ -n "$dev" ] && break
@@ -57,6 +62,18 @@ swap_run() {
 	done
 	dev=/dev/$(basename "$dev")
 	ctrl=$(basename "$ctrl")
+}
+
+nvme_disconnect() {
+	local c
+	for c in /sys/class/nvme/nvme*; do
+		[ "$(cat "$c/subsysnqn" 2>/dev/null)" = $NQN ] && echo 1 >"$c/delete_controller"
+	done
+}
+
+swap_run() {
+	local ip=$1 mib=$2 dev ctrl before after rc
+	nvme_connect "$ip"
 	echo "swap device $dev ($(blockdev --getsize64 "$dev") bytes) on $ctrl"
 	mkswap "$dev" >/dev/null || fail "mkswap $dev"
 	swapon "$dev" || fail "swapon $dev"
@@ -66,7 +83,7 @@ swap_run() {
 	rc=$?
 	after=$(vmstat pswpout)
 	swapoff "$dev" || echo "swapoff $dev failed" >&2
-	echo 1 >"/sys/class/nvme/$ctrl/delete_controller"
+	nvme_disconnect
 	[ $rc -eq 0 ] || fail "workload failed (exit $rc)"
 	echo "pswpout: $((after - before)) pages"
 	# Three quarters of the working set cannot stay resident.
@@ -79,5 +96,10 @@ case ${1:-} in
 export) export_ram ;;
 unexport) unexport_ram ;;
 swap) swap_run "${2:?server address}" "${3:-96}" ;;
-*) fail "usage: nvmeof_swap.sh export | unexport | swap IP [MiB]" ;;
+connect)
+	nvme_connect "${2:?server address}"
+	echo "$dev"
+	;;
+disconnect) nvme_disconnect ;;
+*) fail "usage: nvmeof_swap.sh export | unexport | swap IP [MiB] | connect IP | disconnect" ;;
 esac

@@ -141,11 +141,16 @@ static int conn_open(struct conn *c, const void *priv, int len)
 		return -EINVAL;
 	err = rdma_resolve_addr(c->id, NULL, ai->ai_addr, 3000);
 	freeaddrinfo(ai);
-	if (err || (err = wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED, NULL)))
-		return err ?: -errno;
-	if (rdma_resolve_route(c->id, 3000) ||
-	    (err = wait_event(c, RDMA_CM_EVENT_ROUTE_RESOLVED, NULL)))
-		return err ?: -errno;
+	if (err)
+		return -errno;
+	err = wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED, NULL);
+	if (err)
+		return err;
+	if (rdma_resolve_route(c->id, 3000))
+		return -errno;
+	err = wait_event(c, RDMA_CM_EVENT_ROUTE_RESOLVED, NULL);
+	if (err)
+		return err;
 	c->pd = ibv_alloc_pd(c->id->verbs);
 	c->cq = c->pd ? ibv_create_cq(c->id->verbs, 16, NULL, NULL, 0) : NULL;
 	c->buf = calloc(1, 256 + 2 * 4096);
@@ -154,10 +159,13 @@ static int conn_open(struct conn *c, const void *priv, int len)
 	c->mr = ibv_reg_mr(c->pd, c->buf, 256 + 2 * 4096, IBV_ACCESS_LOCAL_WRITE);
 	if (!c->mr)
 		return -errno;
-	attr.send_cq = attr.recv_cq = c->cq;
+	attr.send_cq = c->cq;
+	attr.recv_cq = c->cq;
 	attr.qp_type = IBV_QPT_RC;
-	attr.cap.max_send_wr = attr.cap.max_recv_wr = 8;
-	attr.cap.max_send_sge = attr.cap.max_recv_sge = 1;
+	attr.cap.max_send_wr = 8;
+	attr.cap.max_recv_wr = 8;
+	attr.cap.max_send_sge = 1;
+	attr.cap.max_recv_sge = 1;
 	if (rdma_create_qp(c->id, c->pd, &attr))
 		return -errno;
 	if (rdma_connect(c->id, &param))
