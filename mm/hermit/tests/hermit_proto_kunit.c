@@ -76,6 +76,19 @@ static void proto_request_checks(struct kunit *test)
 	m = good;
 	m.status = cpu_to_le32(1);
 	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	m = good;
+	m.addr = cpu_to_le64(1);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	m = good;
+	m.length = cpu_to_le64(1);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
+	/* Only a PING carries counts there: pages read and written. */
+	hermit_msg_init(&m, HERMIT_MSG_PING, 1, 0, 0);
+	m.addr = cpu_to_le64(U64_MAX);
+	m.length = cpu_to_le64(7);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), 0);
+	m.rkey = cpu_to_le32(5);
+	KUNIT_EXPECT_EQ(test, hermit_msg_check(&m, sizeof(m), true), -EPROTO);
 	/* Bounds. */
 	hermit_msg_init(&m, HERMIT_MSG_ALLOC, 1, HERMIT_PROTO_MAX_AREAS - 1,
 			HERMIT_PROTO_MAX_CHUNK - 1);

@@ -102,7 +102,10 @@ struct hermit_conn_rep {
  * @HERMIT_MSG_GRANT: Server answers ALLOC: status, address, rkey, length.
  * @HERMIT_MSG_FREE: Client gives chunk (@area, @chunk) back.
  * @HERMIT_MSG_FREED: Server answers FREE with a status.
- * @HERMIT_MSG_PING: Client says it is alive (every HERMIT_PING_SECS).
+ * @HERMIT_MSG_PING: Client says it is alive (every HERMIT_PING_SECS) and
+ *	reports the pages it read (@addr) and wrote (@length) in this session:
+ *	one-sided transfers never reach the server's CPU, so this is how the
+ *	server learns what it served.
  * @HERMIT_MSG_PONG: Server answers PING.
  */
 enum hermit_msg_type {
@@ -132,8 +135,9 @@ enum hermit_msg_type {
  * @area: Swap area of the chunk (requests and replies).
  * @status: 0 or a positive errno (replies; zero in requests).
  * @chunk: Chunk index inside the area (requests and replies).
- * @addr: Remote address of the chunk's first byte (GRANT).
- * @length: Bytes in the chunk (GRANT).
+ * @addr: Remote address of the chunk's first byte (GRANT); pages read in
+ *	the session (PING).
+ * @length: Bytes in the chunk (GRANT); pages written in the session (PING).
  * @rkey: Remote key of the chunk's memory region (GRANT).
  * @reserved: Zero.
  */
@@ -209,7 +213,9 @@ static inline int hermit_msg_check(const struct hermit_msg *m, size_t bytes,
 		if (m->type != HERMIT_MSG_ALLOC && m->type != HERMIT_MSG_FREE &&
 		    m->type != HERMIT_MSG_PING)
 			return -EPROTO;
-		if (m->status || m->addr || m->length || m->rkey)
+		if (m->status || m->rkey)
+			return -EPROTO;
+		if (m->type != HERMIT_MSG_PING && (m->addr || m->length))
 			return -EPROTO;
 	} else if (m->type != HERMIT_MSG_GRANT && m->type != HERMIT_MSG_FREED &&
 		   m->type != HERMIT_MSG_PONG) {

@@ -73,6 +73,7 @@ struct hsrv_client {
 	unsigned int nr_conns;
 	struct hsrv_conn *ctrl;
 	unsigned long lost_at;	/* jiffies when the control connection went */
+	u64 reads, writes;	/* pages, as the client last reported */
 };
 
 struct hsrv_rx {
@@ -123,6 +124,7 @@ static struct workqueue_struct *hsrv_wq;
 static struct {
 	unsigned long allocs, frees, refused_full, alloc_errors;
 	unsigned long rejected, connects, disconnects, expired;
+	u64 reads, writes;	/* reported by sessions that are gone */
 } hsrv_stats;
 static atomic_long_t hsrv_bad_messages;
 
@@ -286,6 +288,8 @@ static void hsrv_client_destroy(struct hsrv_client *client)
 	hsrv_client_free_chunks(client);
 	xa_destroy(&client->chunks);
 	ib_dealloc_pd(client->pd);
+	hsrv_stats.reads += client->reads;
+	hsrv_stats.writes += client->writes;
 	list_del(&client->node);
 	hsrv_nr_clients--;
 	kfree(client);
@@ -370,6 +374,9 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 	index = le64_to_cpu(m->chunk);
 	conn->last_rx = jiffies;
 	if (m->type == HERMIT_MSG_PING) {
+		/* Counts only grow within a session; a lower one is ignored. */
+		client->reads = max(client->reads, le64_to_cpu(m->addr));
+		client->writes = max(client->writes, le64_to_cpu(m->length));
 		hermit_msg_init(r, HERMIT_MSG_PONG, le64_to_cpu(m->tag), area, index);
 	} else if (m->type == HERMIT_MSG_ALLOC) {
 		hermit_msg_init(r, HERMIT_MSG_GRANT, le64_to_cpu(m->tag), area, index);
@@ -1117,11 +1124,16 @@ static int hsrv_stats_show(struct seq_file *m, void *v)
 {
 	struct hsrv_client *client;
 	unsigned long chunks = 0, connected = 0;
+	u64 reads, writes;
 
 	mutex_lock(&hsrv_mutex);
+	reads = hsrv_stats.reads;
+	writes = hsrv_stats.writes;
 	list_for_each_entry(client, &hsrv_clients, node) {
 		chunks += client->nr_chunks;
 		connected += !!client->ctrl;
+		reads += client->reads;
+		writes += client->writes;
 	}
 	seq_printf(m, "listening %d\n", !!READ_ONCE(hsrv_listen_id));
 	seq_printf(m, "clients %u\n", hsrv_nr_clients);
@@ -1131,6 +1143,8 @@ static int hsrv_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "capacity %lu\n", hsrv_capacity_bytes());
 	seq_printf(m, "chunk_allocs %lu\n", hsrv_stats.allocs);
 	seq_printf(m, "chunk_frees %lu\n", hsrv_stats.frees);
+	seq_printf(m, "reads_served %llu\n", reads);
+	seq_printf(m, "writes_served %llu\n", writes);
 	seq_printf(m, "refused_full %lu\n", hsrv_stats.refused_full);
 	seq_printf(m, "alloc_errors %lu\n", hsrv_stats.alloc_errors);
 	seq_printf(m, "bad_messages %lu\n", atomic_long_read(&hsrv_bad_messages));
@@ -1152,10 +1166,11 @@ static int hsrv_clients_show(struct seq_file *m, void *v)
 
 	mutex_lock(&hsrv_mutex);
 	list_for_each_entry(client, &hsrv_clients, node) {
-		seq_printf(m, "client %*phN session %llx device %s connected %d conns %u chunks %lu\n",
+		seq_printf(m, "client %*phN session %llx device %s connected %d conns %u chunks %lu reads %llu writes %llu\n",
 			   HERMIT_CLIENT_ID_LEN, client->id, client->session,
 			   dev_name(&client->dev->dev), !!client->ctrl,
-			   client->nr_conns, client->nr_chunks);
+			   client->nr_conns, client->nr_chunks, client->reads,
+			   client->writes);
 		xa_for_each(&client->chunks, key, c)
 			seq_printf(m, "  chunk %u %llu addr 0x%llx rkey 0x%x length %llu\n",
 				   c->area, c->index, c->mr->iova, c->mr->rkey,
