@@ -71,7 +71,10 @@ Commands:
   replace           install the kernel image only, modules untouched (root)
   test              build what is missing, then run every test; ends with
                     'N passed, N failed' and exits non-zero on any failure
-  vm up|down|status the QEMU test cluster (nodes: compute, memory)
+  vm up|down|status the QEMU test cluster (nodes: compute, memory; the
+                    spare compute2 is wired to memory but not booted)
+  vm start|stop NODE
+                    boot or stop one node (not memory, the hub)
   vm shell NODE     serial console of NODE (Ctrl-] leaves)
   vm run NODE SCRIPT [ARGS...]
                     copy SCRIPT into NODE, run it as root, print its output
@@ -402,17 +405,17 @@ vm_env() {
 }
 
 cmd_vm() {
-	[ $# -ge 1 ] || die "vm needs a command: up, down, status, shell NODE, run NODE SCRIPT"
+	[ $# -ge 1 ] || die "vm needs a command: up, down, status, start NODE, stop NODE, shell NODE, run NODE SCRIPT"
 	case $1 in
 	up)
 		ensure_deps
 		[ -f "$OBJ/arch/x86/boot/bzImage" ] || build_logged
 		vm_env rootfs
 		;;
-	down | status | shell | run)
+	down | status | start | stop | shell | run)
 		export HERMIT_VM_DIR=${HERMIT_VM_DIR:-$BUILD/vm}
 		;;
-	*) die "unknown vm command '$1' (up, down, status, shell, run)" ;;
+	*) die "unknown vm command '$1' (up, down, status, start, stop, shell, run)" ;;
 	esac
 	vm_tool "$@"
 }

@@ -12,6 +12,7 @@ failure, and ends with one line 'N passed, N failed'; exits 1 on any failure.
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -402,17 +403,18 @@ def rdma_server(ctx, *args, timeout=60):
                                         list(args), timeout))
 
 
-def rdma_client(ctx, *args, timeout=120):
-    return expect_ok("compute", node_run(ctx, "compute", "rdma_client.sh",
-                                         list(args), timeout))
+def rdma_client(ctx, *args, timeout=120, node="compute"):
+    return expect_ok(node, node_run(ctx, node, "rdma_client.sh",
+                                    list(args), timeout))
 
 
-def rdma_hold(ctx, name, mib=16):
+def rdma_hold(ctx, name, mib=16, node="compute", swap_mib=512):
     """Start a paused verified workload whose pages go to the server.
     Returns (job, go): wait() on job after go() lets it verify."""
-    node = ctx.cluster.node("compute")
-    job = node_run(ctx, "compute", "rdma_client.sh", ["hold", name, str(mib)],
-                   600, background=True)
+    where = node
+    node = ctx.cluster.node(where)
+    job = node_run(ctx, where, "rdma_client.sh",
+                   ["hold", name, str(mib), str(swap_mib)], 600, background=True)
     ready = os.path.join(node.share, name, "ready")
     deadline = time.time() + 400
     while not os.path.exists(ready):
@@ -425,8 +427,8 @@ def rdma_hold(ctx, name, mib=16):
         open(os.path.join(node.share, name, "go"), "w").close()
         rc, out, err = job.wait()
         if rc is None:
-            ctx.hung("compute")
-            raise Fail("compute hung in the hold workload")
+            ctx.hung(where)
+            raise Fail(f"{where} hung in the hold workload")
         return rc, out + err
     return job, go
 
@@ -446,10 +448,18 @@ def t_rdma_connect(ctx):
 @test("rdma: workload 4x over memory.max swaps to the server, every page verified", True)
 def t_rdma_store(ctx):
     a0 = int(rdma_server(ctx, "expect", "chunk_allocs", "0").split()[-1])
+    s0 = {k: int(rdma_server(ctx, "expect", k, "0").split()[-1])
+          for k in ("writes_served", "reads_served")}
     out = rdma_client(ctx, "store", "16", timeout=600)
-    ctx.note(result_line(out))
+    line = result_line(out)
+    m = re.search(r"(\d+) pages written to the server, (\d+) read back", line)
+    expect(m, f"no page counts in {line!r}")
     rdma_server(ctx, "expect", "chunk_allocs", str(a0 + 1))
     rdma_server(ctx, "expect", "chunk_frees", str(a0 + 1))
+    # The client reports its counts in its next ping (every 5 s).
+    for k, n in zip(s0, m.groups()):
+        rdma_server(ctx, "expect", k, str(s0[k] + int(n)), "15")
+    ctx.note(f"{line}; the server counts them as served")
 
 
 @test("rdma: MADV_PAGEOUT of THPs: each large folio whole in one RDMA write, verified", True)
@@ -527,6 +537,56 @@ def t_rdma_lost(ctx):
     expect("lost our chunks" in log, f"no warning in the log: {log.strip()}")
     out = rdma_client(ctx, "store", "16", timeout=600)
     ctx.note(log.strip().splitlines()[-1] + "; then " + result_line(out))
+
+
+@test("rdma: two compute nodes share the memory server: neither reaches the "
+      "other's chunk, both verified", True)
+def t_rdma_two_clients(ctx):
+    c = ctx.cluster
+    c.start("compute2")
+    holds = {}
+    try:
+        rdma_client(ctx, "connect", c.ip_of("memory", "compute2"), node="compute2")
+        # Swap areas of 128 MiB: each client uses at most two of the
+        # server's 64 MiB chunks, the rogues one each; 1 GiB holds them.
+        for n in ("compute", "compute2"):
+            holds[n] = rdma_hold(ctx, "hold-two", node=n, swap_mib=128)
+        rdma_server(ctx, "expect", "clients_connected", "2")
+        chunk = {}
+        for n in holds:
+            ident = next((line.split()[1] for line in
+                          rdma_client(ctx, "stats", node=n).splitlines()
+                          if line.startswith("client_id ")), None)
+            expect(ident, f"{n}: no client_id in the client's stats")
+            chunk[n] = rdma_server(ctx, "chunk", ident).split()
+        expect(chunk["compute"] != chunk["compute2"], f"one chunk for both: {chunk}")
+        # Each node, as a rogue, tries the other node's chunk by its rkey.
+        rogue = {}
+        for attacker, victim in (("compute2", "compute"), ("compute", "compute2")):
+            rogue[attacker] = node_run(
+                ctx, attacker, "/bin/sh",
+                ["-c", f"exec /run/hermit/selftests/rdma_rogue "
+                       f"{c.ip_of('memory', attacker)} {' '.join(chunk[victim])}"], 300)
+        done = {n: go() for n, (job, go) in holds.items()}
+        for n, (rc, out, err) in rogue.items():
+            expect(rc == 0, f"rogue on {n}: exit {rc}\n{(out + err)[-1500:]}")
+            for op in ("reading", "writing"):
+                expect(f"ok {op} another client's chunk fails" in out,
+                       f"rogue on {n}: no '{op}' case passed:\n{out[-1500:]}")
+        for n, (rc, out) in done.items():
+            expect(rc == 0, f"{n}'s workload: {out[-1200:]}")
+        expect_ok("compute2", node_run(ctx, "compute2", "/bin/sh",
+                                       ["-c", "echo off >/sys/kernel/debug/hermit/connect"], 60))
+        expect_ok("compute2", node_run(ctx, "compute2", "dmesg_clean.sh", [], 60))
+        ctx.note(f"chunks {chunk['compute'][0]}/{chunk['compute2'][0]}: each other's "
+                 f"chunk refused both ways; both workloads verified")
+    finally:
+        # A workload still waiting for its go must not outlive the test.
+        for n in holds:
+            path = os.path.join(c.node(n).share, "hold-two")
+            if os.path.isdir(path):
+                open(os.path.join(path, "go"), "w").close()
+        c.stop("compute2")
 
 
 @test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)

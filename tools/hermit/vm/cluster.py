@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""The Hermit test cluster: QEMU/TCG nodes on one private L2 segment.
+"""The Hermit test cluster: QEMU/TCG nodes on private point-to-point links.
 
 Every node boots the built bzImage with the shared Debian root (copy-on-write
-per node, discarded on exit), has its own sparse swap disk, and one NIC. The
-NICs are QEMU stream netdevs joined by one unix socket in the cluster's
-directory (the memory node listens, the compute node connects): there is no
-route off the segment, nor any network address on the host. Soft-RoCE (rxe0) comes up at boot on every node.
+per node, discarded on exit) and has its own sparse swap disk. The hub (the
+memory node) has one NIC per other node; each other node has one NIC, linked
+to the hub's by a unix socket in the cluster's directory (the hub listens,
+the other node connects) and on a /24 of its own: 10.77.K.1 the node,
+10.77.K.2 the hub. There is no route off these links, nor any network
+address on the host. Soft-RoCE (rxe0, rxe1, ...) comes up at boot on every
+NIC. Spare nodes (compute2) are wired but booted only on demand ('vm start').
 
 The host talks to a node through a 9p share (the job directory): a job is a
 script copied in, run as root by the node's agent, with stdout, stderr and
@@ -29,9 +32,12 @@ import sys
 import tempfile
 import time
 
-SUBNET = "10.77.0"
+NET = "10.77"
+# Booted by 'vm up'; the last one is the hub.
 DEFAULT_NODES = ("compute", "memory")
-DEFAULT_MEM_MB = {"compute": 1024, "memory": 1536}
+# Wired to the hub, booted by 'vm start NODE'.
+SPARE_NODES = ("compute2",)
+DEFAULT_MEM_MB = {"compute": 1024, "compute2": 1024, "memory": 1536}
 SWAP_DISK_BYTES = 4 << 30
 BOOT_TIMEOUT = 240
 # Extra seconds the host waits past a job's own timeout before it calls the
@@ -90,12 +96,22 @@ def tail(path, lines=40):
         return "(no log)\n"
 
 
+class Link:
+    """One end of a point-to-point link: the unix socket carrying the
+    Ethernet frames, and this end's address and MAC."""
+
+    def __init__(self, k, sock, hub_end):
+        self.k = k
+        self.sock = sock
+        self.ip = f"{NET}.{k}.{2 if hub_end else 1}"
+        self.mac = f"52:54:00:77:{k:02x}:{2 if hub_end else 1:02x}"
+
+
 class Node:
-    def __init__(self, cluster, name, index, state=None):
+    def __init__(self, cluster, name, state=None):
         self.cluster = cluster
         self.name = name
-        self.index = index
-        self.ip = f"{SUBNET}.{index + 1}"
+        self.links = []
         self.dir = os.path.join(cluster.dir, name)
         self.share = os.path.join(self.dir, "share")
         self.console_log = os.path.join(self.dir, "console.log")
@@ -105,22 +121,33 @@ class Node:
         self.pid = (state or {}).get("pid")
         self.cmdline = (state or {}).get("cmdline", "")
         self.mem_mb = (state or {}).get("mem_mb", DEFAULT_MEM_MB.get(name, 1024))
+        self.spare = (state or {}).get("spare", False)
+
+    @property
+    def ip(self):
+        """The node's first address (the hub's on its first link)."""
+        return self.links[0].ip
 
     def state(self):
         return {"name": self.name, "ip": self.ip, "pid": self.pid,
                 "cmdline": self.cmdline,
-                "mem_mb": self.mem_mb}
+                "mem_mb": self.mem_mb, "spare": self.spare}
 
     def alive(self):
         if self.proc is not None:
             return self.proc.poll() is None
         return _pid_alive(self.pid)
 
-    def qemu_argv(self, kernel, rootfs, link, smp):
-        mac = f"52:54:00:77:00:{self.index + 1:02x}"
+    def qemu_argv(self, kernel, rootfs, listener, smp):
+        ips = ",".join(f"{link.ip}/24" for link in self.links)
         append = (f"console=ttyS0 root=/dev/vda rw init=/sbin/hermit-init "
-                  f"panic=-1 hvm.node={self.name} hvm.ip={self.ip}/24 "
+                  f"panic=-1 hvm.node={self.name} hvm.ip={ips} "
                   f"{self.cmdline}").strip()
+        nics = []
+        for i, link in enumerate(self.links):
+            nics += ["-netdev", f"stream,id=n{i},server={'on' if listener else 'off'},"
+                                f"addr.type=unix,addr.path={link.sock}",
+                     "-device", f"virtio-net-pci,netdev=n{i},mac={link.mac}"]
         return [
             "qemu-system-x86_64", "-name", f"hermit-{self.name}",
             "-accel", "tcg,thread=multi", "-cpu", "max",
@@ -134,13 +161,12 @@ class Node:
             "-drive", f"file={rootfs},if=virtio,format=raw,snapshot=on",
             "-drive", f"file={os.path.join(self.dir, 'swap.img')},if=virtio,"
                       f"format=raw,cache=writeback",
-            "-netdev", f"stream,id=n0,{link}",
-            "-device", f"virtio-net-pci,netdev=n0,mac={mac}",
+        ] + nics + [
             "-virtfs", f"local,path={self.share},mount_tag=hjobs,"
                        f"security_model=none,id=hjobs",
         ]
 
-    def start(self, kernel, rootfs, link, smp, die_with_parent):
+    def start(self, kernel, rootfs, listener, smp, die_with_parent):
         os.makedirs(self.share, exist_ok=True)
         shutil.rmtree(os.path.join(self.share, "jobs"), ignore_errors=True)
         for f in ("ready",):
@@ -153,7 +179,7 @@ class Node:
             os.replace(self.console_log, self.console_log + ".old")
         with open(os.path.join(self.dir, "swap.img"), "wb") as f:
             f.truncate(SWAP_DISK_BYTES)
-        argv = self.qemu_argv(kernel, rootfs, link, smp)
+        argv = self.qemu_argv(kernel, rootfs, listener, smp)
         with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
             f.write(" ".join(argv) + "\n")
         log = open(os.path.join(self.dir, "qemu.log"), "w")
@@ -284,8 +310,8 @@ class Cluster:
         self.dir = os.path.abspath(state_dir)
         self.state_file = os.path.join(self.dir, "cluster.json")
         self.nodes = {}
+        self.hub = None
         self.kernel = self.rootfs = self.krel = None
-        self.link = None
         self.smp = 2
         self.die_with_parent = False
 
@@ -299,19 +325,37 @@ class Cluster:
             raise ClusterError(f"no cluster in {c.dir}; start one with "
                                "'./build_kernel.sh vm up'")
         c.kernel, c.rootfs, c.krel = st["kernel"], st["rootfs"], st["krel"]
-        c.link, c.smp = st.get("link"), st.get("smp", 2)
-        for i, n in enumerate(st["nodes"]):
-            c.nodes[n["name"]] = Node(c, n["name"], i, n)
+        c.smp = st.get("smp", 2)
+        for n in st["nodes"]:
+            c.nodes[n["name"]] = Node(c, n["name"], n)
+        c.wire(st.get("hub") or st["nodes"][-1]["name"])
         return c
 
     def save(self):
         st = {"kernel": self.kernel, "rootfs": self.rootfs, "krel": self.krel,
-              "link": self.link, "smp": self.smp,
+              "smp": self.smp, "hub": self.hub.name,
               "nodes": [n.state() for n in self.nodes.values()]}
         tmp = self.state_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump(st, f, indent=1)
         os.replace(tmp, self.state_file)
+
+    def wire(self, hub):
+        """Link every node to the hub, the K-th on 10.77.K.0/24.
+
+        A link is one unix stream socket carrying the Ethernet frames:
+        lossless (UDP drops frames, which soft-RoCE under TCG does not
+        survive), without Nagle's delays (TCP adds 40 ms to a round trip),
+        and reachable from this machine only. The hub listens, the other
+        end connects: that node can be restarted, the hub accepts it again.
+        """
+        self.hub = self.nodes[hub]
+        self.hub.links = []
+        others = [n for n in self.nodes.values() if n is not self.hub]
+        for k, n in enumerate(others):
+            sock = os.path.join(self.dir, f"link{k}.sock")
+            n.links = [Link(k, sock, False)]
+            self.hub.links.append(Link(k, sock, True))
 
     def node(self, name):
         if name not in self.nodes:
@@ -319,15 +363,27 @@ class Cluster:
                                f"{', '.join(self.nodes) or 'none'})")
         return self.nodes[name]
 
+    def ip_of(self, name, seen_from):
+        """The address of node name on its link with node seen_from, None
+        when the two share no link."""
+        a, b = self.node(name), self.node(seen_from)
+        if a is b:
+            return a.ip
+        ks = {link.k for link in b.links}
+        return next((link.ip for link in a.links if link.k in ks), None)
+
     def running(self):
         return any(n.alive() for n in self.nodes.values())
 
-    def up(self, kernel, rootfs, krel, names=DEFAULT_NODES, cmdline=None,
-           mem=None, smp=2, boot_timeout=BOOT_TIMEOUT, die_with_parent=False,
-           log=sys.stderr):
-        """Boot the nodes and wait until every agent answers."""
-        if len(names) != 2:
-            raise ClusterError("the cluster has exactly two nodes for now")
+    def up(self, kernel, rootfs, krel, names=DEFAULT_NODES, spare=SPARE_NODES,
+           cmdline=None, mem=None, smp=2, boot_timeout=BOOT_TIMEOUT,
+           die_with_parent=False, log=sys.stderr):
+        """Boot the nodes in names (the last is the hub) and wait until
+        every agent answers; the spare nodes are wired, not booted."""
+        if len(names) < 2:
+            raise ClusterError("the cluster needs at least two nodes")
+        if len(set(names) | set(spare)) != len(names) + len(spare):
+            raise ClusterError("node names must be unique")
         for f, what in ((kernel, "kernel image"), (rootfs, "root file system")):
             if not f or not os.path.isfile(f):
                 raise ClusterError(f"{what} {f!r} does not exist")
@@ -342,28 +398,24 @@ class Cluster:
         os.makedirs(self.dir, exist_ok=True)
         self.kernel, self.rootfs, self.krel = kernel, rootfs, krel
         self.nodes = {}
-        for i, name in enumerate(names):
-            n = Node(self, name, i)
+        for name in list(names) + list(spare):
+            n = Node(self, name)
             n.cmdline = (cmdline or {}).get(name, "")
             n.mem_mb = (mem or {}).get(name, DEFAULT_MEM_MB.get(name, 1024))
+            n.spare = name in spare
             self.nodes[name] = n
-        # The link is one unix stream socket carrying the Ethernet frames:
-        # lossless (UDP drops frames, which soft-RoCE under TCG does not
-        # survive), without Nagle's delays (TCP adds 40 ms to a round
-        # trip), and reachable from this machine only. The last node
-        # listens, the others connect: a connecting node can be restarted,
-        # the listener then accepts it again.
+        self.wire(names[-1])
         self.smp, self.die_with_parent = smp, die_with_parent
-        self.link = os.path.join(self.dir, "link.sock")
-        if os.path.exists(self.link):
-            os.unlink(self.link)
-        nodes = list(self.nodes.values())
-        for n in reversed(nodes):
-            self.start_node(n)
-            if n is nodes[-1]:
-                deadline = time.time() + 20
-                while not _listening(self.link) and n.alive() and time.time() < deadline:
-                    time.sleep(0.05)
+        for link in self.hub.links:
+            if os.path.exists(link.sock):
+                os.unlink(link.sock)
+        self.start_node(self.hub)
+        deadline = time.time() + 20
+        while (not all(_listening(link.sock) for link in self.hub.links)
+               and self.hub.alive() and time.time() < deadline):
+            time.sleep(0.05)
+        for name in names[:-1]:
+            self.start_node(self.nodes[name])
         self.save()
         print(f"cluster: booting {', '.join(names)} in {self.dir}", file=log)
         self.wait_ready(names, boot_timeout, log)
@@ -371,12 +423,22 @@ class Cluster:
         return self
 
     def start_node(self, n):
-        listener = n is list(self.nodes.values())[-1]
-        link = (f"server={'on' if listener else 'off'},addr.type=unix,"
-                f"addr.path={self.link}")
-        n.start(self.kernel, self.rootfs, link, self.smp, self.die_with_parent)
+        n.start(self.kernel, self.rootfs, n is self.hub, self.smp,
+                self.die_with_parent)
 
-    def wait_ready(self, names, timeout=BOOT_TIMEOUT, log=sys.stderr):
+    def wait_ready(self, names, timeout=BOOT_TIMEOUT, log=sys.stderr,
+                   down_all=True):
+        """Wait for the agents of names; on a failure stop the cluster, or
+        with down_all=False only the nodes in names."""
+        def give_up(msg):
+            if down_all:
+                self.down()
+            else:
+                for name in names:
+                    self.nodes[name].kill()
+                self.save()
+            raise ClusterError(msg)
+
         deadline = time.time() + timeout
         pending = set(names)
         while pending:
@@ -386,25 +448,25 @@ class Cluster:
                     pending.discard(name)
                     print(f"cluster: {name} ({n.ip}) is up", file=log)
                 elif not n.alive():
-                    self.down()
-                    raise ClusterError(
-                        f"node {name} exited during boot; "
-                        f"qemu.log:\n{tail(os.path.join(n.dir, 'qemu.log'))}"
-                        f"console ({n.console_log}):\n{tail(n.console_log)}")
+                    give_up(f"node {name} exited during boot; "
+                            f"qemu.log:\n{tail(os.path.join(n.dir, 'qemu.log'))}"
+                            f"console ({n.console_log}):\n{tail(n.console_log)}")
             if pending and time.time() > deadline:
                 n = self.nodes[sorted(pending)[0]]
-                self.down()
-                raise ClusterError(
-                    f"node {n.name} did not come up in {timeout} s; "
-                    f"killed. console ({n.console_log}):\n{tail(n.console_log)}")
+                give_up(f"node {n.name} did not come up in {timeout} s; "
+                        f"killed. console ({n.console_log}):\n{tail(n.console_log)}")
             time.sleep(0.2)
 
-    def restart(self, name, cmdline=None, log=sys.stderr):
-        """Reboot one connecting node, optionally with a new command line."""
+    def _not_hub(self, name, what):
         n = self.node(name)
-        if n is list(self.nodes.values())[-1]:
-            raise ClusterError(f"{name} holds the link's listening end; "
-                               "restart the whole cluster instead")
+        if n is self.hub:
+            raise ClusterError(f"{name} holds the links' listening ends; "
+                               f"{what} the whole cluster instead")
+        return n
+
+    def restart(self, name, cmdline=None, log=sys.stderr):
+        """Reboot one node but the hub, optionally with a new command line."""
+        n = self._not_hub(name, "restart")
         n.kill()
         if cmdline is not None:
             n.cmdline = cmdline
@@ -413,18 +475,42 @@ class Cluster:
         self.wait_ready([name], log=log)
         self.write_env()
 
+    def start(self, name, log=sys.stderr):
+        """Boot a node that is not running (a spare one); if it does not
+        come up, it alone is stopped."""
+        n = self._not_hub(name, "start")
+        if n.alive():
+            raise ClusterError(f"node {name} is already running")
+        if not self.hub.alive():
+            raise ClusterError(f"the hub {self.hub.name} is not running")
+        self.start_node(n)
+        self.save()
+        self.wait_ready([name], log=log, down_all=False)
+        self.write_env()
+
+    def stop(self, name):
+        """Stop one node but the hub (its console log stays)."""
+        self._not_hub(name, "stop").kill()
+        self.save()
+
     def write_env(self):
-        """cluster.env in every share: node names and addresses for scripts."""
-        lines = [f"HERMIT_NODES='{' '.join(self.nodes)}'"]
+        """cluster.env in every share: node names, and the addresses of
+        the nodes this one has a link with, for scripts."""
         for n in self.nodes.values():
-            lines.append(f"HERMIT_IP_{n.name.upper()}={n.ip}")
-        for n in self.nodes.values():
+            if not os.path.isdir(n.share):
+                continue
+            lines = [f"HERMIT_NODES='{' '.join(self.nodes)}'"]
+            for other in self.nodes.values():
+                ip = self.ip_of(other.name, n.name)
+                if ip:
+                    lines.append(f"HERMIT_IP_{other.name.upper()}={ip}")
+            lines += [f"HERMIT_NODE={n.name}", f"HERMIT_IP={n.ip}"]
             with open(os.path.join(n.share, "cluster.env"), "w") as f:
-                f.write("\n".join(lines + [f"HERMIT_NODE={n.name}",
-                                           f"HERMIT_IP={n.ip}"]) + "\n")
+                f.write("\n".join(lines) + "\n")
 
     def share(self, src, name):
-        """Copy the directory src to /run/hermit/NAME on every node."""
+        """Copy the directory src to /run/hermit/NAME on every node, spare
+        ones included."""
         for n in self.nodes.values():
             dst = os.path.join(n.share, name)
             shutil.rmtree(dst, ignore_errors=True)
@@ -440,7 +526,8 @@ class Cluster:
         out = []
         for n in self.nodes.values():
             state = "running" if n.alive() else "stopped"
-            out.append(f"{n.name:10} {n.ip:12} {state:8} pid {n.pid} "
+            ips = ",".join(link.ip for link in n.links)
+            out.append(f"{n.name:10} {ips:23} {state:8} pid {n.pid} "
                        f"console {n.console_log}")
         return "\n".join(out)
 
@@ -464,10 +551,10 @@ SELFTESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def boot_test_cluster(state_dir, tmp, log=sys.stderr):
-    """The standard two-node cluster (memory node with a 512 MiB ramdisk
-    for the NVMe-oF baseline) booted from the HERMIT_* environment, with
-    the built selftests in /run/hermit/selftests on every node. QEMU dies
-    with the calling process."""
+    """The standard cluster booted from the HERMIT_* environment: compute
+    and memory (with a 512 MiB ramdisk for the NVMe-oF baseline) running,
+    compute2 spare, the built selftests in /run/hermit/selftests on every
+    node. QEMU dies with the calling process."""
     sel = build_selftests(SELFTESTS, os.path.join(tmp, "selftests"))
     for attempt in (1, 2):
         c = Cluster(state_dir)
@@ -506,6 +593,11 @@ def main(argv=None):
                    metavar="NODE=MB", help="memory of a node in MiB")
     p.add_argument("--smp", type=int, default=2)
     sub.add_parser("down", help="stop the cluster")
+    p = sub.add_parser("start", help="boot a node that is not running "
+                                     "(a spare: " + ", ".join(SPARE_NODES) + ")")
+    p.add_argument("node")
+    p = sub.add_parser("stop", help="stop one node (not the hub)")
+    p.add_argument("node")
     sub.add_parser("status", help="show the nodes")
     p = sub.add_parser("shell", help="serial console of a node")
     p.add_argument("node")
@@ -541,6 +633,14 @@ def main(argv=None):
         if a.cmd == "status":
             print(c.status())
             return 0 if c.running() else 1
+        if a.cmd == "start":
+            c.start(a.node)
+            print(c.status())
+            return 0
+        if a.cmd == "stop":
+            c.stop(a.node)
+            print(c.status())
+            return 0
         n = c.node(a.node)
         if not n.alive():
             raise ClusterError(f"node {n.name} is not running")

@@ -11,9 +11,11 @@
 #                                      each large folio in one RDMA write
 #   rdma_client.sh unreachable IP:PORT no server there: a clear error, and
 #                                      swap goes to the disk, verified
-#   rdma_client.sh hold NAME [MIB]     fill MIB (pages go to the server),
+#   rdma_client.sh hold NAME [MIB [SWAP_MIB]]
+#                                      fill MIB (pages go to the server),
 #                                      wait for /run/hermit/NAME/go, then
 #                                      verify every page; prints the exit
+#                                      (swap area of SWAP_MIB, default 512)
 #   rdma_client.sh stats               the client's stats
 . /run/hermit/selftests/lib.sh
 
@@ -95,6 +97,7 @@ unreachable)
 hold)
 	dir=/run/hermit/$2
 	mib=${3:-24}
+	[ -n "${4:-}" ] && SWAP_KIB=$(($4 << 10))
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	swap_on
@@ -119,6 +122,6 @@ stats)
 	cat $H/rdma/stats
 	;;
 *)
-	fail "usage: rdma_client.sh connect IP[:PORT] | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB] | stats"
+	fail "usage: rdma_client.sh connect IP[:PORT] | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB [SWAP_MIB]] | stats"
 	;;
 esac

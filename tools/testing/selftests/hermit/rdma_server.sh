@@ -6,8 +6,10 @@
 #   rdma_server.sh stop                       stop listening, close every client
 #   rdma_server.sh reset                      forget every client, as a reboot
 #   rdma_server.sh stats                      print the server's stats
-#   rdma_server.sh expect NAME MIN            fail unless stat NAME >= MIN
-#   rdma_server.sh chunk                      "ADDR RKEY" of a chunk of a client
+#   rdma_server.sh expect NAME MIN [SECS]     fail unless stat NAME >= MIN
+#                                             (within SECS, default 0)
+#   rdma_server.sh chunk [CLIENT_ID]          "ADDR RKEY" of a chunk of a client
+#                                             (of any client without CLIENT_ID)
 . /run/hermit/selftests/lib.sh
 
 S=/sys/kernel/debug/hermit/server
@@ -39,16 +41,24 @@ stats)
 	cat $S/stats
 	;;
 expect)
-	v=$(stat "$2")
+	for i in $(seq 0 "${4:-0}"); do
+		v=$(stat "$2")
+		[ "${v:-0}" -ge "$3" ] && break
+		[ "$i" -lt "${4:-0}" ] && sleep 1
+	done
 	echo "$2 $v"
 	[ "${v:-0}" -ge "$3" ] || fail "$2 is $v, expected at least $3"
 	;;
 chunk)
-	line=$(grep -m1 '^  chunk' $S/clients) || fail "no chunk granted"
+	# The first chunk line under the client's line (any client's without $2).
+	line=$(awk -v id="${2:-}" '
+		/^client / { mine = (id == "" || $2 == id) }
+		mine && /^  chunk / { print; exit }' $S/clients)
+	[ -n "$line" ] || fail "no chunk granted${2:+ to client $2}"
 	set -- $line
 	echo "$5 $7"
 	;;
 *)
-	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN | chunk"
+	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN [SECS] | chunk [CLIENT_ID]"
 	;;
 esac
