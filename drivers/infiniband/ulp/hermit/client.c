@@ -116,8 +116,8 @@ static struct {
 	bool addr_set;
 	u8 id[HERMIT_CLIENT_ID_LEN];
 	u64 epoch, session, gen;
-	/* Pages read and written in the session, reported in each PING. */
-	atomic_long_t sess_reads, sess_writes;
+	/* hrc_stats' reads and writes when the session began (for PINGs) */
+	long sess_reads0, sess_writes0;
 	struct ib_device *dev;
 	struct ib_pd *pd;
 	struct hrc_queue ctrl;
@@ -427,8 +427,8 @@ static void hrc_connect_work(struct work_struct *work)
 			hrc.gen++;
 			hrc.epoch = le64_to_cpu(hrc.ctrl.rep.epoch);
 			hrc.session = le64_to_cpu(hrc.ctrl.rep.session);
-			atomic_long_set(&hrc.sess_reads, 0);
-			atomic_long_set(&hrc.sess_writes, 0);
+			hrc.sess_reads0 = atomic_long_read(&hrc_stats.reads);
+			hrc.sess_writes0 = atomic_long_read(&hrc_stats.writes);
 		}
 		hrc.full_until = jiffies;
 		WRITE_ONCE(hrc.state, HRC_READY);
@@ -627,8 +627,10 @@ static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
 	tag = ++hrc.tag;
 	hermit_msg_init(m, type, tag, area, index);
 	if (type == HERMIT_MSG_PING) {
-		m->addr = cpu_to_le64(atomic_long_read(&hrc.sess_reads));
-		m->length = cpu_to_le64(atomic_long_read(&hrc.sess_writes));
+		m->addr = cpu_to_le64(atomic_long_read(&hrc_stats.reads) -
+				      hrc.sess_reads0);
+		m->length = cpu_to_le64(atomic_long_read(&hrc_stats.writes) -
+					hrc.sess_writes0);
 	}
 	ib_dma_sync_single_for_device(hrc.dev, hrc.bufs_dma, 2 * sizeof(*m),
 				      DMA_BIDIRECTIONAL);
@@ -815,7 +817,6 @@ static int hrc_store_pages(struct hrc_chunk *c, unsigned long index,
 			clear_bit(index + i, c->lost);
 		}
 		atomic_long_add(nr, &hrc_stats.writes);
-		atomic_long_add(nr, &hrc.sess_writes);
 	} else {
 		atomic_long_inc(&hrc_stats.write_errors);
 	}
@@ -872,10 +873,8 @@ static int hrc_load(void *data, unsigned long index, struct page *page)
 			err = -EIO;
 		} else {
 			err = hrc_rdma(c, index, page, 1, HERMIT_Q_DEMAND);
-			if (!err) {
+			if (!err)
 				atomic_long_inc(&hrc_stats.reads);
-				atomic_long_inc(&hrc.sess_reads);
-			}
 		}
 		up_read(&hrc.rwsem);
 		/* A transfer cut by a failed connection is retried after it. */
