@@ -411,11 +411,10 @@ def rdma_client(ctx, *args, timeout=120, node="compute"):
 def rdma_hold(ctx, name, mib=16, node="compute", swap_mib=512):
     """Start a paused verified workload whose pages go to the server.
     Returns (job, go): wait() on job after go() lets it verify."""
-    where = node
-    node = ctx.cluster.node(where)
-    job = node_run(ctx, where, "rdma_client.sh",
+    share = ctx.cluster.node(node).share
+    job = node_run(ctx, node, "rdma_client.sh",
                    ["hold", name, str(mib), str(swap_mib)], 600, background=True)
-    ready = os.path.join(node.share, name, "ready")
+    ready = os.path.join(share, name, "ready")
     deadline = time.time() + 400
     while not os.path.exists(ready):
         if job.done() or time.time() > deadline:
@@ -424,13 +423,22 @@ def rdma_hold(ctx, name, mib=16, node="compute", swap_mib=512):
         time.sleep(1)
 
     def go():
-        open(os.path.join(node.share, name, "go"), "w").close()
+        open(os.path.join(share, name, "go"), "w").close()
         rc, out, err = job.wait()
         if rc is None:
-            ctx.hung(where)
-            raise Fail(f"{where} hung in the hold workload")
+            ctx.hung(node)
+            raise Fail(f"{node} hung in the hold workload")
         return rc, out + err
     return job, go
+
+
+def rdma_rogue(ctx, node, chunk):
+    """Run the rogue client on node against chunk ("ADDR RKEY" of some
+    client's chunk); returns (rc, out, err)."""
+    ip = ctx.cluster.ip_of("memory", node)
+    return node_run(ctx, node, "/bin/sh",
+                    ["-c", f"exec /run/hermit/selftests/rdma_rogue {ip} {' '.join(chunk)}"],
+                    300)
 
 
 @test("rdma: server unreachable: a clear error, swap goes to the disk, verified", True)
@@ -473,10 +481,7 @@ def t_rdma_rogue(ctx):
     job, go = rdma_hold(ctx, "hold-rogue")
     rdma_server(ctx, "expect", "bytes", str(64 << 20))
     chunk = rdma_server(ctx, "chunk").split()
-    rc, out, err = node_run(ctx, "compute", "/bin/sh",
-                            ["-c", f"exec /run/hermit/selftests/rdma_rogue "
-                                   f"{ctx.cluster.node('memory').ip} {chunk[0]} {chunk[1]}"],
-                            300)
+    rc, out, err = rdma_rogue(ctx, "compute", chunk)
     rc2, out2 = go()
     expect(rc == 0, f"rogue client: exit {rc}\n{(out + err)[-1500:]}")
     expect(rc2 == 0, f"real client after the rogue: {out2[-1200:]}")
@@ -561,12 +566,8 @@ def t_rdma_two_clients(ctx):
             chunk[n] = rdma_server(ctx, "chunk", ident).split()
         expect(chunk["compute"] != chunk["compute2"], f"one chunk for both: {chunk}")
         # Each node, as a rogue, tries the other node's chunk by its rkey.
-        rogue = {}
-        for attacker, victim in (("compute2", "compute"), ("compute", "compute2")):
-            rogue[attacker] = node_run(
-                ctx, attacker, "/bin/sh",
-                ["-c", f"exec /run/hermit/selftests/rdma_rogue "
-                       f"{c.ip_of('memory', attacker)} {' '.join(chunk[victim])}"], 300)
+        rogue = {"compute": rdma_rogue(ctx, "compute", chunk["compute2"]),
+                 "compute2": rdma_rogue(ctx, "compute2", chunk["compute"])}
         done = {n: go() for n, (job, go) in holds.items()}
         for n, (rc, out, err) in rogue.items():
             expect(rc == 0, f"rogue on {n}: exit {rc}\n{(out + err)[-1500:]}")
@@ -575,8 +576,7 @@ def t_rdma_two_clients(ctx):
                        f"rogue on {n}: no '{op}' case passed:\n{out[-1500:]}")
         for n, (rc, out) in done.items():
             expect(rc == 0, f"{n}'s workload: {out[-1200:]}")
-        expect_ok("compute2", node_run(ctx, "compute2", "/bin/sh",
-                                       ["-c", "echo off >/sys/kernel/debug/hermit/connect"], 60))
+        rdma_client(ctx, "disconnect", node="compute2")
         expect_ok("compute2", node_run(ctx, "compute2", "dmesg_clean.sh", [], 60))
         ctx.note(f"chunks {chunk['compute'][0]}/{chunk['compute2'][0]}: each other's "
                  f"chunk refused both ways; both workloads verified")

@@ -121,7 +121,6 @@ class Node:
         self.pid = (state or {}).get("pid")
         self.cmdline = (state or {}).get("cmdline", "")
         self.mem_mb = (state or {}).get("mem_mb", DEFAULT_MEM_MB.get(name, 1024))
-        self.spare = (state or {}).get("spare", False)
 
     @property
     def ip(self):
@@ -131,7 +130,7 @@ class Node:
     def state(self):
         return {"name": self.name, "ip": self.ip, "pid": self.pid,
                 "cmdline": self.cmdline,
-                "mem_mb": self.mem_mb, "spare": self.spare}
+                "mem_mb": self.mem_mb}
 
     def alive(self):
         if self.proc is not None:
@@ -402,7 +401,6 @@ class Cluster:
             n = Node(self, name)
             n.cmdline = (cmdline or {}).get(name, "")
             n.mem_mb = (mem or {}).get(name, DEFAULT_MEM_MB.get(name, 1024))
-            n.spare = name in spare
             self.nodes[name] = n
         self.wire(names[-1])
         self.smp, self.die_with_parent = smp, die_with_parent

@@ -3,6 +3,7 @@
 #
 # The Hermit RDMA client on a cluster node (run on 'compute'):
 #   rdma_client.sh connect IP[:PORT]   connect, wait until ready
+#   rdma_client.sh disconnect          forget the server
 #   rdma_client.sh wait STATE [SECS]   wait for the connection state
 #   rdma_client.sh store [MIB]         the verified workload (MIB, default
 #                                      32) 4x over memory.max, pages to
@@ -52,6 +53,10 @@ connect)
 	dmesg | grep -q "ctrl is ready for reqs" || fail "no 'ctrl is ready for reqs' in the log"
 	grep . $H/rdma/stats | tr '\n' ' '
 	echo
+	;;
+disconnect)
+	echo off >$H/connect || fail "cannot forget the server"
+	[ "$(cat $H/connect)" = off ] || fail "server still set: $(cat $H/connect)"
 	;;
 wait)
 	wait_state "$2" "${3:-60}"
@@ -122,6 +127,6 @@ stats)
 	cat $H/rdma/stats
 	;;
 *)
-	fail "usage: rdma_client.sh connect IP[:PORT] | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB [SWAP_MIB]] | stats"
+	fail "usage: rdma_client.sh connect IP[:PORT] | disconnect | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB [SWAP_MIB]] | stats"
 	;;
 esac
