@@ -249,7 +249,12 @@ static int closed_by_server(struct conn *c)
 	for (int i = 0; i < 4; i++) {
 		int err = wait_event(c, RDMA_CM_EVENT_DISCONNECTED, NULL);
 
-		if (!err)
+		/*
+		 * A server that tears its side down before the CM's DREQ/DREP
+		 * exchange is over makes the CM answer ours with a REJ: the
+		 * connection is gone either way.
+		 */
+		if (!err || err == -(1000 + RDMA_CM_EVENT_REJECTED))
 			return 1;
 		fprintf(stderr, "waiting for DISCONNECTED: %d\n", err);
 		if (err == -ETIMEDOUT)
