@@ -15,16 +15,39 @@
 
 #include <linux/bitmap.h>
 #include <linux/err.h>
+#include <linux/fault-inject.h>
 #include <linux/hermit.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
+#include <linux/zswap.h>
 
 #include "internal.h"
 
 static struct hermit_area *hermit_areas[MAX_SWAPFILES];
 static bool hermit_used;
+
+#ifdef CONFIG_HERMIT_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(hermit_fail_load);
+
+static bool hermit_load_fails(void)
+{
+	return should_fail(&hermit_fail_load, PAGE_SIZE);
+}
+
+void hermit_swap_debugfs_init(struct dentry *dir)
+{
+	fault_create_debugfs_attr("fail_load", dir, &hermit_fail_load);
+}
+#else
+static bool hermit_load_fails(void)
+{
+	return false;
+}
+
+void hermit_swap_debugfs_init(struct dentry *dir) {}
+#endif
 
 struct hermit_area *hermit_area_of(int type)
 {
@@ -200,6 +223,16 @@ bool hermit_store(struct folio *folio)
 		reason = hermit_refusal(err);
 		goto refuse;
 	}
+	/*
+	 * zswap may hold an older copy of these slots, stored while Hermit
+	 * refused them and kept while the folio stayed in the swap cache.
+	 * zswap drops it only in its own store, which this one replaces:
+	 * drop it here, or zswap writeback could one day put the old data in
+	 * the swap cache. The folio is locked in the swap cache, so no
+	 * writeback of these slots is under way.
+	 */
+	for (i = 0; i < nr; i++)
+		zswap_invalidate(swp_entry(swp_type(entry), offset + i));
 	hermit_count(HERMIT_STORED, nr);
 	if (nr > 1)
 		hermit_count(HERMIT_STORED_LARGE, 1);
@@ -213,16 +246,8 @@ refuse:
 	return false;
 }
 
-/**
- * hermit_load() - read a folio being swapped in from the backend
- * @folio: Locked folio with folio->swap set, not uptodate.
- *
- * Return: false when the backend does not hold the folio's slots (read the
- * swap device); true when it does: the folio is then uptodate, or, if the
- * backend could not deliver, left !uptodate so the fault fails with an I/O
- * error (SIGBUS) instead of mapping wrong data.
- */
-bool hermit_load(struct folio *folio)
+/* Returns whether the backend holds the slots; see hermit_load(). */
+static bool __hermit_load(struct folio *folio, bool first)
 {
 	swp_entry_t entry = folio->swap;
 	struct hermit_area *area = hermit_area_of(swp_type(entry));
@@ -238,7 +263,7 @@ bool hermit_load(struct folio *folio)
 	if (!held)
 		return false;
 	/* Large swap-in is off while Hermit is used (hermit_never_used()). */
-	if (WARN_ON_ONCE(held != nr)) {
+	if (WARN_ON_ONCE(held != nr) || (first && hermit_load_fails())) {
 		hermit_count(HERMIT_LOAD_ERRORS, nr);
 		return true;
 	}
@@ -255,6 +280,41 @@ bool hermit_load(struct folio *folio)
 	folio_mark_uptodate(folio);
 	hermit_count(HERMIT_LOADED, nr);
 	return true;
+}
+
+/**
+ * hermit_load() - read a folio being swapped in from the backend
+ * @folio: Locked folio with folio->swap set, not uptodate.
+ *
+ * Return: false when the backend does not hold the folio's slots (read the
+ * swap device); true when it does: the folio is then uptodate, or, if the
+ * backend could not deliver, left !uptodate; hermit_reload() tries again
+ * when the folio is needed, and only if that fails too does the fault end
+ * in an I/O error (SIGBUS) instead of mapping wrong data.
+ */
+bool hermit_load(struct folio *folio)
+{
+	return __hermit_load(folio, true);
+}
+
+/**
+ * hermit_reload() - read a swap cache folio again whose read failed
+ * @folio: Locked folio that a fault, swapoff or shmem is about to use.
+ *
+ * A read from the backend fails for a while when the connection breaks,
+ * and for good when the data is gone or the backend gave up. A readahead
+ * folio whose read failed stays in the swap cache !uptodate, and every
+ * user of the swap cache takes that for an I/O error: called where they
+ * check, this gives the slot one more read, bounded by the backend's own
+ * deadline, so that a transient failure of a speculative read never
+ * becomes a SIGBUS. Folios that Hermit does not hold are left alone.
+ */
+void hermit_reload(struct folio *folio)
+{
+	if (likely(folio_test_uptodate(folio)) || !folio_test_swapcache(folio))
+		return;
+	if (__hermit_load(folio, false) && folio_test_uptodate(folio))
+		hermit_count(HERMIT_RELOADED, folio_nr_pages(folio));
 }
 
 /**

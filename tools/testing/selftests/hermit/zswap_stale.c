@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * No tier keeps an old copy of a slot that Hermit now holds.
+ *
+ * A page refused by Hermit (disabled here) goes to zswap. If it is mapped
+ * again straight from the swap cache (no swap-in, so zswap keeps its
+ * entry), written and swapped out again with Hermit on, Hermit takes the
+ * slot; zswap's copy of the old data must go at that moment, or zswap
+ * writeback could later put it back in the swap cache.
+ *
+ * Phase 1: with Hermit off, each page is pushed out with MADV_PAGEOUT while
+ * a second thread keeps reading it, so that it faults the page back from
+ * the swap cache before reclaim can free it. zswap's stored_pages grows by
+ * the number of pages that were remapped that way (the others were read
+ * back from zswap, which drops the entry). Phase 2: every page is written
+ * (new content), Hermit is turned on and every page is pushed out again;
+ * Hermit must hold all of them and zswap none. Then every page is checked.
+ *
+ * Usage: zswap_stale [PAGES]   (run as root; zswap enabled, a swap area on,
+ *                               Hermit's backend selected)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE		4096UL
+#define ZSWAP_STORED	"/sys/kernel/debug/zswap/stored_pages"
+#define HERMIT		"/sys/kernel/debug/hermit/"
+
+static char *mem;
+static atomic_long target = -1;
+static atomic_int stop;
+static volatile uint64_t sink;
+
+static long read_num(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v;
+
+	if (!f || fscanf(f, "%ld", &v) != 1) {
+		fprintf(stderr, "FAIL: cannot read %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	fclose(f);
+	return v;
+}
+
+static void write_str(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(s, f) < 0 || fclose(f)) {
+		fprintf(stderr, "FAIL: cannot write %s to %s\n", s, path);
+		exit(1);
+	}
+}
+
+/* Not zero-filled (the zeromap would take it), and unique per version. */
+static void fill(long i, uint64_t version)
+{
+	uint64_t *w = (uint64_t *)(mem + i * PAGE);
+	unsigned long j;
+
+	for (j = 0; j < PAGE / sizeof(*w); j++)
+		w[j] = (version << 48) ^ ((uint64_t)i << 20) ^ (j * 0x9e3779b97f4a7c15ULL);
+}
+
+static int check(long i, uint64_t version)
+{
+	uint64_t *w = (uint64_t *)(mem + i * PAGE);
+	unsigned long j;
+
+	for (j = 0; j < PAGE / sizeof(*w); j++)
+		if (w[j] != ((version << 48) ^ ((uint64_t)i << 20) ^
+			     (j * 0x9e3779b97f4a7c15ULL)))
+			return 0;
+	return 1;
+}
+
+static void *toucher(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		long t = atomic_load(&target);
+
+		if (t >= 0)
+			sink += *(volatile uint64_t *)(mem + t * PAGE + 8);
+	}
+	return NULL;
+}
+
+static void pageout(long i)
+{
+	if (madvise(mem + i * PAGE, PAGE, MADV_PAGEOUT)) {
+		perror("FAIL: MADV_PAGEOUT");
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 256, i, bad = 0, remapped = 0;
+	long z0, z1, z2, s0, s1, round;
+	pthread_t thr;
+
+	mem = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		perror("FAIL: mmap");
+		return 1;
+	}
+	madvise(mem, n * PAGE, MADV_NOHUGEPAGE);
+	write_str(HERMIT "enabled", "0");
+	for (i = 0; i < n; i++)
+		fill(i, 1);
+	z0 = read_num(ZSWAP_STORED);
+
+	if (pthread_create(&thr, NULL, toucher, NULL)) {
+		fprintf(stderr, "FAIL: pthread_create\n");
+		return 1;
+	}
+	/* Phase 1: Hermit off, pages to zswap, remapped from the swap cache. */
+	for (round = 0; round < 5 && !remapped; round++) {
+		for (i = 0; i < n; i++) {
+			atomic_store(&target, i);
+			pageout(i);
+			usleep(200);
+		}
+		atomic_store(&target, -1);
+		remapped = read_num(ZSWAP_STORED) - z0;
+	}
+	atomic_store(&stop, 1);
+	pthread_join(thr, NULL);
+	z1 = read_num(ZSWAP_STORED);
+	printf("phase 1: %ld of %ld pages remapped from the swap cache with a copy in zswap (%d rounds)\n",
+	       z1 - z0, n, (int)round);
+	if (z1 - z0 <= 0) {
+		printf("FAIL: no page was remapped from the swap cache: the case is not reached\n");
+		return 1;
+	}
+
+	/* Phase 2: new content, Hermit on, everything out again. */
+	for (i = 0; i < n; i++)
+		fill(i, 2);
+	s0 = read_num(HERMIT "stored");
+	write_str(HERMIT "enabled", "1");
+	for (i = 0; i < n; i++)
+		pageout(i);
+	s1 = read_num(HERMIT "stored");
+	z2 = read_num(ZSWAP_STORED);
+	write_str(HERMIT "enabled", "0");
+	printf("phase 2: Hermit stored %ld pages; zswap holds %ld of them\n",
+	       s1 - s0, z2 - z0);
+
+	for (i = 0; i < n; i++)
+		bad += !check(i, 2);
+	printf("verify: %ld of %ld pages wrong\n", bad, n);
+	if (s1 - s0 < n) {
+		printf("FAIL: Hermit stored %ld pages, expected %ld\n", s1 - s0, n);
+		return 1;
+	}
+	if (z2 != z0) {
+		printf("FAIL: zswap kept %ld old copies of slots that Hermit holds\n", z2 - z0);
+		return 1;
+	}
+	if (bad) {
+		printf("FAIL: %ld pages wrong\n", bad);
+		return 1;
+	}
+	printf("result: %ld stale zswap copies dropped when Hermit took their slots, %ld pages verified\n",
+	       z1 - z0, n);
+	return 0;
+}
