@@ -20,6 +20,7 @@ struct mem_cgroup;
 
 bool hermit_store(struct folio *folio);
 bool hermit_load(struct folio *folio);
+void hermit_reload(struct folio *folio);
 void hermit_invalidate(int type, unsigned long offset, unsigned int nr);
 int hermit_swapon(int type, unsigned long nr_pages);
 void hermit_swapoff(int type);
@@ -36,6 +37,8 @@ static inline bool hermit_load(struct folio *folio)
 {
 	return false;
 }
+
+static inline void hermit_reload(struct folio *folio) {}
 
 static inline void hermit_invalidate(int type, unsigned long offset,
 				     unsigned int nr) {}

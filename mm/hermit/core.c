@@ -39,6 +39,7 @@ const char * const hermit_stat_names[NR_HERMIT_STATS] = {
 	[HERMIT_REFUSED_UNAVAILABLE] = "refused_unavailable",
 	[HERMIT_REFUSED_ERROR] = "refused_error",
 	[HERMIT_LOAD_ERRORS] = "load_errors",
+	[HERMIT_RELOADED] = "reloaded",
 	[HERMIT_FS_QUEUED] = "fs_queued",
 	[HERMIT_FS_RECLAIMED_OFFLOAD] = "fs_reclaimed_offload",
 	[HERMIT_FS_OFFLOAD_NS] = "fs_offload_ns",
@@ -274,6 +275,7 @@ static int __init hermit_init(void)
 	debugfs_create_file_unsafe("bytes_held", 0444, dir, NULL,
 				   &hermit_bytes_held_fops);
 	debugfs_create_file("stats", 0444, dir, NULL, &hermit_stats_fops);
+	hermit_swap_debugfs_init(dir);
 	pr_info("remote memory core initialised\n");
 	return 0;
 }

@@ -63,6 +63,7 @@ enum hermit_stat {
 	HERMIT_REFUSED_UNAVAILABLE,
 	HERMIT_REFUSED_ERROR,
 	HERMIT_LOAD_ERRORS,
+	HERMIT_RELOADED,
 	HERMIT_FS_QUEUED,
 	HERMIT_FS_RECLAIMED_OFFLOAD,
 	HERMIT_FS_OFFLOAD_NS,
@@ -97,6 +98,7 @@ void hermit_backend_selected(char *buf, size_t size);
 
 /* Swap areas (swap.c), for the tests. */
 struct hermit_area *hermit_area_of(int type);
+void hermit_swap_debugfs_init(struct dentry *dir);
 
 /* Offloaded reclaim policy (reclaim.c), for the tests. */
 unsigned long hermit_offload_trigger(unsigned long high, unsigned long max,
