@@ -15,14 +15,19 @@
 #include <linux/list.h>
 #include <linux/moduleparam.h>
 #include <linux/types.h>
+#include <asm/page.h>
 
 struct dentry;
 struct folio;
 struct module;
 struct page;
 
-/* log2 of the pages in a chunk: 64 MiB of 4 KiB pages. */
-#define HERMIT_CHUNK_SHIFT	14
+/*
+ * log2 of the pages in a chunk: 64 MiB whatever the page size (16384 pages
+ * of 4 KiB, 1024 of 64 KiB), so that a memory server grants the same
+ * chunks to clients of every architecture.
+ */
+#define HERMIT_CHUNK_SHIFT	(26 - PAGE_SHIFT)
 #define HERMIT_CHUNK_PAGES	BIT(HERMIT_CHUNK_SHIFT)
 
 /**

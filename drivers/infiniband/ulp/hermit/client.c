@@ -16,12 +16,15 @@
  *
  * Failures: while there is no connection, stores fail at once and the core
  * sends those pages to the swap device; a background worker reconnects with
- * exponential backoff. A fault on a page held remotely waits (killable, up
- * to hermit.rdma_load_timeout seconds) for the connection. When the server
- * answers a reconnect with the same epoch and session, every grant is still
- * valid; otherwise its memory is gone, the pages stored there are marked
- * lost and a fault on one of them fails with an I/O error (SIGBUS) instead
- * of reading someone else's zeroes.
+ * exponential backoff. A fault on a page held remotely waits (killable) for
+ * the connection, until hermit.rdma_load_timeout seconds after it was lost:
+ * one deadline for all loads of an outage, so that swapoff or a readahead
+ * window against a dead server fails in seconds, not seconds per page. A
+ * chunk freed while disconnected is freed on the server once the session
+ * is resumed. When the server answers a reconnect with the same epoch and
+ * session, every grant is still valid; otherwise its memory is gone, the
+ * pages stored there are marked lost and a fault on one of them fails with
+ * an I/O error (SIGBUS) instead of reading someone else's zeroes.
  *
  * Locking: hrc.rwsem is held for reading by every transfer, which uses the
  * connection's resources only while the state is READY. The resources are
@@ -39,6 +42,7 @@
 #include <linux/bitmap.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/fault-inject.h>
 #include <linux/hermit_backend.h>
 #include <linux/jiffies.h>
 #include <linux/module.h>
@@ -59,7 +63,7 @@
 #define MODULE_PARAM_PREFIX "hermit."
 #endif
 
-#define HRC_CHUNK_BYTES		((u64)HERMIT_CHUNK_PAGES << PAGE_SHIFT)
+#define HRC_CHUNK_BYTES		HERMIT_PROTO_CHUNK_BYTES
 #define HRC_QUEUE_DEPTH		32
 #define HRC_CM_TIMEOUT_MS	3000
 #define HRC_CTRL_TIMEOUT	(15 * HZ)
@@ -131,6 +135,8 @@ static struct {
 	struct work_struct remove_work;
 	struct delayed_work ping_work;
 	struct ib_device *removing;
+	unsigned long down_since;	/* jiffies when READY was left */
+	struct list_head pending_frees;	/* under ctrl_mutex */
 	unsigned long backoff;
 	unsigned long full_until;
 	bool warned;
@@ -143,7 +149,37 @@ static unsigned int hrc_load_timeout = 60;	/* seconds */
 static struct {
 	atomic_long_t reads, writes, read_errors, write_errors, lost;
 	atomic_long_t connects, disconnects, grants, refused;
+	atomic_long_t frees_pending, frees_deferred;
 } hrc_stats;
+
+/* A FREE that could not be sent: sent once the session is resumed. */
+struct hrc_pending_free {
+	struct list_head node;
+	u32 area;
+	u64 index;
+	u64 gen;
+};
+
+#ifdef CONFIG_HERMIT_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(hrc_fail_ctrl_send);
+
+static bool hrc_ctrl_send_fails(void)
+{
+	return should_fail(&hrc_fail_ctrl_send, 1);
+}
+
+static void hrc_fault_inject_init(struct dentry *dir)
+{
+	fault_create_debugfs_attr("fail_ctrl_send", dir, &hrc_fail_ctrl_send);
+}
+#else
+static bool hrc_ctrl_send_fails(void)
+{
+	return false;
+}
+
+static void hrc_fault_inject_init(struct dentry *dir) {}
+#endif
 
 static const char * const hrc_state_names[] = {
 	[HRC_IDLE] = "idle",
@@ -154,10 +190,24 @@ static const char * const hrc_state_names[] = {
 
 /* ---- connection ---- */
 
+/*
+ * Leaving READY starts an outage: loads give up hrc_load_timeout seconds
+ * after it. The time is written before the state, so that whoever sees
+ * the state changed sees the time of this outage (see hrc_wait_ready()).
+ */
+static void hrc_mark_down(void)
+{
+	if (READ_ONCE(hrc.state) == HRC_READY) {
+		WRITE_ONCE(hrc.down_since, jiffies);
+		smp_wmb();	/* Pairs with smp_rmb() in hrc_wait_ready(). */
+	}
+}
+
 /* The connection broke: stores stop at once, the worker reconnects. */
 static void hrc_conn_error(void)
 {
 	WRITE_ONCE(hrc.broken, true);
+	hrc_mark_down();
 	if (cmpxchg(&hrc.state, HRC_READY, HRC_DOWN) == HRC_READY)
 		queue_work(hrc_wq, &hrc.error_work);
 }
@@ -404,6 +454,7 @@ static void hrc_connect_work(struct work_struct *work)
 	bool resumed = false;
 	int err;
 
+	hrc_mark_down();
 	WRITE_ONCE(hrc.state, HRC_CONNECTING);
 	hrc_quiesce();
 	hrc_teardown();
@@ -438,6 +489,9 @@ static void hrc_connect_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 
 	if (!err) {
+		/* Frees that waited for this session go out now. */
+		if (resumed)
+			mod_delayed_work(system_wq, &hrc.ping_work, 0);
 		atomic_long_inc(&hrc_stats.connects);
 		hrc.backoff = HZ;
 		hrc.warned = false;
@@ -485,6 +539,7 @@ static void hrc_remove_work(struct work_struct *work)
 		return;
 	pr_warn("device %s is going away: disconnecting from %pISpc\n",
 		dev_name(&hrc.removing->dev), &hrc.addr);
+	hrc_mark_down();
 	WRITE_ONCE(hrc.state, HRC_DOWN);
 	cancel_delayed_work(&hrc.connect_work);
 	hrc_error_work(work);
@@ -593,8 +648,11 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 	return err;
 }
 
-/* A control request and its reply. Called with rwsem held for reading. */
-static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+/*
+ * A control request and its reply. Called with rwsem held for reading and
+ * ctrl_mutex held.
+ */
+static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
 {
 	struct hrc_req rx = { .cqe.done = hrc_ctrl_done };
 	struct hrc_req tx = { .cqe.done = hrc_ctrl_done };
@@ -621,9 +679,9 @@ static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
 	u64 tag;
 	int err;
 
+	lockdep_assert_held(&hrc.ctrl_mutex);
 	init_completion(&rx.done);
 	init_completion(&tx.done);
-	mutex_lock(&hrc.ctrl_mutex);
 	tag = ++hrc.tag;
 	hermit_msg_init(m, type, tag, area, index);
 	if (type == HERMIT_MSG_PING) {
@@ -637,10 +695,17 @@ static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
 	err = ib_post_recv(qp, &rwr, NULL);
 	if (err)
 		goto broken;
-	err = ib_post_send(qp, &swr, NULL);
+	err = hrc_ctrl_send_fails() ? -EIO : ib_post_send(qp, &swr, NULL);
 	if (err) {
-		/* The receive stays posted; the connection is rebuilt. */
-		goto broken;
+		/*
+		 * The receive is posted and its cqe lives on this stack:
+		 * flush it off the queue pair before returning.
+		 */
+		hrc_conn_error();
+		hrc_queue_disconnect(&hrc.ctrl);
+		wait_for_completion(&rx.done);
+		err = -ECONNRESET;
+		goto out;
 	}
 	if (!wait_for_completion_timeout(&rx.done, HRC_CTRL_TIMEOUT)) {
 		hrc_conn_error();
@@ -663,13 +728,62 @@ static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
 		pr_err_ratelimited("bad reply from the server: %d\n", err);
 		hrc_conn_error();
 	}
-	goto out;
+	return err;
 broken:
 	hrc_conn_error();
 	err = -ECONNRESET;
 out:
+	return err;
+}
+
+/* Forget a deferred FREE of a chunk that is asked for again. */
+static void hrc_pending_free_cancel(u32 area, u64 index)
+{
+	struct hrc_pending_free *p, *n;
+
+	list_for_each_entry_safe(p, n, &hrc.pending_frees, node) {
+		if (p->area == area && p->index == index) {
+			list_del(&p->node);
+			kfree(p);
+			atomic_long_dec(&hrc_stats.frees_pending);
+		}
+	}
+}
+
+/* As __hrc_ctrl_call(). Called with rwsem held for reading. */
+static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+{
+	int err;
+
+	mutex_lock(&hrc.ctrl_mutex);
+	/* The server re-grants a chunk it still has: no FREE may follow. */
+	if (type == HERMIT_MSG_ALLOC)
+		hrc_pending_free_cancel(area, index);
+	err = __hrc_ctrl_call(type, area, index, reply);
 	mutex_unlock(&hrc.ctrl_mutex);
 	return err;
+}
+
+/*
+ * Send the FREEs that waited for this session; drop those of a session the
+ * server has lost (it freed their chunks itself). Called with rwsem held
+ * for reading, state READY.
+ */
+static void hrc_send_pending_frees(void)
+{
+	struct hrc_pending_free *p, *n;
+	struct hermit_msg reply;
+
+	mutex_lock(&hrc.ctrl_mutex);
+	list_for_each_entry_safe(p, n, &hrc.pending_frees, node) {
+		if (p->gen == hrc.gen &&
+		    __hrc_ctrl_call(HERMIT_MSG_FREE, p->area, p->index, &reply))
+			break;
+		list_del(&p->node);
+		kfree(p);
+		atomic_long_dec(&hrc_stats.frees_pending);
+	}
+	mutex_unlock(&hrc.ctrl_mutex);
 }
 
 /*
@@ -735,6 +849,8 @@ static void hrc_ping_work(struct work_struct *work)
 
 	if (READ_ONCE(hrc.state) == HRC_READY && down_read_trylock(&hrc.rwsem)) {
 		if (READ_ONCE(hrc.state) == HRC_READY)
+			hrc_send_pending_frees();
+		if (READ_ONCE(hrc.state) == HRC_READY)
 			hrc_ctrl_call(HERMIT_MSG_PING, 0, 0, &reply);
 		up_read(&hrc.rwsem);
 	}
@@ -778,14 +894,32 @@ out:
 	return ERR_PTR(err);
 }
 
+/*
+ * Free a chunk on the server. Without a connection the FREE waits until the
+ * session is resumed (or the server forgets the session and the chunk).
+ */
 static void hrc_chunk_free(int type, unsigned long index, void *data)
 {
 	struct hrc_chunk *c = data;
+	struct hrc_pending_free *p;
 	struct hermit_msg reply;
 
 	down_read(&hrc.rwsem);
-	if (READ_ONCE(hrc.state) == HRC_READY && c->gen == hrc.gen)
-		hrc_ctrl_call(HERMIT_MSG_FREE, c->area, c->index, &reply);
+	if (c->gen && c->gen == hrc.gen &&
+	    (READ_ONCE(hrc.state) != HRC_READY ||
+	     hrc_ctrl_call(HERMIT_MSG_FREE, c->area, c->index, &reply) == -ECONNRESET)) {
+		p = kmalloc(sizeof(*p), GFP_KERNEL);
+		if (p) {
+			p->area = c->area;
+			p->index = c->index;
+			p->gen = c->gen;
+			mutex_lock(&hrc.ctrl_mutex);
+			list_add_tail(&p->node, &hrc.pending_frees);
+			mutex_unlock(&hrc.ctrl_mutex);
+			atomic_long_inc(&hrc_stats.frees_pending);
+			atomic_long_inc(&hrc_stats.frees_deferred);
+		}
+	}
 	up_read(&hrc.rwsem);
 	atomic_long_dec(&hrc_chunks);
 	kvfree(c);
@@ -837,9 +971,14 @@ static int hrc_store_folio(void *data, unsigned long index, struct folio *folio)
 			       folio_nr_pages(folio));
 }
 
-/* Wait for a usable connection; returns with rwsem held for reading. */
-static int hrc_wait_ready(unsigned long deadline)
+/*
+ * Wait for a usable connection, at most until hrc_load_timeout seconds
+ * after it was lost; returns with rwsem held for reading.
+ */
+static int hrc_wait_ready(void)
 {
+	long left;
+
 	for (;;) {
 		if (down_read_killable(&hrc.rwsem))
 			return -EINTR;
@@ -848,24 +987,26 @@ static int hrc_wait_ready(unsigned long deadline)
 		up_read(&hrc.rwsem);
 		if (READ_ONCE(hrc.state) == HRC_IDLE)
 			return -ENOTCONN;
-		if (time_after_eq(jiffies, deadline))
+		smp_rmb();	/* The outage's time, see hrc_mark_down(). */
+		left = (long)(READ_ONCE(hrc.down_since) +
+			      READ_ONCE(hrc_load_timeout) * HZ - jiffies);
+		if (left <= 0)
 			return -ETIMEDOUT;
 		if (wait_event_killable_timeout(hrc.wait,
 						READ_ONCE(hrc.state) == HRC_READY ||
 						READ_ONCE(hrc.state) == HRC_IDLE,
-						deadline - jiffies) < 0)
+						left) < 0)
 			return -EINTR;
 	}
 }
 
 static int hrc_load(void *data, unsigned long index, struct page *page)
 {
-	unsigned long deadline = jiffies + READ_ONCE(hrc_load_timeout) * HZ;
 	struct hrc_chunk *c = data;
 	int err;
 
 	do {
-		err = hrc_wait_ready(deadline);
+		err = hrc_wait_ready();
 		if (err)
 			break;
 		hrc_chunk_current(c);
@@ -1007,6 +1148,8 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "lost_pages %ld\n", atomic_long_read(&hrc_stats.lost));
 	seq_printf(m, "connects %ld\n", atomic_long_read(&hrc_stats.connects));
 	seq_printf(m, "disconnects %ld\n", atomic_long_read(&hrc_stats.disconnects));
+	seq_printf(m, "frees_deferred %ld\n", atomic_long_read(&hrc_stats.frees_deferred));
+	seq_printf(m, "frees_pending %ld\n", atomic_long_read(&hrc_stats.frees_pending));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
@@ -1043,10 +1186,12 @@ static int __init hrc_init(void)
 	int err;
 
 	hermit_proto_size_checks();
+	BUILD_BUG_ON(((u64)HERMIT_CHUNK_PAGES << PAGE_SHIFT) != HRC_CHUNK_BYTES);
 	get_random_bytes(hrc.id, sizeof(hrc.id));
 	init_rwsem(&hrc.rwsem);
 	init_waitqueue_head(&hrc.wait);
 	mutex_init(&hrc.ctrl_mutex);
+	INIT_LIST_HEAD(&hrc.pending_frees);
 	INIT_DELAYED_WORK(&hrc.connect_work, hrc_connect_work);
 	INIT_WORK(&hrc.error_work, hrc_error_work);
 	INIT_WORK(&hrc.remove_work, hrc_remove_work);
@@ -1072,6 +1217,7 @@ static int __init hrc_init(void)
 	hermit_debugfs_knob("load_timeout", 0644, dir, &hrc_timeout_ops,
 			    &hrc_load_timeout);
 	debugfs_create_file("stats", 0444, dir, NULL, &hrc_stats_fops);
+	hrc_fault_inject_init(dir);
 	WRITE_ONCE(hrc.state, hrc.addr_set ? HRC_DOWN : HRC_IDLE);
 	if (hrc.addr_set)
 		queue_delayed_work(hrc_wq, &hrc.connect_work, 0);
@@ -1102,6 +1248,15 @@ static void __exit hrc_exit(void)
 	WRITE_ONCE(hrc.state, HRC_IDLE);
 	hrc_quiesce();
 	hrc_teardown();
+	mutex_lock(&hrc.ctrl_mutex);
+	while (!list_empty(&hrc.pending_frees)) {
+		struct hrc_pending_free *p = list_first_entry(&hrc.pending_frees,
+							      struct hrc_pending_free, node);
+
+		list_del(&p->node);
+		kfree(p);
+	}
+	mutex_unlock(&hrc.ctrl_mutex);
 	destroy_workqueue(hrc_wq);
 	kfree(hrc.queues);
 }
