@@ -114,12 +114,13 @@ static void proto_grant_checks(struct kunit *test)
 	/* Requests are not valid replies. */
 	KUNIT_EXPECT_EQ(test, hermit_msg_check(&g, sizeof(g), true), -EPROTO);
 	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), 0);
-	/* A grant for another chunk, of another size, or without memory. */
+	/* A grant for another chunk or of another size. */
 	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 41, CHUNK_BYTES), -EPROTO);
 	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 1, 40, CHUNK_BYTES), -EPROTO);
 	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES * 2), -EPROTO);
+	/* Zero-based memory regions: a chunk starts at address 0. */
 	g.addr = 0;
-	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), -EPROTO);
+	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), 0);
 	/* The server's refusal comes back as a negative errno. */
 	g.status = cpu_to_le32(ENOSPC);
 	KUNIT_EXPECT_EQ(test, hermit_grant_check(&g, 2, 40, CHUNK_BYTES), -ENOSPC);

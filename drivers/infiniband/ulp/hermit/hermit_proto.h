@@ -31,6 +31,8 @@
 #define HERMIT_PROTO_MAGIC	0x484d5254	/* "HMRT" */
 #define HERMIT_PROTO_VERSION	1
 #define HERMIT_DEFAULT_PORT	50000
+/* Bytes of a chunk on the wire: the same for clients of any page size. */
+#define HERMIT_PROTO_CHUNK_BYTES	(64ULL << 20)
 #define HERMIT_CLIENT_ID_LEN	16
 /* Swap areas a request may name (MAX_SWAPFILES is at most 32). */
 #define HERMIT_PROTO_MAX_AREAS	32
@@ -135,8 +137,10 @@ enum hermit_msg_type {
  * @area: Swap area of the chunk (requests and replies).
  * @status: 0 or a positive errno (replies; zero in requests).
  * @chunk: Chunk index inside the area (requests and replies).
- * @addr: Remote address of the chunk's first byte (GRANT); pages read in
- *	the session (PING).
+ * @addr: Remote address of the chunk's first byte (GRANT): an offset in
+ *	the chunk's memory region, 0 from servers that register zero-based
+ *	regions, never a kernel or physical address; pages read in the
+ *	session (PING).
  * @length: Bytes in the chunk (GRANT); pages written in the session (PING).
  * @rkey: Remote key of the chunk's memory region (GRANT).
  * @reserved: Zero.
@@ -247,7 +251,7 @@ static inline int hermit_grant_check(const struct hermit_msg *m, u32 area,
 		return -EPROTO;
 	if (status)
 		return status < 4096 ? -(int)status : -EPROTO;
-	if (le64_to_cpu(m->length) != length || !m->addr)
+	if (le64_to_cpu(m->length) != length)
 		return -EPROTO;
 	return 0;
 }

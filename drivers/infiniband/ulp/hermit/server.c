@@ -16,9 +16,14 @@
  * finds its chunks as it left them. After that, or when the client frees
  * them (swapoff), the chunks' memory is released.
  *
- * Locking: hsrv_mutex protects the session list, every session and the
- * accounting. rdma_cm event handlers take it, so no id is destroyed with it
- * held (rdma_destroy_id() waits for that id's handler).
+ * Locking: hsrv_mutex protects the session list and every session's
+ * connections; it is held only briefly, never across an allocation of chunk
+ * memory or a wait for the network, because rdma_cm event handlers take it
+ * and they run on ib_cm's one workqueue, which every RDMA user of the host
+ * shares. No id is destroyed with it held (rdma_destroy_id() waits for that
+ * id's handler). A session's lock serialises its requests and guards its
+ * chunk table, so a slow or stalled client holds up only itself; it nests
+ * inside hsrv_mutex. Capacity and counters are atomic.
  */
 
 #define pr_fmt(fmt) "hermit_server: " fmt
@@ -43,7 +48,7 @@
 
 #include "hermit_rdma.h"
 
-#define HSRV_CHUNK_BYTES	(SZ_64M)
+#define HSRV_CHUNK_BYTES	HERMIT_PROTO_CHUNK_BYTES
 #define HSRV_RX_DEPTH		8
 #define HSRV_MAX_CLIENTS	256
 #define HSRV_MAX_CONNS		(1 + 3 * 512)
@@ -74,6 +79,7 @@ struct hsrv_client {
 	struct hsrv_conn *ctrl;
 	unsigned long lost_at;	/* jiffies when the control connection went */
 	u64 reads, writes;	/* pages, as the client last reported */
+	struct mutex lock;	/* requests, chunks, nr_chunks */
 };
 
 struct hsrv_rx {
@@ -117,12 +123,14 @@ static LIST_HEAD(hsrv_clients);
 static unsigned int hsrv_nr_clients;
 static u64 hsrv_epoch;
 static unsigned long hsrv_capacity;	/* bytes; 0: half of RAM */
-static unsigned long hsrv_used;		/* bytes granted */
+static atomic_long_t hsrv_used;		/* bytes granted */
 static unsigned int hsrv_grace = 300;	/* seconds */
 static struct workqueue_struct *hsrv_wq;
 
 static struct {
-	unsigned long allocs, frees, refused_full, alloc_errors;
+	atomic_long_t allocs, frees, refused_full, alloc_errors;
+} hsrv_chunk_stats;
+static struct {
 	unsigned long rejected, connects, disconnects, expired;
 	u64 reads, writes;	/* reported by sessions that are gone */
 } hsrv_stats;
@@ -161,7 +169,7 @@ static void hsrv_chunk_free(struct hsrv_client *client, struct hsrv_chunk *c)
 	}
 	sg_free_table(&c->sgt);
 	kfree(c);
-	hsrv_used -= HSRV_CHUNK_BYTES;
+	atomic_long_sub(HSRV_CHUNK_BYTES, &hsrv_used);
 	client->nr_chunks--;
 }
 
@@ -192,12 +200,18 @@ static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_conn *conn, u32 area,
 	unsigned int nr, i;
 	int ret = -ENOMEM;
 
+	if (atomic_long_add_return(HSRV_CHUNK_BYTES, &hsrv_used) >
+	    hsrv_capacity_bytes()) {
+		atomic_long_sub(HSRV_CHUNK_BYTES, &hsrv_used);
+		return ERR_PTR(-ENOSPC);
+	}
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
+	if (!c) {
+		atomic_long_sub(HSRV_CHUNK_BYTES, &hsrv_used);
 		return ERR_PTR(-ENOMEM);
+	}
 	c->area = area;
 	c->index = index;
-	hsrv_used += HSRV_CHUNK_BYTES;
 	client->nr_chunks++;
 	for (;; order--) {
 		nr = HSRV_CHUNK_BYTES >> (PAGE_SHIFT + order);
@@ -230,14 +244,19 @@ static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_conn *conn, u32 area,
 		c->nents = 0;
 		goto out;
 	}
-	c->mr = ib_alloc_mr(client->pd, IB_MR_TYPE_MEM_REG, c->nents);
+	/*
+	 * Room for every block: an IOMMU may merge them into fewer DMA
+	 * segments, which the MR's page list still describes block by block.
+	 */
+	c->mr = ib_alloc_mr(client->pd, IB_MR_TYPE_MEM_REG, nr);
 	if (IS_ERR(c->mr)) {
 		ret = PTR_ERR(c->mr);
 		c->mr = NULL;
 		goto out;
 	}
-	if (ib_map_mr_sg(c->mr, c->sgt.sgl, c->nents, NULL,
-			 PAGE_SIZE << order) != c->nents) {
+	/* Zero-based: a grant tells the client nothing of our addresses. */
+	if (ib_map_mr_sg_zbva(c->mr, c->sgt.sgl, c->nents, NULL,
+			      PAGE_SIZE << order) != c->nents) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -287,6 +306,7 @@ static void hsrv_client_destroy(struct hsrv_client *client)
 	WARN_ON_ONCE(client->nr_conns);
 	hsrv_client_free_chunks(client);
 	xa_destroy(&client->chunks);
+	mutex_destroy(&client->lock);
 	ib_dealloc_pd(client->pd);
 	hsrv_stats.reads += client->reads;
 	hsrv_stats.writes += client->writes;
@@ -381,13 +401,14 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 	} else if (m->type == HERMIT_MSG_ALLOC) {
 		hermit_msg_init(r, HERMIT_MSG_GRANT, le64_to_cpu(m->tag), area, index);
 		c = xa_load(&client->chunks, HSRV_CHUNK_KEY(area, index));
-		if (!c && hsrv_used + HSRV_CHUNK_BYTES > hsrv_capacity_bytes()) {
-			hsrv_stats.refused_full++;
-			status = ENOSPC;
-		} else if (!c) {
+		if (!c) {
 			c = hsrv_chunk_create(conn, area, index);
-			if (IS_ERR(c)) {
-				hsrv_stats.alloc_errors++;
+			if (PTR_ERR_OR_ZERO(c) == -ENOSPC) {
+				atomic_long_inc(&hsrv_chunk_stats.refused_full);
+				status = ENOSPC;
+				c = NULL;
+			} else if (IS_ERR(c)) {
+				atomic_long_inc(&hsrv_chunk_stats.alloc_errors);
 				status = PTR_ERR(c) == -ENOMEM ? ENOSPC : EIO;
 				c = NULL;
 			} else if (xa_err(xa_store(&client->chunks,
@@ -397,7 +418,7 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 				status = ENOSPC;
 				c = NULL;
 			} else {
-				hsrv_stats.allocs++;
+				atomic_long_inc(&hsrv_chunk_stats.allocs);
 			}
 		}
 		if (c) {
@@ -410,7 +431,7 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 		c = xa_erase(&client->chunks, HSRV_CHUNK_KEY(area, index));
 		if (c) {
 			hsrv_chunk_free(client, c);
-			hsrv_stats.frees++;
+			atomic_long_inc(&hsrv_chunk_stats.frees);
 		} else {
 			status = ENOENT;
 		}
@@ -452,9 +473,9 @@ static void hsrv_rx_work(struct work_struct *work)
 		spin_unlock_bh(&conn->rx_lock);
 		if (!rx || test_bit(0, &conn->closing))
 			return;
-		mutex_lock(&hsrv_mutex);
+		mutex_lock(&conn->client->lock);
 		ok = hsrv_handle(conn, rx);
-		mutex_unlock(&hsrv_mutex);
+		mutex_unlock(&conn->client->lock);
 		if (!ok || hsrv_post_recv(rx)) {
 			rdma_disconnect(conn->cm_id);
 			hsrv_conn_close(conn);
@@ -484,6 +505,12 @@ static void hsrv_conn_put_verbs(struct hsrv_conn *conn)
 	}
 }
 
+/*
+ * The connection leaves its session in two steps around rdma_destroy_id():
+ * first nobody can find it any more, then, once no event handler can run
+ * for it, it stops counting, so that the session (and its protection
+ * domain) outlives every handler that may still look at it.
+ */
 static void hsrv_release_work(struct work_struct *work)
 {
 	struct hsrv_conn *conn = container_of(work, struct hsrv_conn, release_work);
@@ -493,11 +520,16 @@ static void hsrv_release_work(struct work_struct *work)
 	if (conn->cm_id->qp)
 		ib_drain_qp(conn->cm_id->qp);
 	cancel_work_sync(&conn->rx_work);
-	/* Before the session may go: its protection domain holds the QP. */
-	hsrv_conn_put_verbs(conn);
 
 	mutex_lock(&hsrv_mutex);
 	list_del(&conn->node);
+	mutex_unlock(&hsrv_mutex);
+	/* Before the session may go: its protection domain holds the QP. */
+	hsrv_conn_put_verbs(conn);
+	/* Waits for a handler of this id; no event comes after it. */
+	rdma_destroy_id(conn->cm_id);
+
+	mutex_lock(&hsrv_mutex);
 	client->nr_conns--;
 	if (client->ctrl == conn) {
 		client->ctrl = NULL;
@@ -513,7 +545,6 @@ static void hsrv_release_work(struct work_struct *work)
 	if (!client->ctrl && !client->nr_conns && !client->nr_chunks)
 		hsrv_client_destroy(client);
 	mutex_unlock(&hsrv_mutex);
-	rdma_destroy_id(conn->cm_id);
 	kfree(conn);
 }
 
@@ -580,6 +611,7 @@ static struct hsrv_client *hsrv_client_new(const u8 *id, struct ib_device *dev)
 	client->dev = dev;
 	client->session = get_random_u64() ?: 1;
 	xa_init(&client->chunks);
+	mutex_init(&client->lock);
 	INIT_LIST_HEAD(&client->conns);
 	list_add_tail(&client->node, &hsrv_clients);
 	hsrv_nr_clients++;
@@ -1130,7 +1162,7 @@ static int hsrv_stats_show(struct seq_file *m, void *v)
 	reads = hsrv_stats.reads;
 	writes = hsrv_stats.writes;
 	list_for_each_entry(client, &hsrv_clients, node) {
-		chunks += client->nr_chunks;
+		chunks += READ_ONCE(client->nr_chunks);
 		connected += !!client->ctrl;
 		reads += client->reads;
 		writes += client->writes;
@@ -1139,14 +1171,16 @@ static int hsrv_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "clients %u\n", hsrv_nr_clients);
 	seq_printf(m, "clients_connected %lu\n", connected);
 	seq_printf(m, "chunks %lu\n", chunks);
-	seq_printf(m, "bytes %lu\n", hsrv_used);
+	seq_printf(m, "bytes %lu\n", atomic_long_read(&hsrv_used));
 	seq_printf(m, "capacity %lu\n", hsrv_capacity_bytes());
-	seq_printf(m, "chunk_allocs %lu\n", hsrv_stats.allocs);
-	seq_printf(m, "chunk_frees %lu\n", hsrv_stats.frees);
+	seq_printf(m, "chunk_allocs %lu\n", atomic_long_read(&hsrv_chunk_stats.allocs));
+	seq_printf(m, "chunk_frees %lu\n", atomic_long_read(&hsrv_chunk_stats.frees));
 	seq_printf(m, "reads_served %llu\n", reads);
 	seq_printf(m, "writes_served %llu\n", writes);
-	seq_printf(m, "refused_full %lu\n", hsrv_stats.refused_full);
-	seq_printf(m, "alloc_errors %lu\n", hsrv_stats.alloc_errors);
+	seq_printf(m, "refused_full %lu\n",
+		   atomic_long_read(&hsrv_chunk_stats.refused_full));
+	seq_printf(m, "alloc_errors %lu\n",
+		   atomic_long_read(&hsrv_chunk_stats.alloc_errors));
 	seq_printf(m, "bad_messages %lu\n", atomic_long_read(&hsrv_bad_messages));
 	seq_printf(m, "rejected_connects %lu\n", hsrv_stats.rejected);
 	seq_printf(m, "connects %lu\n", hsrv_stats.connects);
@@ -1171,10 +1205,16 @@ static int hsrv_clients_show(struct seq_file *m, void *v)
 			   dev_name(&client->dev->dev), !!client->ctrl,
 			   client->nr_conns, client->nr_chunks, client->reads,
 			   client->writes);
+		/* A session busy with a request is not waited for. */
+		if (!mutex_trylock(&client->lock)) {
+			seq_puts(m, "  (busy)\n");
+			continue;
+		}
 		xa_for_each(&client->chunks, key, c)
 			seq_printf(m, "  chunk %u %llu addr 0x%llx rkey 0x%x length %llu\n",
 				   c->area, c->index, c->mr->iova, c->mr->rkey,
 				   c->mr->length);
+		mutex_unlock(&client->lock);
 	}
 	mutex_unlock(&hsrv_mutex);
 	return 0;
