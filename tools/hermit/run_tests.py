@@ -358,6 +358,18 @@ def t_hermit_pageout(ctx):
     hermit_swap(ctx, "pageout")
 
 
+@test("hermit: failed swap-in reads (injected) are read again where the page "
+      "is needed: no SIGBUS, verified", True)
+def t_hermit_reload(ctx):
+    ctx.note(result_line(hermit_swap(ctx, "reload")))
+
+
+@test("hermit: a slot zswap holds is taken by Hermit: zswap's old copy is "
+      "dropped, verified", True)
+def t_hermit_zswap_stale(ctx):
+    ctx.note(result_line(hermit_swap(ctx, "zswap")))
+
+
 @test("hermit: every knob refuses garbage with EINVAL and keeps its value", True)
 def t_hermit_knobs(ctx):
     expect_ok("compute", node_run(ctx, "compute", "hermit_knobs.py", [], 120))
@@ -479,21 +491,88 @@ def t_rdma_pageout(ctx):
       "another client's chunk unreachable; the real client verified", True)
 def t_rdma_rogue(ctx):
     job, go = rdma_hold(ctx, "hold-rogue")
+    b0, r0 = (int(rdma_server(ctx, "expect", k, "0").split()[-1])
+              for k in ("bad_messages", "rejected_connects"))
     rdma_server(ctx, "expect", "bytes", str(64 << 20))
     chunk = rdma_server(ctx, "chunk").split()
+    # Zero-based regions: a grant carries no kernel or physical address.
+    addrs = rdma_server(ctx, "addrs").split()
+    expect(addrs and all(int(a, 16) == 0 for a in addrs),
+           f"grants carry addresses: {addrs}")
     rc, out, err = rdma_rogue(ctx, "compute", chunk)
     rc2, out2 = go()
     expect(rc == 0, f"rogue client: exit {rc}\n{(out + err)[-1500:]}")
     expect(rc2 == 0, f"real client after the rogue: {out2[-1200:]}")
-    bad = rdma_server(ctx, "expect", "bad_messages", "5")
+    # The server itself counts each malformed message and refused connect.
+    bad = rdma_server(ctx, "expect", "bad_messages", str(b0 + 8))
+    rej = rdma_server(ctx, "expect", "rejected_connects", str(r0 + 4))
     n = sum(1 for line in out.splitlines() if line.startswith("ok "))
-    ctx.note(f"{n} cases refused, {bad.strip()}; real client verified")
+    ctx.note(f"{n} cases passed; the server counted {int(bad.split()[-1]) - b0} "
+             f"bad messages, {int(rej.split()[-1]) - r0} rejected connects; "
+             "real client verified")
+
+
+def client_id(ctx, node="compute"):
+    ident = next((line.split()[1] for line in
+                  rdma_client(ctx, "stats", node=node).splitlines()
+                  if line.startswith("client_id ")), None)
+    expect(ident, f"{node}: no client_id in the client's stats")
+    return ident
+
+
+def kv(text):
+    """'name value name value ...' as a dict."""
+    f = text.split()
+    return dict(zip(f[::2], f[1::2]))
+
+
+def stats(text):
+    """A stats file, one 'name value...' per line, as {name: last word}."""
+    return {f[0]: f[-1] for f in map(str.split, text.splitlines()) if len(f) > 1}
+
+
+@test("rdma: a control message that cannot be posted (injected): the receive "
+      "is flushed, the connection rebuilt, no crash", True)
+def t_rdma_ctrl_post_fails(ctx):
+    F = "/sys/kernel/debug/hermit/rdma/fail_ctrl_send"
+    d0 = int(stats(rdma_client(ctx, "stats"))["disconnects"])
+    out = expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
+                    f"[ -d {F} ] || {{ echo no {F}; exit 1; }}; "
+                    f"echo 0 >{F}/verbose; echo 1 >{F}/times; echo 100 >{F}/probability; "
+                    f"for i in $(seq 40); do [ $(cat {F}/times) = 0 ] && break; sleep 1; done; "
+                    f"echo 0 >{F}/probability; echo times_left $(cat {F}/times)"], 90))
+    expect("times_left 0" in out, f"no control message was failed: {out.strip()}")
+    rdma_client(ctx, "wait", "ready", "90")
+    st = stats(rdma_client(ctx, "stats"))
+    expect(int(st["disconnects"]) > d0, f"the connection was not rebuilt: {st}")
+    ctx.note(f"disconnects {d0} -> {st['disconnects']}, ready again")
+
+
+def remote_reads(ctx):
+    """(pages Hermit holds, RDMA reads so far) on compute."""
+    out = expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
+                    "echo held $(cat /sys/kernel/debug/hermit/pages_held) "
+                    "reads $(awk '$1 == \"reads\" { print $2 }' "
+                    "/sys/kernel/debug/hermit/rdma/stats)"], 30))
+    v = kv(out.strip().splitlines()[-1])
+    return int(v["held"]), int(v["reads"])
+
+
+def expect_read_back(ctx, held, reads0, out):
+    """The hold workload's output: its pages came back over RDMA."""
+    m = re.findall(r"\breads (\d+)", out)
+    expect(m, f"no client stats after the workload: {out[-600:]}")
+    n = int(m[-1]) - reads0
+    expect(n >= held // 2, f"only {n} pages read from the server, {held} were there")
+    return n
 
 
 @test("rdma: server stopped and restarted within its grace period: stores go "
       "to disk meanwhile, reads resume, no page lost", True)
 def t_rdma_restart(ctx):
     job, go = rdma_hold(ctx, "hold-restart")
+    held, reads0 = remote_reads(ctx)
+    expect(held >= 1024, f"only {held} pages remote before the cut")
     rdma_server(ctx, "stop")
     rdma_client(ctx, "wait", "down", "60")
     out = expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
@@ -507,22 +586,80 @@ def t_rdma_restart(ctx):
     rdma_client(ctx, "wait", "ready", "90")
     rc, out = go()
     expect(rc == 0, f"workload after the restart: {out[-1500:]}")
+    n = expect_read_back(ctx, held, reads0, out)
     log = expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
                                         ["-c", "dmesg | grep 'ctrl is ready' | tail -1"], 30))
     expect("resumed session" in log, f"the session was not resumed: {log.strip()}")
-    ctx.note("while down: " + " ".join(fields) + "; after: resumed, all verified")
+    ctx.note(f"{held} pages remote before the cut; while down: " + " ".join(fields) +
+             f"; after: resumed, {n} pages read from the server, all verified")
+
+
+@test("rdma: chunks freed while the server is down are freed on the server "
+      "once the session resumes", True)
+def t_rdma_pending_free(ctx):
+    ident = client_id(ctx)
+    rdma_client(ctx, "fill", "8", timeout=600)
+    before = rdma_server(ctx, "chunks", ident, "100").split()[-1]
+    expect(int(before) > 0, "the server holds no chunk of the client")
+    rdma_server(ctx, "stop")
+    rdma_client(ctx, "wait", "down", "60")
+    off = kv(rdma_client(ctx, "off"))
+    expect(int(off.get("frees_pending", 0)) > 0,
+           f"no FREE waits for the server: {off}")
+    rdma_server(ctx, "start", "1G", "300")
+    rdma_client(ctx, "wait", "ready", "90")
+    after = rdma_server(ctx, "chunks", ident, "0", "20")
+    st = stats(rdma_client(ctx, "stats"))
+    expect(st.get("frees_pending") == "0", f"FREEs still pending: {st}")
+    ctx.note(f"server held {before} chunks; swapoff while down deferred "
+             f"{off['frees_pending']} FREEs; after the resume: {after.strip()}")
+
+
+@test("rdma: server gone: loads give up together after rdma_load_timeout, "
+      "swapoff of 16 MiB ends in seconds, the owner gets SIGBUS", True)
+def t_rdma_deadline(ctx):
+    job, go = rdma_hold(ctx, "hold-dead")
+    T = "/sys/kernel/debug/hermit/rdma/load_timeout"
+    try:
+        expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
+                                      ["-c", f"echo 5 >{T}"], 30))
+        rdma_server(ctx, "stop")
+        rdma_client(ctx, "wait", "down", "60")
+        out = expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
+                        "h=/sys/kernel/debug/hermit; p=$(cat $h/pages_held); "
+                        "e0=$(cat $h/load_errors); s=$(date +%s); "
+                        "swapoff /dev/vdb; rc=$?; "
+                        "echo held $p swapoff $rc secs $(($(date +%s) - s)) "
+                        "load_errors $(($(cat $h/load_errors) - e0))"], 240))
+        v = kv(out.strip().splitlines()[-1])
+        expect(v.get("swapoff") == "0", f"swapoff failed: {out.strip()}")
+        expect(int(v["held"]) >= 1024, f"too few pages were remote: {out.strip()}")
+        expect(int(v["load_errors"]) > 0, f"no load failed: {out.strip()}")
+        expect(int(v["secs"]) <= 90, f"swapoff took too long: {out.strip()}")
+        rc, res = go()
+        expect(rc == 128 + 7, f"the owner was not killed by SIGBUS: exit {rc}\n{res[-1200:]}")
+    finally:
+        node_run(ctx, "compute", "/bin/sh", ["-c", f"echo 60 >{T}"], 30)
+        rdma_server(ctx, "start", "1G", "300")
+    rdma_client(ctx, "wait", "ready", "90")
+    ctx.note(f"{v['held']} pages remote, server gone: swapoff in {v['secs']} s "
+             f"({v['load_errors']} loads failed), owner SIGBUS")
 
 
 @test("rdma: RDMA device removed and re-added under held pages: no crash, "
       "reads resume, verified", True)
 def t_rdma_device_removal(ctx):
     job, go = rdma_hold(ctx, "hold-remove")
+    held, reads0 = remote_reads(ctx)
+    expect(held >= 1024, f"only {held} pages remote before the removal")
     expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
                                   ["-c", "rdma link delete rxe0 && sleep 3 && "
                                    "rdma link add rxe0 type rxe netdev eth0"], 120))
     rdma_client(ctx, "wait", "ready", "120")
     rc, out = go()
     expect(rc == 0, f"workload after the device came back: {out[-1500:]}")
+    n = expect_read_back(ctx, held, reads0, out)
+    ctx.note(f"{held} pages remote before the removal, {n} read from the server after it")
 
 
 @test("rdma: server state lost (reset, as a reboot): lost pages cost their owner "
@@ -559,11 +696,7 @@ def t_rdma_two_clients(ctx):
         rdma_server(ctx, "expect", "clients_connected", "2")
         chunk = {}
         for n in holds:
-            ident = next((line.split()[1] for line in
-                          rdma_client(ctx, "stats", node=n).splitlines()
-                          if line.startswith("client_id ")), None)
-            expect(ident, f"{n}: no client_id in the client's stats")
-            chunk[n] = rdma_server(ctx, "chunk", ident).split()
+            chunk[n] = rdma_server(ctx, "chunk", client_id(ctx, n)).split()
         expect(chunk["compute"] != chunk["compute2"], f"one chunk for both: {chunk}")
         # Each node, as a rogue, tries the other node's chunk by its rkey.
         rogue = {"compute": rdma_rogue(ctx, "compute", chunk["compute2"]),
@@ -578,7 +711,7 @@ def t_rdma_two_clients(ctx):
             expect(rc == 0, f"{n}'s workload: {out[-1200:]}")
         rdma_client(ctx, "disconnect", node="compute2")
         expect_ok("compute2", node_run(ctx, "compute2", "dmesg_clean.sh", [], 60))
-        ctx.note(f"chunks {chunk['compute'][0]}/{chunk['compute2'][0]}: each other's "
+        ctx.note(f"rkeys {chunk['compute'][1]}/{chunk['compute2'][1]}: each other's "
                  f"chunk refused both ways; both workloads verified")
     finally:
         # A workload still waiting for its go must not outlive the test.

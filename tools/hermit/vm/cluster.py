@@ -534,6 +534,7 @@ def build_selftests(src, out):
     """Copy the selftests directory src to out and build its programs."""
     shutil.copytree(src, out)
     for prog, libs in (("swap_workload", []), ("fault_bench", []),
+                       ("zswap_stale", []),
                        ("rdma_rogue", ["-lrdmacm", "-libverbs"])):
         r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",
                             "-pthread", "-o", os.path.join(out, prog),

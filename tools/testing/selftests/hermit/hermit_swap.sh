@@ -9,6 +9,11 @@
 #   hermit_swap.sh swapoff       swapoff with pages in the backend
 #   hermit_swap.sh pageout       THP-backed memory pushed out with
 #                                MADV_PAGEOUT: large folios into the backend
+#   hermit_swap.sh reload        loads fail (fault injection): every failed
+#                                read is read again where the page is
+#                                needed, no SIGBUS
+#   hermit_swap.sh zswap         a slot zswap holds is taken by Hermit:
+#                                zswap's old copy goes (zswap_stale)
 # Every page is verified by checksum after swap-in (swap_workload).
 . /run/hermit/selftests/lib.sh
 
@@ -152,8 +157,41 @@ pageout)
 	[ "$STORED" -ge $((${PAGEOUT_MIB:-64} * 256)) ] || fail "only $STORED pages stored"
 	[ "$large" -gt 0 ] || fail "no large folio was stored whole"
 	;;
+reload)
+	f=$H/fail_load
+	[ -d "$f" ] || fail "no $f: kernel without CONFIG_HERMIT_FAULT_INJECTION"
+	MIB=32
+	times=200
+	e0=$(hstat load_errors)
+	r0=$(hstat reloaded)
+	swap_setup 1
+	echo 0 >"$f/verbose"
+	echo $times >"$f/times"
+	echo 100 >"$f/probability"
+	workload v2
+	echo 0 >"$f/probability"
+	swap_teardown
+	errors=$(($(hstat load_errors) - e0))
+	reloaded=$(($(hstat reloaded) - r0))
+	echo "result: $errors loads failed on purpose, $reloaded pages read again, no SIGBUS, verified"
+	[ "$errors" -ge $times ] || fail "only $errors loads failed; the injection did not work"
+	[ "$reloaded" -gt 0 ] || fail "no failed read was read again"
+	;;
+zswap)
+	Z=/sys/module/zswap/parameters/enabled
+	[ -f $Z ] || fail "no zswap in this kernel"
+	swap_setup 0
+	echo Y >$Z || fail "cannot enable zswap"
+	# zswap sets up (and its debugfs appears) when first enabled.
+	[ -d /sys/kernel/debug/zswap ] || fail "zswap did not set up"
+	"$SELFTESTS/zswap_stale" 256
+	rc=$?
+	echo N >$Z
+	swap_teardown
+	[ $rc -eq 0 ] || fail "zswap_stale failed (exit $rc)"
+	;;
 *)
-	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff | pageout"
+	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff | pageout | reload | zswap"
 	;;
 esac
 echo "ok"

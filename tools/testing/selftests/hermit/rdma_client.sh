@@ -17,6 +17,10 @@
 #                                      wait for /run/hermit/NAME/go, then
 #                                      verify every page; prints the exit
 #                                      (swap area of SWAP_MIB, default 512)
+#   rdma_client.sh fill [MIB]          the verified workload, pages to the
+#                                      server; the swap area stays on
+#   rdma_client.sh off                 swapoff; prints chunks and FREEs
+#                                      deferred and pending
 #   rdma_client.sh stats               the client's stats
 . /run/hermit/selftests/lib.sh
 
@@ -117,16 +121,32 @@ hold)
 	rc=$?
 	echo "workload exit $rc"
 	rmdir $cg
-	swapoff "$SWAPDEV" || fail "swapoff failed"
+	# A test may have taken the swap area away already.
+	if grep -q "^$SWAPDEV " /proc/swaps; then
+		swapoff "$SWAPDEV" || fail "swapoff failed"
+	fi
 	echo 0 >$H/enabled
 	grep . $H/rdma/stats | tr '\n' ' '
 	echo
 	exit $rc
 	;;
+fill)
+	swap_on
+	run_in_memcg $((${2:-8} << 18)) "$SELFTESTS/swap_workload" -s "${2:-8}" -t 2 -p 1 ||
+		fail "workload failed"
+	echo "chunks $(cstat chunks) writes $(cstat writes)"
+	[ "$(cstat chunks)" -gt 0 ] || fail "no chunk granted"
+	;;
+off)
+	swapoff "$SWAPDEV" || fail "swapoff failed"
+	echo 0 >$H/enabled
+	grep -E '^(chunks|frees_deferred|frees_pending) ' $H/rdma/stats | tr '\n' ' '
+	echo
+	;;
 stats)
 	cat $H/rdma/stats
 	;;
 *)
-	fail "usage: rdma_client.sh connect IP[:PORT] | disconnect | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB [SWAP_MIB]] | stats"
+	fail "usage: rdma_client.sh connect IP[:PORT] | disconnect | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB [SWAP_MIB]] | fill [MIB] | off | stats"
 	;;
 esac

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 #include <rdma/rdma_cma.h>
 
@@ -54,7 +55,7 @@ struct msg {
 	uint32_t rkey, reserved[3];
 };
 
-enum { ALLOC = 1, GRANT, FREE, FREED };
+enum { ALLOC = 1, GRANT, FREE, FREED, PING, PONG };
 
 struct conn {
 	struct rdma_event_channel *ch;
@@ -290,17 +291,70 @@ static void bad_message(const char *name, const void *m, int len)
 {
 	struct conn c;
 	uint8_t id[16];
-
 	struct ibv_wc wc;
+	int err;
 
 	open_ctrl(&c, id);
 	post_send(&c, m, len);
-	/* Refused by the server's queue pair itself, or closed by the server. */
-	if (poll_cq(&c, &wc) != IBV_WC_SUCCESS)
+	/*
+	 * Refused by the server's queue pair itself (an error completion), or
+	 * closed by the server; a send that never completes is no refusal.
+	 */
+	err = poll_cq(&c, &wc);
+	if (err == -ETIMEDOUT)
+		result(name, 0, "the send never completed");
+	else if (err != IBV_WC_SUCCESS)
 		result(name, 1, "");
 	else
 		result(name, closed_by_server(&c), "connection not closed");
 	conn_close(&c);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * A client that sends a request and never posts a receive: the server's
+ * reply cannot be delivered and it waits for it (up to 10 s). Meanwhile
+ * another client's connect must be answered at once: the stalled one may
+ * hold up only itself.
+ */
+static void stalled_client(void)
+{
+	struct conn stalled, other;
+	struct timespec t0;
+	struct conn_req r;
+	struct ibv_wc wc;
+	uint8_t id[16];
+	struct msg m;
+	long ms;
+	int err;
+
+	getrandom(id, 16, 0);
+	r = make_req(0, id);
+	err = conn_open(&stalled, &r, sizeof(r));
+	if (err) {
+		result("a stalled client holds up no other client", 0, "cannot connect");
+		conn_close(&stalled);
+		return;
+	}
+	m = make_msg(PING, 0, 0);
+	post_send(&stalled, &m, sizeof(m));
+	err = poll_cq(&stalled, &wc);
+	usleep(500 * 1000);	/* the server is waiting for its reply now */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	open_ctrl(&other, id);
+	ms = ms_since(&t0);
+	printf("# another client's connect took %ld ms while one was stalled\n", ms);
+	result("a stalled client holds up no other client's connect",
+	       !err && ms < 3000, "the connect waited for the stalled client");
+	conn_close(&other);
+	conn_close(&stalled);
 }
 
 int main(int argc, char **argv)
@@ -389,6 +443,8 @@ int main(int argc, char **argv)
 	result("a valid ALLOC is granted", 1, "");
 	addr = le64toh(m.addr);
 	rkey = le32toh(m.rkey);
+	result("the grant carries no server address (zero-based region)",
+	       addr == 0, "a non-zero address");
 	memset(c.buf + 256, 0x5a, 4096);
 	err = rdma_op(&c, 1, addr + CHUNK_BYTES - 4096, rkey);
 	memset(c.buf + 256, 0, 4096);
@@ -410,6 +466,7 @@ int main(int argc, char **argv)
 	result("the granted chunk is freed", !err && m.type == FREED && !m.status,
 	       "no FREED reply");
 	conn_close(&c);
+	stalled_client();
 
 	if (argc == 4) {
 		addr = strtoull(argv[2], NULL, 0);

@@ -10,6 +10,11 @@
 #                                             (within SECS, default 0)
 #   rdma_server.sh chunk [CLIENT_ID]          "ADDR RKEY" of a chunk of a client
 #                                             (of any client without CLIENT_ID)
+#   rdma_server.sh chunks CLIENT_ID MAX [SECS]
+#                                             fail unless the client's session
+#                                             holds at most MAX chunks (within
+#                                             SECS, default 0)
+#   rdma_server.sh addrs                      the address of every chunk granted
 . /run/hermit/selftests/lib.sh
 
 S=/sys/kernel/debug/hermit/server
@@ -58,7 +63,21 @@ chunk)
 	set -- $line
 	echo "$5 $7"
 	;;
+chunks)
+	for i in $(seq 0 "${4:-0}"); do
+		v=$(awk -v id="$2" '$1 == "client" && $2 == id {
+			for (i = 3; i < NF; i++) if ($i == "chunks") print $(i + 1) }' $S/clients)
+		[ -n "$v" ] && [ "$v" -le "$3" ] && break
+		[ "$i" -lt "${4:-0}" ] && sleep 1
+	done
+	echo "client $2 chunks ${v:-none}"
+	[ -n "$v" ] || fail "no session of client $2"
+	[ "$v" -le "$3" ] || fail "client $2 holds $v chunks, expected at most $3"
+	;;
+addrs)
+	awk '/^  chunk / { print $5 }' $S/clients
+	;;
 *)
-	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN [SECS] | chunk [CLIENT_ID]"
+	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN [SECS] | chunk [CLIENT_ID] | chunks CLIENT_ID MAX [SECS] | addrs"
 	;;
 esac
