@@ -615,6 +615,28 @@ def t_rdma_pending_free(ctx):
              f"{off['frees_pending']} FREEs; after the resume: {after.strip()}")
 
 
+@test("rdma: a client's quota on the server: chunks past it are refused, "
+      "those pages go to the disk, verified", True)
+def t_rdma_quota(ctx):
+    ident = client_id(ctx)
+    q0 = int(rdma_server(ctx, "expect", "refused_quota", "0").split()[-1])
+    f0 = int(stats(rdma_client(ctx, "stats"))["refused_full"])
+    rdma_server(ctx, "quota", str(64 << 20))
+    try:
+        # 16 MiB spread over a 512 MiB swap area touches several chunks.
+        out = kv(rdma_client(ctx, "fill", "16", timeout=600).strip().splitlines()[-1])
+        held = rdma_server(ctx, "chunks", ident, "1")
+        refused = int(rdma_server(ctx, "expect", "refused_quota", str(q0 + 1)).split()[-1])
+        f = int(stats(rdma_client(ctx, "stats"))["refused_full"]) - f0
+        expect(f > 0, "the client saw no refusal")
+        expect(int(out["pswpout"]) > 0, f"no page went to the disk: {out}")
+        rdma_client(ctx, "off")
+    finally:
+        rdma_server(ctx, "quota", "0")
+    ctx.note(f"quota 64 MiB: {held.strip()}, {refused - q0} chunk requests refused, "
+             f"{out['pswpout']} pages to the disk, verified")
+
+
 @test("rdma: server gone: loads give up together after rdma_load_timeout, "
       "swapoff of 16 MiB ends in seconds, the owner gets SIGBUS", True)
 def t_rdma_deadline(ctx):

@@ -166,11 +166,39 @@ static void proto_conn_checks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hermit_conn_rep_check(&rep, sizeof(rep)), -EPROTO);
 }
 
+static void proto_reject_reason(struct kunit *test)
+{
+	struct hermit_conn_rej r = {
+		.magic = cpu_to_le32(HERMIT_PROTO_MAGIC),
+		.version = HERMIT_PROTO_VERSION,
+		.reason = cpu_to_le32(ENOENT),
+	};
+	u8 padded[148] = {};
+
+	KUNIT_EXPECT_EQ(test, hermit_conn_rej_reason(&r, sizeof(r)), -ENOENT);
+	/* rdma_cm pads private data: a longer buffer is fine. */
+	memcpy(padded, &r, sizeof(r));
+	KUNIT_EXPECT_EQ(test, hermit_conn_rej_reason((void *)padded, sizeof(padded)),
+			-ENOENT);
+	/* Not from a Hermit server: no reason. */
+	KUNIT_EXPECT_EQ(test, hermit_conn_rej_reason(NULL, 0), 0);
+	KUNIT_EXPECT_EQ(test, hermit_conn_rej_reason(&r, sizeof(r) - 1), 0);
+	r.magic = 0;
+	KUNIT_EXPECT_EQ(test, hermit_conn_rej_reason(&r, sizeof(r)), 0);
+	/* A reason that is no errno, or none. */
+	r.magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
+	r.reason = cpu_to_le32(100000);
+	KUNIT_EXPECT_EQ(test, hermit_conn_rej_reason(&r, sizeof(r)), -EPROTO);
+	r.reason = 0;
+	KUNIT_EXPECT_EQ(test, hermit_conn_rej_reason(&r, sizeof(r)), -EPROTO);
+}
+
 static struct kunit_case hermit_proto_test_cases[] = {
 	KUNIT_CASE(proto_encode),
 	KUNIT_CASE(proto_request_checks),
 	KUNIT_CASE(proto_grant_checks),
 	KUNIT_CASE(proto_conn_checks),
+	KUNIT_CASE(proto_reject_reason),
 	{}
 };
 

@@ -239,7 +239,10 @@ static int hrc_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 		complete(&q->cm_done);
 		break;
 	case RDMA_CM_EVENT_REJECTED:
-		q->cm_err = -ECONNREFUSED;
+		/* A Hermit server says why; anything else is a refusal. */
+		q->cm_err = hermit_conn_rej_reason(ev->param.conn.private_data,
+						   ev->param.conn.private_data_len) ?:
+			    -ECONNREFUSED;
 		complete(&q->cm_done);
 		break;
 	case RDMA_CM_EVENT_UNREACHABLE:
@@ -1216,7 +1219,7 @@ static int __init hrc_init(void)
 	hrc_debugfs = dir;
 	hermit_debugfs_knob("load_timeout", 0644, dir, &hrc_timeout_ops,
 			    &hrc_load_timeout);
-	debugfs_create_file("stats", 0444, dir, NULL, &hrc_stats_fops);
+	debugfs_create_file("stats", 0400, dir, NULL, &hrc_stats_fops);
 	hrc_fault_inject_init(dir);
 	WRITE_ONCE(hrc.state, hrc.addr_set ? HRC_DOWN : HRC_IDLE);
 	if (hrc.addr_set)

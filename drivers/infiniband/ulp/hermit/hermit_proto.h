@@ -99,6 +99,25 @@ struct hermit_conn_rep {
 };
 
 /**
+ * struct hermit_conn_rej - private data of the server's reject
+ * @magic: HERMIT_PROTO_MAGIC.
+ * @version: HERMIT_PROTO_VERSION.
+ * @reserved: Zero.
+ * @reason: Why, as a positive errno: EPROTO (a malformed connect request),
+ *	ENOENT (a data queue of a client without a session on this device),
+ *	EUSERS (too many clients or connections), EBUSY (retry later),
+ *	ENOMEM.
+ * @reserved2: Zero.
+ */
+struct hermit_conn_rej {
+	__le32 magic;
+	__u8 version;
+	__u8 reserved[3];
+	__le32 reason;
+	__le32 reserved2;
+};
+
+/**
  * enum hermit_msg_type - control messages
  * @HERMIT_MSG_ALLOC: Client asks for room for chunk (@area, @chunk).
  * @HERMIT_MSG_GRANT: Server answers ALLOC: status, address, rkey, length.
@@ -164,6 +183,7 @@ static inline void hermit_proto_size_checks(void)
 {
 	BUILD_BUG_ON(sizeof(struct hermit_conn_req) != 32);
 	BUILD_BUG_ON(sizeof(struct hermit_conn_rep) != 40);
+	BUILD_BUG_ON(sizeof(struct hermit_conn_rej) != 16);
 	/* rdma_cm leaves 56 bytes of an IB CM REQ to the consumer. */
 	BUILD_BUG_ON(sizeof(struct hermit_conn_req) > 56);
 	BUILD_BUG_ON(sizeof(struct hermit_msg) != 64);
@@ -291,6 +311,27 @@ static inline int hermit_conn_rep_check(const struct hermit_conn_rep *rep,
 	    rep->version != HERMIT_PROTO_VERSION || !rep->epoch)
 		return -EPROTO;
 	return 0;
+}
+
+/**
+ * hermit_conn_rej_reason() - the reason in a reject's private data
+ * @rej: The private data (untrusted; NULL when there is none).
+ * @bytes: Bytes of private data received.
+ *
+ * Return: The server's reason as a negative errno, or 0 when the reject
+ * did not come from a Hermit server (e.g. no one listens on the port).
+ */
+static inline int hermit_conn_rej_reason(const struct hermit_conn_rej *rej,
+					 size_t bytes)
+{
+	u32 reason;
+
+	if (!rej || bytes < sizeof(*rej) ||
+	    le32_to_cpu(rej->magic) != HERMIT_PROTO_MAGIC ||
+	    rej->version != HERMIT_PROTO_VERSION)
+		return 0;
+	reason = le32_to_cpu(rej->reason);
+	return reason && reason < 4096 ? -(int)reason : -EPROTO;
 }
 
 #endif /* _HERMIT_PROTO_H */

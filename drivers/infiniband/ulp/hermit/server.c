@@ -51,7 +51,8 @@
 #define HSRV_CHUNK_BYTES	HERMIT_PROTO_CHUNK_BYTES
 #define HSRV_RX_DEPTH		8
 #define HSRV_MAX_CLIENTS	256
-#define HSRV_MAX_CONNS		(1 + 3 * 512)
+#define HSRV_MAX_CONNS		(1 + 3 * 512)	/* of one client */
+#define HSRV_MAX_ALL_CONNS	8192		/* of all clients */
 #define HSRV_TIMEOUT		(10 * HZ)
 #define HSRV_CHUNK_KEY(area, chunk)	(((unsigned long)(area) << 36) | (chunk))
 
@@ -121,14 +122,16 @@ struct hsrv_conn {
 static DEFINE_MUTEX(hsrv_mutex);
 static LIST_HEAD(hsrv_clients);
 static unsigned int hsrv_nr_clients;
+static unsigned int hsrv_nr_conns;	/* of all clients */
 static u64 hsrv_epoch;
 static unsigned long hsrv_capacity;	/* bytes; 0: half of RAM */
+static unsigned long hsrv_quota;	/* bytes per client; 0: no limit */
 static atomic_long_t hsrv_used;		/* bytes granted */
 static unsigned int hsrv_grace = 300;	/* seconds */
 static struct workqueue_struct *hsrv_wq;
 
 static struct {
-	atomic_long_t allocs, frees, refused_full, alloc_errors;
+	atomic_long_t allocs, frees, refused_full, refused_quota, alloc_errors;
 } hsrv_chunk_stats;
 static struct {
 	unsigned long rejected, connects, disconnects, expired;
@@ -200,6 +203,9 @@ static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_conn *conn, u32 area,
 	unsigned int nr, i;
 	int ret = -ENOMEM;
 
+	if (READ_ONCE(hsrv_quota) &&
+	    (client->nr_chunks + 1) * HSRV_CHUNK_BYTES > READ_ONCE(hsrv_quota))
+		return ERR_PTR(-EDQUOT);
 	if (atomic_long_add_return(HSRV_CHUNK_BYTES, &hsrv_used) >
 	    hsrv_capacity_bytes()) {
 		atomic_long_sub(HSRV_CHUNK_BYTES, &hsrv_used);
@@ -407,6 +413,11 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 				atomic_long_inc(&hsrv_chunk_stats.refused_full);
 				status = ENOSPC;
 				c = NULL;
+			} else if (PTR_ERR_OR_ZERO(c) == -EDQUOT) {
+				/* The client stores elsewhere, as when full. */
+				atomic_long_inc(&hsrv_chunk_stats.refused_quota);
+				status = ENOSPC;
+				c = NULL;
 			} else if (IS_ERR(c)) {
 				atomic_long_inc(&hsrv_chunk_stats.alloc_errors);
 				status = PTR_ERR(c) == -ENOMEM ? ENOSPC : EIO;
@@ -531,15 +542,16 @@ static void hsrv_release_work(struct work_struct *work)
 
 	mutex_lock(&hsrv_mutex);
 	client->nr_conns--;
+	hsrv_nr_conns--;
 	if (client->ctrl == conn) {
 		client->ctrl = NULL;
 		client->lost_at = jiffies;
 		hsrv_stats.disconnects++;
 		if (client->nr_chunks)
-			pr_info("client %*phN disconnected; its %lu chunks are kept for %us\n",
-				4, client->id, client->nr_chunks, hsrv_grace);
+			pr_info_ratelimited("client %*phN disconnected; its %lu chunks are kept for %us\n",
+					    4, client->id, client->nr_chunks, hsrv_grace);
 		else
-			pr_info("client %*phN disconnected\n", 4, client->id);
+			pr_info_ratelimited("client %*phN disconnected\n", 4, client->id);
 	}
 	/* A session that holds nothing has nothing to keep. */
 	if (!client->ctrl && !client->nr_conns && !client->nr_chunks)
@@ -655,11 +667,19 @@ static struct hsrv_client *hsrv_session(const struct hermit_conn_req *req,
 	return hsrv_client_new(req->client_id, dev);
 }
 
+/* Refuse a connect request, saying why (struct hermit_conn_rej). */
 static void hsrv_reject(struct rdma_cm_id *id, int err)
 {
+	struct hermit_conn_rej rej = {
+		.magic = cpu_to_le32(HERMIT_PROTO_MAGIC),
+		.version = HERMIT_PROTO_VERSION,
+		.reason = cpu_to_le32(err < 0 && err > -4096 ? -err : EPROTO),
+	};
+
 	hsrv_stats.rejected++;
-	rdma_reject(id, NULL, 0, IB_CM_REJ_CONSUMER_DEFINED);
-	pr_info_ratelimited("refused a connection: %d\n", err);
+	rdma_reject(id, &rej, sizeof(rej), IB_CM_REJ_CONSUMER_DEFINED);
+	pr_info_ratelimited("refused a connection from %pISc: %d\n",
+			    &id->route.addr.dst_addr, err);
 }
 
 static int hsrv_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev);
@@ -678,6 +698,8 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 
 	err = hermit_conn_req_check(req, ev->param.conn.private_data_len);
 	mutex_lock(&hsrv_mutex);
+	if (!err && hsrv_nr_conns >= HSRV_MAX_ALL_CONNS)
+		err = -EUSERS;
 	if (err)
 		goto reject;
 	ctrl = req->queue == HERMIT_Q_CTRL;
@@ -726,6 +748,7 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	id->context = conn;
 	list_add_tail(&conn->node, &client->conns);
 	client->nr_conns++;
+	hsrv_nr_conns++;
 	if (ctrl)
 		client->ctrl = conn;
 
@@ -745,14 +768,15 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	err = rdma_accept(id, &param);
 	if (!err) {
 		if (ctrl)
-			pr_info("client %*phN connected from %pISc: %s session %llx\n",
-				4, client->id, &id->route.addr.dst_addr,
-				resumed ? "resumed" : "new", client->session);
+			pr_info_ratelimited("client %*phN connected from %pISc: %s session %llx\n",
+					    4, client->id, &id->route.addr.dst_addr,
+					    resumed ? "resumed" : "new", client->session);
 		mutex_unlock(&hsrv_mutex);
 		return 0;
 	}
 	list_del(&conn->node);
 	client->nr_conns--;
+	hsrv_nr_conns--;
 	if (ctrl) {
 		client->ctrl = NULL;
 		client->lost_at = jiffies;
@@ -1098,6 +1122,29 @@ static const struct kernel_param_ops hsrv_grace_ops = {
 module_param_cb(grace_period, &hsrv_grace_ops, &hsrv_grace, 0644);
 MODULE_PARM_DESC(grace_period, "Seconds a disconnected client's chunks are kept (0-86400, default 300)");
 
+static int hsrv_param_quota_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long bytes;
+	int err = hsrv_parse_capacity(val, &bytes);
+
+	if (err)
+		return err;
+	WRITE_ONCE(hsrv_quota, bytes);
+	return 0;
+}
+
+static int hsrv_param_quota_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(hsrv_quota));
+}
+
+static const struct kernel_param_ops hsrv_quota_ops = {
+	.set = hsrv_param_quota_set,
+	.get = hsrv_param_quota_get,
+};
+module_param_cb(client_quota, &hsrv_quota_ops, NULL, 0644);
+MODULE_PARM_DESC(client_quota, "Bytes one client may hold, K/M/G suffixes (0: no limit, the default)");
+
 /* ---- debugfs ---- */
 
 static struct dentry *hsrv_debugfs;
@@ -1110,6 +1157,7 @@ static const struct kernel_param hsrv_knobs[] = {
 	{ .name = "listen", .ops = &hsrv_listen_ops },
 	{ .name = "capacity", .ops = &hsrv_capacity_ops },
 	{ .name = "grace_period", .ops = &hsrv_grace_ops, .arg = &hsrv_grace },
+	{ .name = "client_quota", .ops = &hsrv_quota_ops },
 };
 
 static ssize_t hsrv_knob_write(struct file *file, const char __user *ubuf,
@@ -1179,6 +1227,8 @@ static int hsrv_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "writes_served %llu\n", writes);
 	seq_printf(m, "refused_full %lu\n",
 		   atomic_long_read(&hsrv_chunk_stats.refused_full));
+	seq_printf(m, "refused_quota %lu\n",
+		   atomic_long_read(&hsrv_chunk_stats.refused_quota));
 	seq_printf(m, "alloc_errors %lu\n",
 		   atomic_long_read(&hsrv_chunk_stats.alloc_errors));
 	seq_printf(m, "bad_messages %lu\n", atomic_long_read(&hsrv_bad_messages));

@@ -25,6 +25,7 @@ GARBAGE = {
     "server/listen": ["abc", "1.2.3.4:0", "999.1.1.1", "1.2.3.4:65536", "\x01"],
     "server/capacity": ["abc", "-1", "12x", "99999T", "\x01"],
     "server/grace_period": ["-1", "abc", "86401", "\x01"],
+    "server/client_quota": ["abc", "-1", "12x", "99999T", "\x01"],
 }
 GOOD = {
     "enabled": ["1", "0", "Y", "n"],
@@ -39,6 +40,7 @@ GOOD = {
     "server/listen": ["0.0.0.0:50007", "off"],
     "server/capacity": ["64M", "256M"],
     "server/grace_period": ["10", "300"],
+    "server/client_quota": ["64M", "0"],
 }
 SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capacity",
          "fs_enabled": "fs_enabled", "fs_nr_cores": "fs_nr_cores",
@@ -46,7 +48,8 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "connect": "server", "rdma/load_timeout": "rdma_load_timeout",
          "server/listen": "../../hermit_server/parameters/listen",
          "server/capacity": "../../hermit_server/parameters/capacity",
-         "server/grace_period": "../../hermit_server/parameters/grace_period"}
+         "server/grace_period": "../../hermit_server/parameters/grace_period",
+         "server/client_quota": "../../hermit_server/parameters/client_quota"}
 
 failures = []
 

@@ -132,9 +132,10 @@ hold)
 	;;
 fill)
 	swap_on
+	d0=$(vmstat pswpout)
 	run_in_memcg $((${2:-8} << 18)) "$SELFTESTS/swap_workload" -s "${2:-8}" -t 2 -p 1 ||
 		fail "workload failed"
-	echo "chunks $(cstat chunks) writes $(cstat writes)"
+	echo "chunks $(cstat chunks) writes $(cstat writes) pswpout $(($(vmstat pswpout) - d0))"
 	[ "$(cstat chunks)" -gt 0 ] || fail "no chunk granted"
 	;;
 off)

@@ -68,6 +68,7 @@ struct conn {
 
 static const char *server;
 static int failures;
+static int rej_reason;	/* the errno in the server's last reject, or 0 */
 
 static void result(const char *name, int ok, const char *why)
 {
@@ -92,6 +93,15 @@ static int wait_event(struct conn *c, enum rdma_cm_event_type want,
 	if (rdma_get_cm_event(c->ch, &ev))
 		return -errno;
 	type = ev->event;
+	if (type == RDMA_CM_EVENT_REJECTED) {
+		const uint32_t *rej = ev->param.conn.private_data;
+
+		/* struct hermit_conn_rej: magic, version, reason. */
+		rej_reason = 0;
+		if (rej && ev->param.conn.private_data_len >= 16 &&
+		    le32toh(rej[0]) == MAGIC)
+			rej_reason = le32toh(rej[2]);
+	}
 	if (copy)
 		*copy = *ev;
 	rdma_ack_cm_event(ev);
@@ -388,8 +398,9 @@ int main(int argc, char **argv)
 	getrandom(id, 16, 0);
 	r = make_req(2, id);
 	err = conn_open(&c, &r, sizeof(r));
-	result("data queue of an unknown client is rejected",
-	       err == -(1000 + RDMA_CM_EVENT_REJECTED), "not rejected");
+	result("data queue of an unknown client is rejected, reason ENOENT",
+	       err == -(1000 + RDMA_CM_EVENT_REJECTED) && rej_reason == ENOENT,
+	       "not rejected, or without the reason");
 	conn_close(&c);
 	r = make_req(9, id);
 	err = conn_open(&c, &r, sizeof(r));

@@ -15,6 +15,7 @@
 #                                             holds at most MAX chunks (within
 #                                             SECS, default 0)
 #   rdma_server.sh addrs                      the address of every chunk granted
+#   rdma_server.sh quota BYTES                bytes one client may hold (0: any)
 . /run/hermit/selftests/lib.sh
 
 S=/sys/kernel/debug/hermit/server
@@ -77,7 +78,11 @@ chunks)
 addrs)
 	awk '/^  chunk / { print $5 }' $S/clients
 	;;
+quota)
+	echo "$2" >$S/client_quota || fail "cannot set the client quota"
+	echo "client_quota $(cat $S/client_quota)"
+	;;
 *)
-	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN [SECS] | chunk [CLIENT_ID] | chunks CLIENT_ID MAX [SECS] | addrs"
+	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN [SECS] | chunk [CLIENT_ID] | chunks CLIENT_ID MAX [SECS] | addrs | quota BYTES"
 	;;
 esac
