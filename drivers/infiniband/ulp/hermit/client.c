@@ -280,6 +280,20 @@ static void hrc_queue_disconnect(struct hrc_queue *q)
 		rdma_disconnect(q->cm_id);
 }
 
+/*
+ * Flush everything posted on @q now: the error state completes every work
+ * request at once (a graceful iWARP disconnect alone may wait for a dead
+ * peer), then the connection goes.
+ */
+static void hrc_queue_kill(struct hrc_queue *q)
+{
+	struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
+
+	if (q->cm_id && q->cm_id->qp)
+		ib_modify_qp(q->cm_id->qp, &attr, IB_QP_STATE);
+	hrc_queue_disconnect(q);
+}
+
 static void hrc_queue_destroy(struct hrc_queue *q)
 {
 	if (!q->cm_id)
@@ -415,6 +429,9 @@ static void hrc_ctrl_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct hrc_req *req = container_of(wc->wr_cqe, struct hrc_req, cqe);
 
 	req->status = wc->status;
+	/* A failed control transfer means a dead queue pair: rebuild. */
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		hrc_conn_error();
 	complete(&req->done);
 }
 
@@ -705,14 +722,14 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
 		 * flush it off the queue pair before returning.
 		 */
 		hrc_conn_error();
-		hrc_queue_disconnect(&hrc.ctrl);
+		hrc_queue_kill(&hrc.ctrl);
 		wait_for_completion(&rx.done);
 		err = -ECONNRESET;
 		goto out;
 	}
 	if (!wait_for_completion_timeout(&rx.done, HRC_CTRL_TIMEOUT)) {
 		hrc_conn_error();
-		hrc_queue_disconnect(&hrc.ctrl);
+		hrc_queue_kill(&hrc.ctrl);
 		wait_for_completion(&rx.done);
 	}
 	wait_for_completion(&tx.done);
@@ -976,10 +993,12 @@ static int hrc_store_folio(void *data, unsigned long index, struct folio *folio)
 
 /*
  * Wait for a usable connection, at most until hrc_load_timeout seconds
- * after it was lost; returns with rwsem held for reading.
+ * after it was lost and after @start (a connection that keeps breaking
+ * moves the first forward); returns with rwsem held for reading.
  */
-static int hrc_wait_ready(void)
+static int hrc_wait_ready(unsigned long start)
 {
+	unsigned long since;
 	long left;
 
 	for (;;) {
@@ -991,8 +1010,10 @@ static int hrc_wait_ready(void)
 		if (READ_ONCE(hrc.state) == HRC_IDLE)
 			return -ENOTCONN;
 		smp_rmb();	/* The outage's time, see hrc_mark_down(). */
-		left = (long)(READ_ONCE(hrc.down_since) +
-			      READ_ONCE(hrc_load_timeout) * HZ - jiffies);
+		since = READ_ONCE(hrc.down_since);
+		if (time_after(since, start))
+			since = start;
+		left = (long)(since + READ_ONCE(hrc_load_timeout) * HZ - jiffies);
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (wait_event_killable_timeout(hrc.wait,
@@ -1005,11 +1026,12 @@ static int hrc_wait_ready(void)
 
 static int hrc_load(void *data, unsigned long index, struct page *page)
 {
+	unsigned long start = jiffies;
 	struct hrc_chunk *c = data;
 	int err;
 
 	do {
-		err = hrc_wait_ready();
+		err = hrc_wait_ready(start);
 		if (err)
 			break;
 		hrc_chunk_current(c);
@@ -1245,7 +1267,8 @@ static void __exit hrc_exit(void)
 	debugfs_remove_recursive(hrc_debugfs);
 	ib_unregister_client(&hrc_ib_client);
 	hrc.addr_set = false;
-	cancel_delayed_work_sync(&hrc.ping_work);
+	/* A resumed connect queues the ping: disable it for good first. */
+	disable_delayed_work_sync(&hrc.ping_work);
 	cancel_delayed_work_sync(&hrc.connect_work);
 	cancel_work_sync(&hrc.error_work);
 	WRITE_ONCE(hrc.state, HRC_IDLE);

@@ -398,7 +398,7 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 	}
 	area = le32_to_cpu(m->area);
 	index = le64_to_cpu(m->chunk);
-	conn->last_rx = jiffies;
+	WRITE_ONCE(conn->last_rx, jiffies);
 	if (m->type == HERMIT_MSG_PING) {
 		/* Counts only grow within a session; a lower one is ignored. */
 		client->reads = max(client->reads, le64_to_cpu(m->addr));
@@ -711,7 +711,7 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	err = -ENOMEM;
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
-		goto reject;
+		goto drop;
 	conn->cm_id = id;
 	conn->client = client;
 	conn->queue = req->queue;
@@ -785,6 +785,8 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 free:
 	hsrv_conn_put_verbs(conn);
 	kfree(conn);
+drop:
+	/* A session created for this request, and left empty, goes again. */
 	if (!client->nr_conns && !client->nr_chunks)
 		hsrv_client_destroy(client);
 reject:
@@ -851,7 +853,8 @@ static void hsrv_reap(struct work_struct *work)
 		again = true;
 		if (conn) {
 			if (conn->established &&
-			    time_after(jiffies, conn->last_rx + HERMIT_SILENT_SECS * HZ) &&
+			    time_after(jiffies, READ_ONCE(conn->last_rx) +
+						HERMIT_SILENT_SECS * HZ) &&
 			    !test_bit(0, &conn->closing)) {
 				pr_info("client %*phN silent for %us: closing its connection\n",
 					4, client->id, HERMIT_SILENT_SECS);
@@ -1338,7 +1341,8 @@ static int __init hsrv_init(void)
 
 	hermit_proto_size_checks();
 	hsrv_epoch = get_random_u64() ?: 1;
-	hsrv_wq = alloc_ordered_workqueue("hermit_server", WQ_MEM_RECLAIM);
+	/* Not ordered: one session's slow request must not queue the others'. */
+	hsrv_wq = alloc_workqueue("hermit_server", WQ_MEM_RECLAIM, 0);
 	if (!hsrv_wq)
 		return -ENOMEM;
 	err = ib_register_client(&hsrv_ib_client);
