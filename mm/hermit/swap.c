@@ -229,10 +229,13 @@ bool hermit_store(struct folio *folio)
 	 * zswap drops it only in its own store, which this one replaces:
 	 * drop it here, or zswap writeback could one day put the old data in
 	 * the swap cache. The folio is locked in the swap cache, so no
-	 * writeback of these slots is under way.
+	 * writeback of these slots is under way. Without zswap ever on,
+	 * there is nothing to drop: no tree walk on the reclaim path.
 	 */
-	for (i = 0; i < nr; i++)
-		zswap_invalidate(swp_entry(swp_type(entry), offset + i));
+	if (!zswap_never_enabled()) {
+		for (i = 0; i < nr; i++)
+			zswap_invalidate(swp_entry(swp_type(entry), offset + i));
+	}
 	hermit_count(HERMIT_STORED, nr);
 	if (nr > 1)
 		hermit_count(HERMIT_STORED_LARGE, 1);

@@ -716,27 +716,20 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
 	if (err)
 		goto broken;
 	err = hrc_ctrl_send_fails() ? -EIO : ib_post_send(qp, &swr, NULL);
-	if (err) {
-		/*
-		 * The receive is posted and its cqe lives on this stack:
-		 * flush it off the queue pair before returning.
-		 */
-		hrc_conn_error();
-		hrc_queue_kill(&hrc.ctrl);
-		wait_for_completion(&rx.done);
-		err = -ECONNRESET;
-		goto out;
-	}
-	if (!wait_for_completion_timeout(&rx.done, HRC_CTRL_TIMEOUT)) {
+	/*
+	 * The receive is posted and its cqe lives on this stack: when the
+	 * send failed or no reply comes, flush it before returning.
+	 */
+	if (err || !wait_for_completion_timeout(&rx.done, HRC_CTRL_TIMEOUT)) {
 		hrc_conn_error();
 		hrc_queue_kill(&hrc.ctrl);
 		wait_for_completion(&rx.done);
 	}
+	if (err)
+		return -ECONNRESET;
 	wait_for_completion(&tx.done);
-	if (rx.status != IB_WC_SUCCESS || tx.status != IB_WC_SUCCESS) {
-		err = -ECONNRESET;
-		goto out;
-	}
+	if (rx.status != IB_WC_SUCCESS || tx.status != IB_WC_SUCCESS)
+		return -ECONNRESET;
 	ib_dma_sync_single_for_cpu(hrc.dev, hrc.bufs_dma, sizeof(*m),
 				   DMA_BIDIRECTIONAL);
 	memcpy(reply, &hrc.bufs[0], sizeof(*reply));
@@ -751,9 +744,7 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
 	return err;
 broken:
 	hrc_conn_error();
-	err = -ECONNRESET;
-out:
-	return err;
+	return -ECONNRESET;
 }
 
 /* Forget a deferred FREE of a chunk that is asked for again. */

@@ -1083,16 +1083,15 @@ static int hsrv_parse_capacity(const char *val, unsigned long *bytes)
 	return 0;
 }
 
-static int hsrv_param_capacity_set(const char *val, const struct kernel_param *kp)
+/* A byte count (capacity, client_quota) into the variable at kp->arg. */
+static int hsrv_param_bytes_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned long bytes;
 	int err = hsrv_parse_capacity(val, &bytes);
 
 	if (err)
 		return err;
-	mutex_lock(&hsrv_mutex);
-	hsrv_capacity = bytes;
-	mutex_unlock(&hsrv_mutex);
+	WRITE_ONCE(*(unsigned long *)kp->arg, bytes);
 	return 0;
 }
 
@@ -1102,10 +1101,10 @@ static int hsrv_param_capacity_get(char *buf, const struct kernel_param *kp)
 }
 
 static const struct kernel_param_ops hsrv_capacity_ops = {
-	.set = hsrv_param_capacity_set,
+	.set = hsrv_param_bytes_set,
 	.get = hsrv_param_capacity_get,
 };
-module_param_cb(capacity, &hsrv_capacity_ops, NULL, 0644);
+module_param_cb(capacity, &hsrv_capacity_ops, &hsrv_capacity, 0644);
 MODULE_PARM_DESC(capacity, "Bytes lent to clients in all (K/M/G suffixes; default half of RAM)");
 
 static int hsrv_param_grace_set(const char *val, const struct kernel_param *kp)
@@ -1125,27 +1124,11 @@ static const struct kernel_param_ops hsrv_grace_ops = {
 module_param_cb(grace_period, &hsrv_grace_ops, &hsrv_grace, 0644);
 MODULE_PARM_DESC(grace_period, "Seconds a disconnected client's chunks are kept (0-86400, default 300)");
 
-static int hsrv_param_quota_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned long bytes;
-	int err = hsrv_parse_capacity(val, &bytes);
-
-	if (err)
-		return err;
-	WRITE_ONCE(hsrv_quota, bytes);
-	return 0;
-}
-
-static int hsrv_param_quota_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%lu\n", READ_ONCE(hsrv_quota));
-}
-
 static const struct kernel_param_ops hsrv_quota_ops = {
-	.set = hsrv_param_quota_set,
-	.get = hsrv_param_quota_get,
+	.set = hsrv_param_bytes_set,
+	.get = param_get_ulong,
 };
-module_param_cb(client_quota, &hsrv_quota_ops, NULL, 0644);
+module_param_cb(client_quota, &hsrv_quota_ops, &hsrv_quota, 0644);
 MODULE_PARM_DESC(client_quota, "Bytes one client may hold, K/M/G suffixes (0: no limit, the default)");
 
 /* ---- debugfs ---- */
@@ -1158,9 +1141,9 @@ static struct dentry *hsrv_debugfs;
  */
 static const struct kernel_param hsrv_knobs[] = {
 	{ .name = "listen", .ops = &hsrv_listen_ops },
-	{ .name = "capacity", .ops = &hsrv_capacity_ops },
+	{ .name = "capacity", .ops = &hsrv_capacity_ops, .arg = &hsrv_capacity },
 	{ .name = "grace_period", .ops = &hsrv_grace_ops, .arg = &hsrv_grace },
-	{ .name = "client_quota", .ops = &hsrv_quota_ops },
+	{ .name = "client_quota", .ops = &hsrv_quota_ops, .arg = &hsrv_quota },
 };
 
 static ssize_t hsrv_knob_write(struct file *file, const char __user *ubuf,
