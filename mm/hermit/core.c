@@ -168,7 +168,7 @@ static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
 	struct kernel_param *kp = file->private_data;
-	char buf[64];
+	char buf[160];	/* room for a key's hex digits */
 	int err;
 
 	if (*ppos || !count || count >= sizeof(buf))
@@ -176,10 +176,10 @@ static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
 	if (copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 	buf[count] = '\0';
-	strim(buf);
 	kernel_param_lock(THIS_MODULE);
-	err = kp->ops->set(buf, kp);
+	err = kp->ops->set(strim(buf), kp);
 	kernel_param_unlock(THIS_MODULE);
+	memzero_explicit(buf, sizeof(buf));
 	return err ? err : count;
 }
 
@@ -194,7 +194,7 @@ static const struct file_operations hermit_knob_fops = {
 /**
  * hermit_debugfs_knob() - expose a kernel parameter in debugfs
  * @name: File name.
- * @mode: 0644 or 0444 (never world-writable).
+ * @mode: 0644, 0444 or 0200 (never world-writable).
  * @parent: Directory.
  * @ops: The parameter's ops (their set() validates).
  * @arg: The parameter's variable.

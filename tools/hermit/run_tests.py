@@ -499,17 +499,109 @@ def t_rdma_rogue(ctx):
     addrs = rdma_server(ctx, "addrs").split()
     expect(addrs and all(int(a, 16) == 0 for a in addrs),
            f"grants carry addresses: {addrs}")
-    rc, out, err = rdma_rogue(ctx, "compute", chunk)
+    a0 = int(rdma_server(ctx, "expect", "auth_failures", "0").split()[-1])
+    d0 = int(stats(rdma_client(ctx, "stats"))["disconnects"])
+    # The rogue also poses as the real client, whose id it knows.
+    rc, out, err = rdma_rogue(ctx, "compute", chunk + [client_id(ctx)])
+    st = stats(rdma_client(ctx, "stats"))
     rc2, out2 = go()
     expect(rc == 0, f"rogue client: exit {rc}\n{(out + err)[-1500:]}")
+    expect("ok resuming a known id's session without its secret is refused" in out
+           and "offers session 0\n" not in out,
+           f"the known-id case did not run, or no session was offered:\n{out[-1500:]}")
     expect(rc2 == 0, f"real client after the rogue: {out2[-1200:]}")
-    # The server itself counts each malformed message and refused connect.
-    bad = rdma_server(ctx, "expect", "bad_messages", str(b0 + 8))
-    rej = rdma_server(ctx, "expect", "rejected_connects", str(r0 + 4))
+    expect(int(st["disconnects"]) == d0,
+           f"the rogue, posing as the real client, cut its session: {st}")
+    # The server itself counts each malformed message, refused connect and
+    # failed proof (a replayed and a forged data token, a forged resume, a
+    # forged data token under the known id).
+    bad = rdma_server(ctx, "expect", "bad_messages", str(b0 + 9))
+    rej = rdma_server(ctx, "expect", "rejected_connects", str(r0 + 7))
+    auth = rdma_server(ctx, "expect", "auth_failures", str(a0 + 4))
     n = sum(1 for line in out.splitlines() if line.startswith("ok "))
     ctx.note(f"{n} cases passed; the server counted {int(bad.split()[-1]) - b0} "
-             f"bad messages, {int(rej.split()[-1]) - r0} rejected connects; "
-             "real client verified")
+             f"bad messages, {int(rej.split()[-1]) - r0} rejected connects, "
+             f"{int(auth.split()[-1]) - a0} failed proofs; the real client kept "
+             "its session and was verified")
+
+
+def set_queue_sets(ctx, n):
+    """hermit.rdma_queues = n, then a new connection; returns the server's
+    count of the session's connections."""
+    expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
+              f"echo {n} > /sys/kernel/debug/hermit/rdma/queues"], 30))
+    out = rdma_client(ctx, "reconnect", "60")
+    expect("state ready" in out, f"no connection with {n} queue sets: {out}")
+    want = 1 + 3 * (n or 2)
+    conns = rdma_server(ctx, "conns", client_id(ctx), "20", str(want)).split()[-1]
+    sets = stats(rdma_client(ctx, "stats"))["queue_sets"]
+    expect(conns == str(want) and sets == str(n or 2),
+           f"rdma_queues={n}: {sets} queue sets, {conns} connections, expected {want}")
+    return conns
+
+
+@test("rdma: two CPUs share one queue set (hermit.rdma_queues=1): 4 "
+      "connections, the workload 4x over memory.max verified", True)
+def t_rdma_queue_sets(ctx):
+    try:
+        conns = set_queue_sets(ctx, 1)
+        w0 = int(stats(rdma_client(ctx, "stats"))["writes"])
+        line = result_line(rdma_client(ctx, "store", "16", timeout=600))
+        w = int(stats(rdma_client(ctx, "stats"))["writes"]) - w0
+        expect(w > 1000, f"only {w} pages written over the shared queues")
+    finally:
+        set_queue_sets(ctx, 0)
+    ctx.note(f"{conns} connections with one set; {w} pages written; {line}; "
+             "back to one set per CPU (7 connections)")
+
+
+KEY = "5fa2c1d08e3b47a9" * 4
+WRONG_KEY = "0123456789abcdef" * 2
+
+
+@test("rdma: a shared key: a client without it or with another is refused, "
+      "with it the session is authenticated and resumes, every page verified", True)
+def t_rdma_key(ctx):
+    log = expect_ok("memory", node_run(ctx, "memory", "/bin/sh", ["-c",
+                    "dmesg | grep -c 'clients are not authenticated'"], 30))
+    expect(int(log.split()[-1]) >= 1, "no 'not authenticated' line while no key is set")
+    a0 = int(rdma_server(ctx, "expect", "auth_failures", "0").split()[-1])
+    try:
+        rdma_server(ctx, "key", KEY)
+        # Every session goes, so the client must start a new one.
+        rdma_server(ctx, "reset")
+        out = rdma_client(ctx, "reconnect", "12")
+        expect("state ready" not in out and "requires a key" in out,
+               f"a client without the key got in: {out}")
+        rdma_client(ctx, "key", WRONG_KEY)
+        out = rdma_client(ctx, "reconnect", "12")
+        expect("state ready" not in out, f"a client with another key got in: {out}")
+        rdma_server(ctx, "expect", "auth_failures", str(a0 + 1), "10")
+        rdma_client(ctx, "key", KEY)
+        out = rdma_client(ctx, "reconnect", "60")
+        expect("state ready" in out and "new session" in out and "authenticated" in out,
+               f"the client with the key did not get in: {out}")
+        # An authenticated session resumes by its secret: pages held remote
+        # across a reconnect come back verified.
+        job, go = rdma_hold(ctx, "hold-key")
+        held, reads0 = remote_reads(ctx)
+        expect(held >= 1024, f"only {held} pages remote")
+        out = rdma_client(ctx, "reconnect", "60")
+        expect("state ready" in out and "resumed session" in out,
+               f"the session was not resumed: {out}")
+        rc, out2 = go()
+        expect(rc == 0, f"workload after the reconnect: {out2[-1500:]}")
+        n = expect_read_back(ctx, held, reads0, out2)
+    finally:
+        rdma_client(ctx, "key", "off")
+        rdma_server(ctx, "key", "off")
+    # Without keys again: a client gets in as before (the session, which
+    # holds no chunk now, may be gone: then it is a new one).
+    out = rdma_client(ctx, "reconnect", "60")
+    expect("state ready" in out and "server is not authenticated" in out,
+           f"no connection without keys: {out}")
+    ctx.note(f"no key / another key refused (auth_failures +1); with the key: "
+             f"authenticated; {held} pages remote across a resume, {n} read back, verified")
 
 
 def client_id(ctx, node="compute"):
@@ -721,8 +813,11 @@ def t_rdma_two_clients(ctx):
             chunk[n] = rdma_server(ctx, "chunk", client_id(ctx, n)).split()
         expect(chunk["compute"] != chunk["compute2"], f"one chunk for both: {chunk}")
         # Each node, as a rogue, tries the other node's chunk by its rkey.
-        rogue = {"compute": rdma_rogue(ctx, "compute", chunk["compute2"]),
-                 "compute2": rdma_rogue(ctx, "compute2", chunk["compute"])}
+        # With the other's id too: it poses as the other client.
+        rogue = {"compute": rdma_rogue(ctx, "compute", chunk["compute2"] +
+                                       [client_id(ctx, "compute2")]),
+                 "compute2": rdma_rogue(ctx, "compute2", chunk["compute"] +
+                                        [client_id(ctx, "compute")])}
         done = {n: go() for n, (job, go) in holds.items()}
         for n, (rc, out, err) in rogue.items():
             expect(rc == 0, f"rogue on {n}: exit {rc}\n{(out + err)[-1500:]}")

@@ -6,13 +6,20 @@
  * One server is given by address (hermit.server=IP:PORT or
  * /sys/kernel/debug/hermit/connect); everything else is found out: the RDMA
  * device from the route, the queues from the CPUs. The client opens a
- * control connection and, per CPU, a demand-read, a prefetch-read and a
- * write queue pair, all in one protection domain. A chunk of a swap area
+ * control connection and, per CPU (up to HERMIT_MAX_QUEUE_SETS, or
+ * hermit.rdma_queues; CPUs then share them), a demand-read, a
+ * prefetch-read and a write queue pair, all in one protection domain. A chunk of a swap area
  * is granted by the server on its first store as (address, rkey, length);
  * pages then move with one-sided RDMA WRITE (waited for: a store returns
  * once the page is in the server's memory; a large folio goes in one work
  * request) and RDMA READ, which a faulting task polls for on its own CPU's
  * demand queue.
+ *
+ * Trust: the control connection starts with a handshake (struct
+ * hermit_hello): with a shared key (hermit.key) client and server prove to
+ * each other that they know it; a session is resumed only by proving its
+ * secret, which both sides derived when it began and which is never sent.
+ * A client with a key refuses a server that does not prove it.
  *
  * Failures: while there is no connection, stores fail at once and the core
  * sends those pages to the swap device; a background worker reconnects with
@@ -53,6 +60,7 @@
 #include <linux/slab.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <crypto/utils.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
 
@@ -120,12 +128,19 @@ static struct {
 	bool addr_set;
 	u8 id[HERMIT_CLIENT_ID_LEN];
 	u64 epoch, session, gen;
+	u8 secret[HERMIT_MAC_LEN];	/* of the session; never sent */
+	/* The session the connection being built belongs to, and its secret. */
+	u64 next_session;
+	u8 next_secret[HERMIT_MAC_LEN];
+	u8 nonce[HERMIT_NONCE_LEN];	/* ours, of the control connection */
+	u64 data_counter;		/* of data connect requests; never reused */
 	/* hrc_stats' reads and writes when the session began (for PINGs) */
 	long sess_reads0, sess_writes0;
 	struct ib_device *dev;
 	struct ib_pd *pd;
 	struct hrc_queue ctrl;
-	struct hrc_queue *queues;	/* [cpu * 3 + kind - 1] */
+	struct hrc_queue *queues;	/* [set * 3 + kind - 1] */
+	unsigned int nr_sets;		/* connected; changed only quiesced */
 	struct mutex ctrl_mutex;	/* one control request at a time */
 	struct hermit_msg *bufs;	/* [0]: reply, [1]: request */
 	u64 bufs_dma;
@@ -142,9 +157,16 @@ static struct {
 	bool warned;
 } hrc;
 
+/* The shared key; no key: the server is not authenticated either. */
+static DEFINE_SPINLOCK(hrc_key_lock);
+static u8 hrc_key[HERMIT_KEY_MAX];
+static int hrc_key_len;
+
 static struct workqueue_struct *hrc_wq;
 static atomic_long_t hrc_chunks;
 static unsigned int hrc_load_timeout = 60;	/* seconds */
+static unsigned int hrc_max_sets;	/* room in hrc.queues */
+static unsigned int hrc_queue_sets;	/* knob; 0: one per CPU */
 
 static struct {
 	atomic_long_t reads, writes, read_errors, write_errors, lost;
@@ -251,6 +273,14 @@ static int hrc_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 		complete(&q->cm_done);
 		break;
 	case RDMA_CM_EVENT_DISCONNECTED:
+		/* A control call waiting for its reply learns of it at once. */
+		if (q->kind == HERMIT_Q_CTRL && id->qp) {
+			struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
+
+			ib_modify_qp(id->qp, &attr, IB_QP_STATE);
+		}
+		hrc_conn_error();
+		break;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
 	case RDMA_CM_EVENT_ADDR_CHANGE:
 		hrc_conn_error();
@@ -269,10 +299,15 @@ static int hrc_cm_wait(struct hrc_queue *q)
 	return q->cm_err;
 }
 
+/* The queue of @kind that @cpu uses: CPUs share sets when there are fewer. */
 static struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)
 {
-	return &hrc.queues[cpu * 3 + kind - 1];
+	return &hrc.queues[(cpu % READ_ONCE(hrc.nr_sets)) * 3 + kind - 1];
 }
+
+/* Every data queue there is room for, connected or not. */
+#define hrc_for_each_data_queue(q)					\
+	for ((q) = hrc.queues; (q) < hrc.queues + 3 * hrc_max_sets; (q)++)
 
 static void hrc_queue_disconnect(struct hrc_queue *q)
 {
@@ -376,6 +411,17 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	req.queue = kind;
 	req.cpu = cpu_to_le16(cpu);
 	memcpy(req.client_id, hrc.id, sizeof(req.client_id));
+	if (kind == HERMIT_Q_CTRL) {
+		get_random_bytes(hrc.nonce, sizeof(hrc.nonce));
+		memcpy(req.token, hrc.nonce, sizeof(req.token));
+	} else {
+		u8 mac[HERMIT_MAC_LEN];
+
+		req.counter = cpu_to_le64(++hrc.data_counter);
+		hermit_data_mac(hrc.next_secret, hrc.id, hrc.next_session, kind,
+				hrc.data_counter, mac);
+		memcpy(req.token, mac, sizeof(req.token));
+	}
 	param.private_data = &req;
 	param.private_data_len = sizeof(req);
 	param.initiator_depth = min_t(int, 16, dev->attrs.max_qp_init_rd_atom);
@@ -400,15 +446,13 @@ static void hrc_quiesce(void)
 /* Tear down every queue and the protection domain, once quiesced. */
 static void hrc_teardown(void)
 {
-	int cpu, kind;
+	struct hrc_queue *q;
 
 	if (hrc.queues) {
-		for_each_possible_cpu(cpu)
-			for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++)
-				hrc_queue_disconnect(hrc_queue(cpu, kind));
-		for_each_possible_cpu(cpu)
-			for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++)
-				hrc_queue_destroy(hrc_queue(cpu, kind));
+		hrc_for_each_data_queue(q)
+			hrc_queue_disconnect(q);
+		hrc_for_each_data_queue(q)
+			hrc_queue_destroy(q);
 	}
 	hrc_queue_disconnect(&hrc.ctrl);
 	hrc_queue_destroy(&hrc.ctrl);
@@ -436,18 +480,17 @@ static void hrc_ctrl_done(struct ib_cq *cq, struct ib_wc *wc)
 }
 
 /* Connect every queue; the state is CONNECTING, no transfer runs. */
+static int hrc_hello(bool *resumed);
+
 static int hrc_establish(bool *resumed)
 {
-	const struct hermit_conn_rep *rep = &hrc.ctrl.rep;
-	int cpu, kind, err;
+	unsigned int set, sets;
+	int kind, err;
 
 	WRITE_ONCE(hrc.broken, false);
 	err = hrc_queue_connect(&hrc.ctrl, HERMIT_Q_CTRL, 0);
 	if (err)
 		return err;
-	*resumed = (le32_to_cpu(rep->flags) & HERMIT_REP_RESUMED) &&
-		   le64_to_cpu(rep->epoch) == hrc.epoch &&
-		   le64_to_cpu(rep->session) == hrc.session;
 	hrc.bufs = kzalloc(2 * sizeof(*hrc.bufs), GFP_KERNEL);
 	if (!hrc.bufs)
 		return -ENOMEM;
@@ -458,9 +501,16 @@ static int hrc_establish(bool *resumed)
 		hrc.bufs = NULL;
 		return -ENOMEM;
 	}
-	for_each_possible_cpu(cpu) {
+	err = hrc_hello(resumed);
+	if (err)
+		return err;
+	sets = READ_ONCE(hrc_queue_sets) ?: nr_cpu_ids;
+	sets = min(sets, hrc_max_sets);
+	WRITE_ONCE(hrc.nr_sets, sets);
+	for (set = 0; set < sets; set++) {
 		for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++) {
-			err = hrc_queue_connect(hrc_queue(cpu, kind), kind, cpu);
+			err = hrc_queue_connect(&hrc.queues[set * 3 + kind - 1],
+						kind, set);
 			if (err)
 				return err;
 		}
@@ -497,7 +547,8 @@ static void hrc_connect_work(struct work_struct *work)
 					&hrc.addr);
 			hrc.gen++;
 			hrc.epoch = le64_to_cpu(hrc.ctrl.rep.epoch);
-			hrc.session = le64_to_cpu(hrc.ctrl.rep.session);
+			hrc.session = hrc.next_session;
+			memcpy(hrc.secret, hrc.next_secret, HERMIT_MAC_LEN);
 			hrc.sess_reads0 = atomic_long_read(&hrc_stats.reads);
 			hrc.sess_writes0 = atomic_long_read(&hrc_stats.writes);
 		}
@@ -515,9 +566,12 @@ static void hrc_connect_work(struct work_struct *work)
 		atomic_long_inc(&hrc_stats.connects);
 		hrc.backoff = HZ;
 		hrc.warned = false;
-		pr_info("ctrl is ready for reqs: server %pISpc over %s, %u CPUs x 3 queues, %s session %llx\n",
+		pr_info("ctrl is ready for reqs: server %pISpc over %s, %u CPUs, %u x 3 queues, %s session %llx, %s\n",
 			&hrc.addr, dev_name(&hrc.dev->dev), num_possible_cpus(),
-			resumed ? "resumed" : "new", hrc.session);
+			hrc.nr_sets,
+			resumed ? "resumed" : "new", hrc.session,
+			READ_ONCE(hrc_key_len) ? "authenticated" :
+			"no key: the server is not authenticated");
 		return;
 	}
 	if (!hrc.warned)
@@ -530,16 +584,15 @@ static void hrc_connect_work(struct work_struct *work)
 
 static void hrc_error_work(struct work_struct *work)
 {
-	int cpu, kind;
+	struct hrc_queue *q;
 
 	atomic_long_inc(&hrc_stats.disconnects);
 	pr_warn("lost server %pISpc: new stores go to disk, reconnecting\n",
 		&hrc.addr);
 	/* Flush the queues first: waiters hold rwsem until they complete. */
 	if (hrc.queues) {
-		for_each_possible_cpu(cpu)
-			for (kind = HERMIT_Q_DEMAND; kind < HERMIT_Q_NR; kind++)
-				hrc_queue_disconnect(hrc_queue(cpu, kind));
+		hrc_for_each_data_queue(q)
+			hrc_queue_disconnect(q);
 	}
 	hrc_queue_disconnect(&hrc.ctrl);
 	hrc_quiesce();
@@ -669,14 +722,15 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 }
 
 /*
- * A control request and its reply. Called with rwsem held for reading and
- * ctrl_mutex held.
+ * Send the message in bufs[1] on the control connection and receive the
+ * reply into bufs[0]. Called with ctrl_mutex held, and rwsem for reading
+ * or the state CONNECTING.
  */
-static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+static int hrc_ctrl_xfer(void)
 {
 	struct hrc_req rx = { .cqe.done = hrc_ctrl_done };
 	struct hrc_req tx = { .cqe.done = hrc_ctrl_done };
-	struct hermit_msg *m = &hrc.bufs[1];
+	const struct hermit_msg *m = &hrc.bufs[1];
 	struct ib_sge rsge = {
 		.addr = hrc.bufs_dma,
 		.length = sizeof(*m),
@@ -696,20 +750,11 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
 		.send_flags = IB_SEND_SIGNALED,
 	};
 	struct ib_qp *qp = hrc.ctrl.cm_id->qp;
-	u64 tag;
 	int err;
 
 	lockdep_assert_held(&hrc.ctrl_mutex);
 	init_completion(&rx.done);
 	init_completion(&tx.done);
-	tag = ++hrc.tag;
-	hermit_msg_init(m, type, tag, area, index);
-	if (type == HERMIT_MSG_PING) {
-		m->addr = cpu_to_le64(atomic_long_read(&hrc_stats.reads) -
-				      hrc.sess_reads0);
-		m->length = cpu_to_le64(atomic_long_read(&hrc_stats.writes) -
-					hrc.sess_writes0);
-	}
 	ib_dma_sync_single_for_device(hrc.dev, hrc.bufs_dma, 2 * sizeof(*m),
 				      DMA_BIDIRECTIONAL);
 	err = ib_post_recv(qp, &rwr, NULL);
@@ -732,6 +777,32 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
 		return -ECONNRESET;
 	ib_dma_sync_single_for_cpu(hrc.dev, hrc.bufs_dma, sizeof(*m),
 				   DMA_BIDIRECTIONAL);
+	return 0;
+broken:
+	hrc_conn_error();
+	return -ECONNRESET;
+}
+
+/*
+ * A control request and its reply. Called with rwsem held for reading and
+ * ctrl_mutex held.
+ */
+static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+{
+	struct hermit_msg *m = &hrc.bufs[1];
+	u64 tag = ++hrc.tag;
+	int err;
+
+	hermit_msg_init(m, type, tag, area, index);
+	if (type == HERMIT_MSG_PING) {
+		m->addr = cpu_to_le64(atomic_long_read(&hrc_stats.reads) -
+				      hrc.sess_reads0);
+		m->length = cpu_to_le64(atomic_long_read(&hrc_stats.writes) -
+					hrc.sess_writes0);
+	}
+	err = hrc_ctrl_xfer();
+	if (err)
+		return err;
 	memcpy(reply, &hrc.bufs[0], sizeof(*reply));
 	err = hermit_msg_check(reply, sizeof(*reply), false);
 	/* Every reply type follows its request type. */
@@ -742,9 +813,107 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
 		hrc_conn_error();
 	}
 	return err;
-broken:
-	hrc_conn_error();
-	return -ECONNRESET;
+}
+
+/* The shared key into @key; returns its length, 0 without a key. */
+static int hrc_key_get(u8 *key)
+{
+	int len;
+
+	spin_lock(&hrc_key_lock);
+	len = hrc_key_len;
+	memcpy(key, hrc_key, len);
+	spin_unlock(&hrc_key_lock);
+	return len;
+}
+
+/*
+ * The handshake on a new control connection: resume our session when the
+ * server still has it (proving its secret), else start one (proving the
+ * key, if we have one); then check the server's proof. Sets the session and
+ * secret that the data queues present. The state is CONNECTING.
+ */
+static int hrc_hello(bool *resumed)
+{
+	const struct hermit_conn_rep *rep = &hrc.ctrl.rep;
+	struct hermit_hello *h = (struct hermit_hello *)&hrc.bufs[1];
+	struct hermit_hello *w = (struct hermit_hello *)&hrc.bufs[0];
+	u32 flags = le32_to_cpu(rep->flags);
+	u8 key[HERMIT_KEY_MAX], mac[HERMIT_MAC_LEN];
+	int klen = hrc_key_get(key);
+	u64 tag, session;
+	bool resume;
+	int err;
+
+	/* A session is resumed by its secret, whatever the keys are now. */
+	resume = (flags & HERMIT_REP_RESUMED) && hrc.session &&
+		 le64_to_cpu(rep->epoch) == hrc.epoch &&
+		 le64_to_cpu(rep->session) == hrc.session;
+	err = -EACCES;
+	if (!resume && klen && !(flags & HERMIT_REP_AUTH)) {
+		pr_err_ratelimited("server %pISpc has no key, so it cannot prove ours: refused\n",
+				   &hrc.addr);
+		goto out;
+	}
+	if (!resume && !klen && (flags & HERMIT_REP_AUTH)) {
+		pr_err_ratelimited("server %pISpc requires a key (hermit.key)\n",
+				   &hrc.addr);
+		goto out;
+	}
+	memset(h, 0, sizeof(*h));
+	h->magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
+	h->version = HERMIT_PROTO_VERSION;
+	h->type = HERMIT_MSG_HELLO;
+	h->len = cpu_to_le16(sizeof(*h));
+	tag = ++hrc.tag;
+	h->tag = cpu_to_le64(tag);
+	if (resume) {
+		h->flags = cpu_to_le32(HERMIT_REP_RESUMED);
+		h->session = cpu_to_le64(hrc.session);
+		hermit_mac(hrc.secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_CLIENT,
+			   hrc.nonce, rep->nonce, hrc.id, hrc.session, h->mac);
+	} else if (klen) {
+		hermit_mac(key, klen, HERMIT_MAC_CLIENT, hrc.nonce, rep->nonce,
+			   hrc.id, 0, h->mac);
+	}
+	mutex_lock(&hrc.ctrl_mutex);
+	err = hrc_ctrl_xfer();
+	mutex_unlock(&hrc.ctrl_mutex);
+	if (err)
+		goto out;
+	err = hermit_hello_check(w, sizeof(*w), HERMIT_MSG_WELCOME);
+	session = le64_to_cpu(w->session);
+	if (!err && (le64_to_cpu(w->tag) != tag || !session ||
+		     !!(le32_to_cpu(w->flags) & HERMIT_REP_RESUMED) != resume ||
+		     (resume && session != hrc.session)))
+		err = -EPROTO;
+	if (err) {
+		pr_err_ratelimited("bad WELCOME from the server: %d\n", err);
+		goto out;
+	}
+	if (resume)
+		hermit_mac(hrc.secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_SERVER,
+			   hrc.nonce, rep->nonce, hrc.id, session, mac);
+	else if (klen)
+		hermit_mac(key, klen, HERMIT_MAC_SERVER, hrc.nonce, rep->nonce,
+			   hrc.id, session, mac);
+	if ((resume || klen) && crypto_memneq(mac, w->mac, HERMIT_MAC_LEN)) {
+		pr_err_ratelimited("server %pISpc failed to prove the %s: refused\n",
+				   &hrc.addr, resume ? "session's secret" : "key");
+		err = -EACCES;
+		goto out;
+	}
+	hrc.next_session = session;
+	if (resume)
+		memcpy(hrc.next_secret, hrc.secret, HERMIT_MAC_LEN);
+	else
+		hermit_mac(key, klen, HERMIT_MAC_SECRET, hrc.nonce, rep->nonce,
+			   hrc.id, session, hrc.next_secret);
+	*resumed = resume;
+out:
+	memzero_explicit(key, sizeof(key));
+	memzero_explicit(mac, sizeof(mac));
+	return err;
 }
 
 /* Forget a deferred FREE of a chunk that is asked for again. */
@@ -1146,6 +1315,56 @@ static const struct kernel_param_ops hrc_timeout_ops = {
 module_param_cb(rdma_load_timeout, &hrc_timeout_ops, &hrc_load_timeout, 0644);
 MODULE_PARM_DESC(rdma_load_timeout, "Seconds a fault waits for the server to come back (1-3600, default 60)");
 
+static int hrc_param_sets_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+
+	if (kstrtouint(val, 10, &v) || v > HERMIT_MAX_QUEUE_SETS)
+		return -EINVAL;
+	WRITE_ONCE(hrc_queue_sets, v);
+	return 0;
+}
+
+static const struct kernel_param_ops hrc_sets_ops = {
+	.set = hrc_param_sets_set,
+	.get = param_get_uint,
+};
+module_param_cb(rdma_queues, &hrc_sets_ops, &hrc_queue_sets, 0644);
+MODULE_PARM_DESC(rdma_queues, "Sets of data queues from the next connection on (0: one per CPU, the default; at most 512)");
+
+/* The key is used from the next connection on. */
+static int hrc_param_key_set(const char *val, const struct kernel_param *kp)
+{
+	u8 key[HERMIT_KEY_MAX];
+	int len = 0;
+
+	if (!sysfs_streq(val, "off")) {
+		len = hermit_parse_key(val, key);
+		if (len < 0)
+			return -EINVAL;
+	}
+	spin_lock(&hrc_key_lock);
+	memzero_explicit(hrc_key, sizeof(hrc_key));
+	memcpy(hrc_key, key, len);
+	WRITE_ONCE(hrc_key_len, len);
+	spin_unlock(&hrc_key_lock);
+	memzero_explicit(key, sizeof(key));
+	return 0;
+}
+
+/* Whether a key is set; never the key. */
+static int hrc_param_key_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", READ_ONCE(hrc_key_len) ? "set" : "off");
+}
+
+static const struct kernel_param_ops hrc_key_ops = {
+	.set = hrc_param_key_set,
+	.get = hrc_param_key_get,
+};
+module_param_cb(key, &hrc_key_ops, NULL, 0200);
+MODULE_PARM_DESC(key, "Shared key to prove to the server and expect back: 32 to 128 hex digits, or off (write-only)");
+
 static int hrc_stats_show(struct seq_file *m, void *v)
 {
 	char server[HERMIT_ADDR_MAX + 16];
@@ -1154,6 +1373,8 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "server %s", server);
 	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc.id);
 	seq_printf(m, "session %llx\n", hrc.session);
+	seq_printf(m, "key %s\n", READ_ONCE(hrc_key_len) ? "set" : "off");
+	seq_printf(m, "queue_sets %u\n", READ_ONCE(hrc.nr_sets));
 	seq_printf(m, "chunks %ld\n", atomic_long_read(&hrc_chunks));
 	seq_printf(m, "grants %ld\n", atomic_long_read(&hrc_stats.grants));
 	seq_printf(m, "refused_full %ld\n", atomic_long_read(&hrc_stats.refused));
@@ -1213,7 +1434,9 @@ static int __init hrc_init(void)
 	INIT_WORK(&hrc.remove_work, hrc_remove_work);
 	INIT_DELAYED_WORK(&hrc.ping_work, hrc_ping_work);
 	hrc.backoff = HZ;
-	hrc.queues = kcalloc(nr_cpu_ids * 3, sizeof(*hrc.queues), GFP_KERNEL);
+	hrc_max_sets = min_t(unsigned int, nr_cpu_ids, HERMIT_MAX_QUEUE_SETS);
+	hrc.nr_sets = hrc_max_sets;
+	hrc.queues = kcalloc(hrc_max_sets * 3, sizeof(*hrc.queues), GFP_KERNEL);
 	if (!hrc.queues)
 		return -ENOMEM;
 	err = -ENOMEM;
@@ -1232,6 +1455,8 @@ static int __init hrc_init(void)
 	hrc_debugfs = dir;
 	hermit_debugfs_knob("load_timeout", 0644, dir, &hrc_timeout_ops,
 			    &hrc_load_timeout);
+	hermit_debugfs_knob("key", 0200, dir, &hrc_key_ops, NULL);
+	hermit_debugfs_knob("queues", 0644, dir, &hrc_sets_ops, &hrc_queue_sets);
 	debugfs_create_file("stats", 0400, dir, NULL, &hrc_stats_fops);
 	hrc_fault_inject_init(dir);
 	WRITE_ONCE(hrc.state, hrc.addr_set ? HRC_DOWN : HRC_IDLE);

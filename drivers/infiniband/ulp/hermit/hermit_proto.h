@@ -7,16 +7,25 @@
  * each data queue (demand reads, prefetch reads, writes) to a server. The
  * rdma_cm private data of every connect request is a struct
  * hermit_conn_req naming the client (a random id drawn at the client's
- * boot) and the queue; the server answers with a struct hermit_conn_rep
- * that says whether it still holds the client's chunks from an earlier
- * connection (a resumed session) or starts afresh.
+ * boot) and the queue; the server answers with a struct hermit_conn_rep.
  *
- * On the control connection the client sends struct hermit_msg requests
- * (SEND) and the server answers each with one reply carrying the request's
- * tag. A chunk grant names (remote address, rkey, length) of one memory
- * region, registered in a protection domain of that client alone; pages
- * then move with RDMA READ and WRITE on the data queues, which the server
- * never posts on. All fields are little endian.
+ * Sessions are authenticated on the control connection before anything
+ * else happens on it (see struct hermit_hello): client and server each
+ * send a random nonce in the connect exchange, the client proves that it
+ * knows the shared key (or, to resume a session, that session's secret)
+ * with an HMAC-SHA256 over both nonces and its id, and the server proves
+ * the same back. The session secret is derived from the key and the
+ * nonces and never sent. A data connection carries a counter and a MAC
+ * made with the session secret; the server accepts each counter once.
+ * The control connection's queue pair lives in a protection domain of its
+ * own on the server, so it reaches no chunk whatever it presents.
+ *
+ * On the control connection the client then sends struct hermit_msg
+ * requests (SEND) and the server answers each with one reply carrying the
+ * request's tag. A chunk grant names (remote address, rkey, length) of one
+ * memory region, registered in a protection domain of that client's data
+ * connections alone; pages then move with RDMA READ and WRITE on the data
+ * queues. All fields are little endian.
  */
 #ifndef _HERMIT_PROTO_H
 #define _HERMIT_PROTO_H
@@ -24,9 +33,11 @@
 #include <linux/bits.h>
 #include <linux/build_bug.h>
 #include <linux/errno.h>
+#include <linux/hex.h>
 #include <linux/string.h>
 #include <linux/types.h>
 #include <asm/byteorder.h>
+#include <crypto/sha2.h>
 
 #define HERMIT_PROTO_MAGIC	0x484d5254	/* "HMRT" */
 #define HERMIT_PROTO_VERSION	1
@@ -38,6 +49,14 @@
 #define HERMIT_PROTO_MAX_AREAS	32
 /* Chunks a request may name in one area: 2^36 chunks of 64 MiB. */
 #define HERMIT_PROTO_MAX_CHUNK	BIT_ULL(36)
+/* Sets of data queues one client opens at most (one per CPU up to this). */
+#define HERMIT_MAX_QUEUE_SETS	512
+#define HERMIT_NONCE_LEN	16
+#define HERMIT_MAC_LEN		SHA256_DIGEST_SIZE
+#define HERMIT_TOKEN_LEN	16	/* a MAC cut short, in a connect request */
+/* A shared key: 16 to 64 bytes. */
+#define HERMIT_KEY_MIN		16
+#define HERMIT_KEY_MAX		64
 
 /**
  * enum hermit_queue - what a connection is for
@@ -63,6 +82,10 @@ enum hermit_queue {
  * @cpu: The client CPU that uses a data queue (informational).
  * @reserved: Zero.
  * @client_id: The client's identity, the same on every connection.
+ * @counter: Data queues: a number the client never used before in a
+ *	connect request (it counts up); zero for the control connection.
+ * @token: Control connection: the client's nonce. Data queues: the first
+ *	HERMIT_TOKEN_LEN bytes of hermit_data_mac().
  */
 struct hermit_conn_req {
 	__le32 magic;
@@ -71,21 +94,28 @@ struct hermit_conn_req {
 	__le16 cpu;
 	__le64 reserved;
 	__u8 client_id[HERMIT_CLIENT_ID_LEN];
+	__le64 counter;
+	__u8 token[HERMIT_TOKEN_LEN];
 };
 
-#define HERMIT_REP_RESUMED	0x1	/* the server kept the client's chunks */
+/* struct hermit_conn_rep and struct hermit_hello flags */
+#define HERMIT_REP_RESUMED	0x1	/* the session (chunks) is kept */
+#define HERMIT_REP_AUTH		0x2	/* the server requires the shared key */
 
 /**
  * struct hermit_conn_rep - private data of the server's accept
  * @magic: HERMIT_PROTO_MAGIC.
  * @version: HERMIT_PROTO_VERSION.
  * @reserved: Zero.
- * @flags: HERMIT_REP_* flags.
+ * @flags: HERMIT_REP_AUTH, and HERMIT_REP_RESUMED when the server has a
+ *	session for this client id, which the client may resume by proving
+ *	the session's secret.
  * @reserved2: Zero.
  * @epoch: Random number drawn when the server's state was created: a
  *	client that sees another epoch knows its chunks are gone.
- * @session: The server's number for this client's session.
+ * @session: The number of the session that may be resumed, or 0.
  * @capacity: Bytes the server lends in all (informational).
+ * @nonce: The server's nonce for this connection.
  */
 struct hermit_conn_rep {
 	__le32 magic;
@@ -96,6 +126,7 @@ struct hermit_conn_rep {
 	__le64 epoch;
 	__le64 session;
 	__le64 capacity;
+	__u8 nonce[HERMIT_NONCE_LEN];
 };
 
 /**
@@ -105,6 +136,7 @@ struct hermit_conn_rep {
  * @reserved: Zero.
  * @reason: Why, as a positive errno: EPROTO (a malformed connect request),
  *	ENOENT (a data queue of a client without a session on this device),
+ *	EACCES (a data queue whose token is wrong or used before),
  *	EUSERS (too many clients or connections), EBUSY (retry later),
  *	ENOMEM.
  * @reserved2: Zero.
@@ -128,6 +160,10 @@ struct hermit_conn_rej {
  *	one-sided transfers never reach the server's CPU, so this is how the
  *	server learns what it served.
  * @HERMIT_MSG_PONG: Server answers PING.
+ * @HERMIT_MSG_HELLO: Client proves who it is (struct hermit_hello); the
+ *	first message on a control connection, and only then.
+ * @HERMIT_MSG_WELCOME: Server answers HELLO (struct hermit_hello). A
+ *	server that refuses the proof closes the connection instead.
  */
 enum hermit_msg_type {
 	HERMIT_MSG_ALLOC = 1,
@@ -136,6 +172,8 @@ enum hermit_msg_type {
 	HERMIT_MSG_FREED,
 	HERMIT_MSG_PING,
 	HERMIT_MSG_PONG,
+	HERMIT_MSG_HELLO,
+	HERMIT_MSG_WELCOME,
 };
 
 /*
@@ -179,10 +217,41 @@ struct hermit_msg {
 	__le32 reserved[3];
 };
 
+/**
+ * struct hermit_hello - HELLO and WELCOME, the handshake of a control
+ *	connection (the size of a struct hermit_msg)
+ * @magic: HERMIT_PROTO_MAGIC.
+ * @version: HERMIT_PROTO_VERSION.
+ * @type: HERMIT_MSG_HELLO or HERMIT_MSG_WELCOME.
+ * @len: sizeof(struct hermit_hello).
+ * @tag: Chosen by the client, echoed in the reply.
+ * @flags: HELLO: HERMIT_REP_RESUMED to resume the session the connect
+ *	reply named. WELCOME: HERMIT_REP_RESUMED when it was resumed.
+ * @reserved: Zero.
+ * @session: HELLO: the session to resume, or 0. WELCOME: the session.
+ * @mac: HELLO: hermit_mac() with HERMIT_MAC_CLIENT made with the shared
+ *	key (all zero without one), or with HERMIT_MAC_RESUME_CLIENT made
+ *	with the session's secret. WELCOME: likewise with HERMIT_MAC_SERVER
+ *	or HERMIT_MAC_RESUME_SERVER, all zero from a server without a key
+ *	starting a new session.
+ */
+struct hermit_hello {
+	__le32 magic;
+	__u8 version;
+	__u8 type;
+	__le16 len;
+	__le64 tag;
+	__le32 flags;
+	__le32 reserved;
+	__le64 session;
+	__u8 mac[HERMIT_MAC_LEN];
+};
+
 static inline void hermit_proto_size_checks(void)
 {
-	BUILD_BUG_ON(sizeof(struct hermit_conn_req) != 32);
-	BUILD_BUG_ON(sizeof(struct hermit_conn_rep) != 40);
+	BUILD_BUG_ON(sizeof(struct hermit_conn_req) != 56);
+	BUILD_BUG_ON(sizeof(struct hermit_conn_rep) != 56);
+	BUILD_BUG_ON(sizeof(struct hermit_hello) != sizeof(struct hermit_msg));
 	BUILD_BUG_ON(sizeof(struct hermit_conn_rej) != 16);
 	/* rdma_cm leaves 56 bytes of an IB CM REQ to the consumer. */
 	BUILD_BUG_ON(sizeof(struct hermit_conn_req) > 56);
@@ -290,7 +359,8 @@ static inline int hermit_conn_req_check(const struct hermit_conn_req *req,
 		return -EMSGSIZE;
 	if (le32_to_cpu(req->magic) != HERMIT_PROTO_MAGIC ||
 	    req->version != HERMIT_PROTO_VERSION ||
-	    req->queue >= HERMIT_Q_NR || req->reserved)
+	    req->queue >= HERMIT_Q_NR || req->reserved ||
+	    (req->queue == HERMIT_Q_CTRL && req->counter))
 		return -EPROTO;
 	return 0;
 }
@@ -332,6 +402,164 @@ static inline int hermit_conn_rej_reason(const struct hermit_conn_rej *rej,
 		return 0;
 	reason = le32_to_cpu(rej->reason);
 	return reason && reason < 4096 ? -(int)reason : -EPROTO;
+}
+
+/**
+ * hermit_hello_check() - validate a received HELLO or WELCOME
+ * @h: The message (untrusted).
+ * @bytes: Bytes received.
+ * @type: HERMIT_MSG_HELLO or HERMIT_MSG_WELCOME, the one expected.
+ *
+ * Return: 0, -EMSGSIZE for a wrong size, -EPROTO otherwise.
+ */
+static inline int hermit_hello_check(const struct hermit_hello *h, size_t bytes,
+				     u8 type)
+{
+	if (bytes != sizeof(*h) || le16_to_cpu(h->len) != sizeof(*h))
+		return -EMSGSIZE;
+	if (le32_to_cpu(h->magic) != HERMIT_PROTO_MAGIC ||
+	    h->version != HERMIT_PROTO_VERSION || h->type != type ||
+	    h->reserved || (le32_to_cpu(h->flags) & ~HERMIT_REP_RESUMED))
+		return -EPROTO;
+	return 0;
+}
+
+/* What a MAC vouches for: part of its input, so no MAC passes as another. */
+enum hermit_mac_label {
+	HERMIT_MAC_CLIENT = 1,		/* HELLO of a new session */
+	HERMIT_MAC_SERVER,		/* WELCOME of a new session */
+	HERMIT_MAC_RESUME_CLIENT,	/* HELLO resuming a session */
+	HERMIT_MAC_RESUME_SERVER,	/* WELCOME of a resumed session */
+	HERMIT_MAC_SECRET,		/* a new session's secret */
+	HERMIT_MAC_DATA,		/* a data queue's connect request */
+};
+
+/**
+ * struct hermit_mac_input - what a MAC is made over
+ * @magic: "hermit1" and a zero byte.
+ * @label: An enum hermit_mac_label.
+ * @queue: The queue of a data connection, else 0.
+ * @client_nonce: The client's nonce of the control connection, or zeroes.
+ * @server_nonce: The server's nonce of the control connection, or zeroes.
+ * @client_id: The client's id.
+ * @session: The session's number, or 0 in a new session's HELLO.
+ * @counter: The counter of a data connection, else 0.
+ */
+struct hermit_mac_input {
+	__u8 magic[8];
+	__le32 label;
+	__le32 queue;
+	__u8 client_nonce[HERMIT_NONCE_LEN];
+	__u8 server_nonce[HERMIT_NONCE_LEN];
+	__u8 client_id[HERMIT_CLIENT_ID_LEN];
+	__le64 session;
+	__le64 counter;
+};
+
+/**
+ * hermit_hmac_sha256() - HMAC-SHA256 (RFC 2104) of a buffer
+ * @key: The key.
+ * @klen: Its length in bytes (0 allowed).
+ * @data: The data.
+ * @len: Its length in bytes.
+ * @out: The HERMIT_MAC_LEN bytes of the MAC.
+ */
+static inline void hermit_hmac_sha256(const u8 *key, size_t klen,
+				      const void *data, size_t len, u8 *out)
+{
+	u8 k[SHA256_BLOCK_SIZE] = {}, pad[SHA256_BLOCK_SIZE];
+	struct sha256_state st;
+	int i;
+
+	if (klen > SHA256_BLOCK_SIZE)
+		sha256(key, klen, k);
+	else if (klen)
+		memcpy(k, key, klen);
+	for (i = 0; i < SHA256_BLOCK_SIZE; i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_init(&st);
+	sha256_update(&st, pad, sizeof(pad));
+	sha256_update(&st, data, len);
+	sha256_final(&st, out);
+	for (i = 0; i < SHA256_BLOCK_SIZE; i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_init(&st);
+	sha256_update(&st, pad, sizeof(pad));
+	sha256_update(&st, out, SHA256_DIGEST_SIZE);
+	sha256_final(&st, out);
+	memzero_explicit(k, sizeof(k));
+	memzero_explicit(pad, sizeof(pad));
+	memzero_explicit(&st, sizeof(st));
+}
+
+/**
+ * hermit_mac() - the MAC of one step of the handshake
+ * @key: The shared key or a session's secret.
+ * @klen: Its length (0: no key).
+ * @label: An enum hermit_mac_label.
+ * @cnonce: The client's nonce.
+ * @snonce: The server's nonce.
+ * @id: The client's id.
+ * @session: The session's number (0 in a new session's HELLO).
+ * @out: The HERMIT_MAC_LEN bytes of the MAC.
+ */
+static inline void hermit_mac(const u8 *key, size_t klen, u32 label,
+			      const u8 *cnonce, const u8 *snonce, const u8 *id,
+			      u64 session, u8 *out)
+{
+	struct hermit_mac_input in = {
+		.magic = "hermit1",
+		.label = cpu_to_le32(label),
+		.session = cpu_to_le64(session),
+	};
+
+	memcpy(in.client_nonce, cnonce, HERMIT_NONCE_LEN);
+	memcpy(in.server_nonce, snonce, HERMIT_NONCE_LEN);
+	memcpy(in.client_id, id, HERMIT_CLIENT_ID_LEN);
+	hermit_hmac_sha256(key, klen, &in, sizeof(in), out);
+}
+
+/**
+ * hermit_data_mac() - the MAC of a data queue's connect request
+ * @secret: The session's secret (HERMIT_MAC_LEN bytes).
+ * @id: The client's id.
+ * @session: The session's number.
+ * @queue: The queue (enum hermit_queue).
+ * @counter: The request's counter.
+ * @out: The HERMIT_MAC_LEN bytes of the MAC; the request carries the first
+ *	HERMIT_TOKEN_LEN of them.
+ */
+static inline void hermit_data_mac(const u8 *secret, const u8 *id, u64 session,
+				   u8 queue, u64 counter, u8 *out)
+{
+	struct hermit_mac_input in = {
+		.magic = "hermit1",
+		.label = cpu_to_le32(HERMIT_MAC_DATA),
+		.queue = cpu_to_le32(queue),
+		.session = cpu_to_le64(session),
+		.counter = cpu_to_le64(counter),
+	};
+
+	memcpy(in.client_id, id, HERMIT_CLIENT_ID_LEN);
+	hermit_hmac_sha256(secret, HERMIT_MAC_LEN, &in, sizeof(in), out);
+}
+
+/**
+ * hermit_parse_key() - a shared key from its hex text
+ * @s: HERMIT_KEY_MIN to HERMIT_KEY_MAX bytes as hex digits, possibly
+ *	ending in a newline.
+ * @key: HERMIT_KEY_MAX bytes for the key.
+ *
+ * Return: The key's length in bytes, or -EINVAL.
+ */
+static inline int hermit_parse_key(const char *s, u8 *key)
+{
+	size_t len = strcspn(s, "\n");
+
+	if (len % 2 || len < 2 * HERMIT_KEY_MIN || len > 2 * HERMIT_KEY_MAX ||
+	    s[len + (s[len] == '\n')] || hex2bin(key, s, len / 2))
+		return -EINVAL;
+	return len / 2;
 }
 
 #endif /* _HERMIT_PROTO_H */

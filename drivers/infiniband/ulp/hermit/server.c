@@ -2,28 +2,34 @@
 /*
  * Hermit memory server: lends this machine's memory to Hermit RDMA clients.
  *
- * A client is known by the random id it sends with every connect request.
- * Its state here, a session, holds a protection domain of its own and the
- * chunks granted to it: each chunk is zeroed memory registered as one
- * memory region in that protection domain, so only queue pairs of that
- * client can reach it. The client moves pages with one-sided RDMA READ and
- * WRITE; the server's CPU only handles chunk requests on the control
- * connection, each validated before it is acted on. A malformed message
- * closes the connection it came on, nothing else.
+ * A client is known by the random id it sends with every connect request,
+ * but the id proves nothing: a control connection starts in a protection
+ * domain of its own, where it reaches no memory, and joins a session only
+ * once its HELLO proved the shared key (hermit_server.key; anyone, when no
+ * key is set) or, to resume a session, that session's secret. A session
+ * holds a protection domain for its data connections, which must present
+ * a token made with the secret, and the chunks granted to it: each chunk is
+ * zeroed memory registered as one memory region in that protection domain
+ * (the registration is posted on one of those data connections), so only
+ * queue pairs of that client can reach it. The client moves pages with
+ * one-sided RDMA READ and WRITE; the server's CPU only handles chunk
+ * requests on the control connection, each validated before it is acted
+ * on. A malformed message closes the connection it came on, nothing else.
  *
  * When a client's control connection goes away its session stays for
  * hermit_server.grace_period seconds: a client that reconnects within it
  * finds its chunks as it left them. After that, or when the client frees
  * them (swapoff), the chunks' memory is released.
  *
- * Locking: hsrv_mutex protects the session list and every session's
- * connections; it is held only briefly, never across an allocation of chunk
- * memory or a wait for the network, because rdma_cm event handlers take it
- * and they run on ib_cm's one workqueue, which every RDMA user of the host
- * shares. No id is destroyed with it held (rdma_destroy_id() waits for that
- * id's handler). A session's lock serialises its requests and guards its
- * chunk table, so a slow or stalled client holds up only itself; it nests
- * inside hsrv_mutex. Capacity and counters are atomic.
+ * Locking: hsrv_mutex protects the session list, the control connections
+ * that have no session yet and every session's connections; it is held only
+ * briefly, never across an allocation of chunk memory or a wait for the
+ * network, because rdma_cm event handlers take it and they run on ib_cm's
+ * one workqueue, which every RDMA user of the host shares. No id is
+ * destroyed with it held (rdma_destroy_id() waits for that id's handler).
+ * A session's lock serialises its requests and guards its chunk table, so
+ * a slow or stalled client holds up only itself; hsrv_mutex nests inside
+ * it. Capacity and counters are atomic.
  */
 
 #define pr_fmt(fmt) "hermit_server: " fmt
@@ -42,6 +48,7 @@
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <crypto/utils.h>
 #include <rdma/ib_cm.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
@@ -51,9 +58,10 @@
 #define HSRV_CHUNK_BYTES	HERMIT_PROTO_CHUNK_BYTES
 #define HSRV_RX_DEPTH		8
 #define HSRV_MAX_CLIENTS	256
-#define HSRV_MAX_CONNS		(1 + 3 * 512)	/* of one client */
+#define HSRV_MAX_CONNS		(1 + 3 * HERMIT_MAX_QUEUE_SETS)	/* of one client */
 #define HSRV_MAX_ALL_CONNS	8192		/* of all clients */
-#define HSRV_TIMEOUT		(10 * HZ)
+#define HSRV_MAX_PENDING	64		/* control conns before HELLO */
+#define HSRV_TIMEOUT		(10 * HZ)	/* for a reply, a HELLO */
 #define HSRV_CHUNK_KEY(area, chunk)	(((unsigned long)(area) << 36) | (chunk))
 
 struct hsrv_chunk {
@@ -71,8 +79,10 @@ struct hsrv_client {
 	struct list_head node;
 	u8 id[HERMIT_CLIENT_ID_LEN];
 	u64 session;
+	u8 secret[HERMIT_MAC_LEN];	/* derived in the handshake, never sent */
+	u64 data_counter;		/* the last one a data connect used */
 	struct ib_device *dev;
-	struct ib_pd *pd;
+	struct ib_pd *pd;		/* of the data connections and chunks */
 	struct xarray chunks;
 	unsigned long nr_chunks;
 	struct list_head conns;
@@ -95,25 +105,30 @@ struct hsrv_rx {
 struct hsrv_conn {
 	struct list_head node;
 	struct rdma_cm_id *cm_id;
-	struct hsrv_client *client;
+	struct hsrv_client *client;	/* NULL: a control conn before HELLO */
+	struct ib_device *dev;
+	struct ib_pd *pd;		/* of the QP: the session's, or own */
 	struct ib_cq *cq;
 	u8 queue;
+	u8 id[HERMIT_CLIENT_ID_LEN];	/* as the connect request said */
 	bool established;
 	unsigned long last_rx;		/* jiffies of the last request */
 	unsigned long closing;
 	struct work_struct release_work;
+	struct ib_cqe reg_cqe;		/* a chunk's registration */
+	struct completion reg_done;
+	int reg_status;
 	/* Control connections only. */
+	u8 client_nonce[HERMIT_NONCE_LEN];
+	u8 server_nonce[HERMIT_NONCE_LEN];
 	struct hsrv_rx rx[HSRV_RX_DEPTH];
 	struct hermit_msg *bufs;
 	u64 bufs_dma;
 	struct hermit_msg *tx;
 	u64 tx_dma;
 	struct ib_cqe tx_cqe;
-	struct ib_cqe reg_cqe;
 	struct completion tx_done;
-	struct completion reg_done;
 	int tx_status;
-	int reg_status;
 	spinlock_t rx_lock;		/* protects rx_ready */
 	struct list_head rx_ready;
 	struct work_struct rx_work;
@@ -121,6 +136,8 @@ struct hsrv_conn {
 
 static DEFINE_MUTEX(hsrv_mutex);
 static LIST_HEAD(hsrv_clients);
+static LIST_HEAD(hsrv_pending);		/* control conns before HELLO */
+static unsigned int hsrv_nr_pending;
 static unsigned int hsrv_nr_clients;
 static unsigned int hsrv_nr_conns;	/* of all clients */
 static u64 hsrv_epoch;
@@ -133,8 +150,13 @@ static struct workqueue_struct *hsrv_wq;
 static struct {
 	atomic_long_t allocs, frees, refused_full, refused_quota, alloc_errors;
 } hsrv_chunk_stats;
+/* The shared key; no key: every client is welcome. */
+static DEFINE_SPINLOCK(hsrv_key_lock);
+static u8 hsrv_key[HERMIT_KEY_MAX];
+static int hsrv_key_len;
+
 static struct {
-	unsigned long rejected, connects, disconnects, expired;
+	unsigned long rejected, connects, disconnects, expired, auth_failures;
 	u64 reads, writes;	/* reported by sessions that are gone */
 } hsrv_stats;
 static atomic_long_t hsrv_bad_messages;
@@ -185,14 +207,43 @@ static void hsrv_reg_done(struct ib_cq *cq, struct ib_wc *wc)
 }
 
 /*
+ * A data connection of @client to post a registration on: a queue pair in
+ * the session's protection domain (the control connection's is not). The
+ * server never posts anything else there. Called with client->lock, which
+ * the connection's release waits for once it cannot be found any more.
+ */
+static struct hsrv_conn *hsrv_reg_conn(struct hsrv_client *client)
+{
+	struct hsrv_conn *conn, *found = NULL;
+	int tries;
+
+	lockdep_assert_held(&client->lock);
+	/* The client's first data queue may be a moment from established. */
+	for (tries = 0; !found && tries < 100; tries++) {
+		if (tries)
+			msleep(10);
+		mutex_lock(&hsrv_mutex);
+		list_for_each_entry(conn, &client->conns, node) {
+			if (conn->queue != HERMIT_Q_CTRL && conn->established &&
+			    !test_bit(0, &conn->closing)) {
+				found = conn;
+				break;
+			}
+		}
+		mutex_unlock(&hsrv_mutex);
+	}
+	return found;
+}
+
+/*
  * Zeroed memory for one chunk, registered for remote read and write in the
  * client's protection domain. The memory is built of the largest blocks the
  * device's page list and the page allocator allow.
  */
-static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_conn *conn, u32 area,
-					    u64 index)
+static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_client *client,
+					    u32 area, u64 index)
 {
-	struct hsrv_client *client = conn->client;
+	struct hsrv_conn *conn = hsrv_reg_conn(client);
 	struct ib_device *dev = client->dev;
 	unsigned int max_sg = dev->attrs.max_fast_reg_page_list_len;
 	unsigned int order = min_t(unsigned int, 9, MAX_PAGE_ORDER);
@@ -203,6 +254,8 @@ static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_conn *conn, u32 area,
 	unsigned int nr, i;
 	int ret = -ENOMEM;
 
+	if (!conn)
+		return ERR_PTR(-ENOTCONN);
 	if (READ_ONCE(hsrv_quota) &&
 	    (client->nr_chunks + 1) * HSRV_CHUNK_BYTES > READ_ONCE(hsrv_quota))
 		return ERR_PTR(-EDQUOT);
@@ -321,6 +374,44 @@ static void hsrv_client_destroy(struct hsrv_client *client)
 	kfree(client);
 }
 
+static struct hsrv_client *hsrv_client_find(const u8 *id)
+{
+	struct hsrv_client *client;
+
+	list_for_each_entry(client, &hsrv_clients, node) {
+		if (!memcmp(client->id, id, HERMIT_CLIENT_ID_LEN))
+			return client;
+	}
+	return NULL;
+}
+
+static struct hsrv_client *hsrv_client_new(const u8 *id, struct ib_device *dev)
+{
+	struct hsrv_client *client;
+
+	if (hsrv_nr_clients >= HSRV_MAX_CLIENTS)
+		return ERR_PTR(-EUSERS);
+	client = kzalloc(sizeof(*client), GFP_KERNEL);
+	if (!client)
+		return ERR_PTR(-ENOMEM);
+	client->pd = ib_alloc_pd(dev, 0);
+	if (IS_ERR(client->pd)) {
+		int err = PTR_ERR(client->pd);
+
+		kfree(client);
+		return ERR_PTR(err);
+	}
+	memcpy(client->id, id, HERMIT_CLIENT_ID_LEN);
+	client->dev = dev;
+	client->session = get_random_u64() ?: 1;
+	xa_init(&client->chunks);
+	mutex_init(&client->lock);
+	INIT_LIST_HEAD(&client->conns);
+	list_add_tail(&client->node, &hsrv_clients);
+	hsrv_nr_clients++;
+	return client;
+}
+
 /* ---- control messages ---- */
 
 static void hsrv_tx_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -337,11 +428,11 @@ static int hsrv_post_recv(struct hsrv_rx *rx)
 	struct ib_sge sge = {
 		.addr = rx->dma,
 		.length = sizeof(*rx->msg),
-		.lkey = conn->client->pd->local_dma_lkey,
+		.lkey = conn->pd->local_dma_lkey,
 	};
 	struct ib_recv_wr wr = { .wr_cqe = &rx->cqe, .sg_list = &sge, .num_sge = 1 };
 
-	ib_dma_sync_single_for_device(conn->client->dev, rx->dma,
+	ib_dma_sync_single_for_device(conn->dev, rx->dma,
 				      sizeof(*rx->msg), DMA_FROM_DEVICE);
 	return ib_post_recv(conn->cm_id->qp, &wr, NULL);
 }
@@ -362,7 +453,7 @@ static void hsrv_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 		if (wc->status != IB_WC_WR_FLUSH_ERR) {
 			atomic_long_inc(&hsrv_bad_messages);
 			pr_warn_ratelimited("client %*phN: receive failed (%s), closing its connection\n",
-					    4, conn->client->id,
+					    4, conn->id,
 					    ib_wc_status_msg(wc->status));
 			hsrv_conn_close(conn);
 		}
@@ -375,15 +466,180 @@ static void hsrv_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	queue_work(hsrv_wq, &conn->rx_work);
 }
 
+/* Send the reply in conn->tx and wait for it; false when that failed. */
+static bool hsrv_send_reply(struct hsrv_conn *conn)
+{
+	const struct ib_send_wr *bad;
+	struct ib_sge sge = {
+		.addr = conn->tx_dma,
+		.length = sizeof(*conn->tx),
+		.lkey = conn->pd->local_dma_lkey,
+	};
+	struct ib_send_wr wr = {
+		.wr_cqe = &conn->tx_cqe,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IB_WR_SEND,
+		.send_flags = IB_SEND_SIGNALED,
+	};
+
+	ib_dma_sync_single_for_device(conn->dev, conn->tx_dma, sizeof(*conn->tx),
+				      DMA_TO_DEVICE);
+	reinit_completion(&conn->tx_done);
+	if (ib_post_send(conn->cm_id->qp, &wr, &bad))
+		return false;
+	if (!wait_for_completion_timeout(&conn->tx_done, HSRV_TIMEOUT)) {
+		rdma_disconnect(conn->cm_id);
+		wait_for_completion(&conn->tx_done);
+		return false;
+	}
+	return !conn->tx_status;
+}
+
+/* The shared key into @key; returns its length, 0 without a key. */
+static int hsrv_key_get(u8 *key)
+{
+	int len;
+
+	spin_lock(&hsrv_key_lock);
+	len = hsrv_key_len;
+	memcpy(key, hsrv_key, len);
+	spin_unlock(&hsrv_key_lock);
+	return len;
+}
+
+/*
+ * Which session a HELLO joins, checked against its proof; called with
+ * hsrv_mutex. A known session is resumed only by its secret and is never
+ * replaced by a client that does not know it: a new session for an id
+ * already in use needs the shared key and that session's connections gone.
+ */
+static struct hsrv_client *hsrv_hello_session(struct hsrv_conn *conn,
+					      const struct hermit_hello *h,
+					      const u8 *key, int klen)
+{
+	struct hsrv_client *client = hsrv_client_find(conn->id);
+	u8 mac[HERMIT_MAC_LEN];
+	struct hsrv_conn *old;
+
+	lockdep_assert_held(&hsrv_mutex);
+	if (le32_to_cpu(h->flags) & HERMIT_REP_RESUMED) {
+		if (!client || client->dev != conn->dev ||
+		    client->session != le64_to_cpu(h->session))
+			return ERR_PTR(-EACCES);
+		hermit_mac(client->secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_CLIENT,
+			   conn->client_nonce, conn->server_nonce, conn->id,
+			   client->session, mac);
+		if (crypto_memneq(mac, h->mac, HERMIT_MAC_LEN))
+			return ERR_PTR(-EACCES);
+		/* The old connections' peer may be gone unnoticed: close them. */
+		list_for_each_entry(old, &client->conns, node) {
+			rdma_disconnect(old->cm_id);
+			hsrv_conn_close(old);
+		}
+		return client;
+	}
+	if (klen) {
+		hermit_mac(key, klen, HERMIT_MAC_CLIENT, conn->client_nonce,
+			   conn->server_nonce, conn->id, 0, mac);
+		if (crypto_memneq(mac, h->mac, HERMIT_MAC_LEN))
+			return ERR_PTR(-EACCES);
+	}
+	if (client) {
+		if (!klen)
+			return ERR_PTR(-EBUSY);	/* until the session expires */
+		list_for_each_entry(old, &client->conns, node)
+			hsrv_conn_close(old);
+		if (client->nr_conns)
+			return ERR_PTR(-EBUSY);	/* the client retries */
+		pr_info("client %*phN starts anew: its %lu chunks are dropped\n",
+			4, client->id, client->nr_chunks);
+		hsrv_client_destroy(client);
+	}
+	client = hsrv_client_new(conn->id, conn->dev);
+	if (IS_ERR(client))
+		return client;
+	hermit_mac(key, klen, HERMIT_MAC_SECRET, conn->client_nonce,
+		   conn->server_nonce, conn->id, client->session, client->secret);
+	return client;
+}
+
+/*
+ * The first message of a control connection: the client's proof. On
+ * success the connection joins its session and the server proves itself
+ * in the WELCOME; otherwise the connection is closed. False when closed.
+ */
+static bool hsrv_hello(struct hsrv_conn *conn, struct hsrv_rx *rx)
+{
+	struct hermit_hello *h = (struct hermit_hello *)rx->msg;
+	struct hermit_hello *r = (struct hermit_hello *)conn->tx;
+	struct hsrv_client *client;
+	u8 key[HERMIT_KEY_MAX];
+	bool resume;
+	int klen, err;
+
+	ib_dma_sync_single_for_cpu(conn->dev, rx->dma, sizeof(*h), DMA_FROM_DEVICE);
+	err = hermit_hello_check(h, rx->bytes, HERMIT_MSG_HELLO);
+	if (err) {
+		atomic_long_inc(&hsrv_bad_messages);
+		pr_warn_ratelimited("client %*phN: bad message before HELLO (%d), closing its connection\n",
+				    4, conn->id, err);
+		return false;
+	}
+	resume = le32_to_cpu(h->flags) & HERMIT_REP_RESUMED;
+	klen = hsrv_key_get(key);
+	mutex_lock(&hsrv_mutex);
+	client = hsrv_hello_session(conn, h, key, klen);
+	if (IS_ERR(client)) {
+		err = PTR_ERR(client);
+		if (err == -EACCES)
+			hsrv_stats.auth_failures++;
+		mutex_unlock(&hsrv_mutex);
+		memzero_explicit(key, sizeof(key));
+		pr_info_ratelimited("client %*phN from %pISc: %s refused (%d)\n",
+				    4, conn->id, &conn->cm_id->route.addr.dst_addr,
+				    resume ? "resuming its session" : "a new session",
+				    err);
+		return false;
+	}
+	list_move_tail(&conn->node, &client->conns);
+	hsrv_nr_pending--;
+	conn->client = client;
+	client->nr_conns++;
+	client->ctrl = conn;
+	hsrv_stats.connects++;
+	WRITE_ONCE(conn->last_rx, jiffies);
+
+	memset(r, 0, sizeof(*r));
+	r->magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
+	r->version = HERMIT_PROTO_VERSION;
+	r->type = HERMIT_MSG_WELCOME;
+	r->len = cpu_to_le16(sizeof(*r));
+	r->tag = h->tag;
+	r->flags = cpu_to_le32(resume ? HERMIT_REP_RESUMED : 0);
+	r->session = cpu_to_le64(client->session);
+	if (resume)
+		hermit_mac(client->secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_SERVER,
+			   conn->client_nonce, conn->server_nonce, conn->id,
+			   client->session, r->mac);
+	else if (klen)
+		hermit_mac(key, klen, HERMIT_MAC_SERVER, conn->client_nonce,
+			   conn->server_nonce, conn->id, client->session, r->mac);
+	pr_info_ratelimited("client %*phN connected from %pISc: %s session %llx%s\n",
+			    4, client->id, &conn->cm_id->route.addr.dst_addr,
+			    resume ? "resumed" : "new", client->session,
+			    klen ? ", authenticated" : "");
+	mutex_unlock(&hsrv_mutex);
+	memzero_explicit(key, sizeof(key));
+	return hsrv_send_reply(conn);
+}
+
 /* Answer one request; false when the message was bad. */
 static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 {
 	struct hsrv_client *client = conn->client;
 	struct hermit_msg *m = rx->msg, *r = conn->tx;
-	const struct ib_send_wr *bad;
-	struct ib_send_wr wr = {};
 	struct hsrv_chunk *c;
-	struct ib_sge sge;
 	u32 area, status = 0;
 	u64 index;
 	int err;
@@ -408,7 +664,7 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 		hermit_msg_init(r, HERMIT_MSG_GRANT, le64_to_cpu(m->tag), area, index);
 		c = xa_load(&client->chunks, HSRV_CHUNK_KEY(area, index));
 		if (!c) {
-			c = hsrv_chunk_create(conn, area, index);
+			c = hsrv_chunk_create(client, area, index);
 			if (PTR_ERR_OR_ZERO(c) == -ENOSPC) {
 				atomic_long_inc(&hsrv_chunk_stats.refused_full);
 				status = ENOSPC;
@@ -448,26 +704,7 @@ static bool hsrv_handle(struct hsrv_conn *conn, struct hsrv_rx *rx)
 		}
 	}
 	r->status = cpu_to_le32(status);
-
-	sge.addr = conn->tx_dma;
-	sge.length = sizeof(*r);
-	sge.lkey = client->pd->local_dma_lkey;
-	wr.wr_cqe = &conn->tx_cqe;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = IB_WR_SEND;
-	wr.send_flags = IB_SEND_SIGNALED;
-	ib_dma_sync_single_for_device(client->dev, conn->tx_dma, sizeof(*r),
-				      DMA_TO_DEVICE);
-	reinit_completion(&conn->tx_done);
-	if (ib_post_send(conn->cm_id->qp, &wr, &bad))
-		return false;
-	if (!wait_for_completion_timeout(&conn->tx_done, HSRV_TIMEOUT)) {
-		rdma_disconnect(conn->cm_id);
-		wait_for_completion(&conn->tx_done);
-		return false;
-	}
-	return !conn->tx_status;
+	return hsrv_send_reply(conn);
 }
 
 static void hsrv_rx_work(struct work_struct *work)
@@ -475,6 +712,7 @@ static void hsrv_rx_work(struct work_struct *work)
 	struct hsrv_conn *conn = container_of(work, struct hsrv_conn, rx_work);
 	struct hsrv_rx *rx;
 	bool ok;
+	int i;
 
 	for (;;) {
 		spin_lock_bh(&conn->rx_lock);
@@ -484,10 +722,20 @@ static void hsrv_rx_work(struct work_struct *work)
 		spin_unlock_bh(&conn->rx_lock);
 		if (!rx || test_bit(0, &conn->closing))
 			return;
-		mutex_lock(&conn->client->lock);
-		ok = hsrv_handle(conn, rx);
-		mutex_unlock(&conn->client->lock);
+		if (!conn->client) {
+			ok = hsrv_hello(conn, rx);
+		} else {
+			mutex_lock(&conn->client->lock);
+			ok = hsrv_handle(conn, rx);
+			mutex_unlock(&conn->client->lock);
+		}
 		if (!ok || hsrv_post_recv(rx)) {
+			/*
+			 * A peer that sent at once may not be established here
+			 * yet; a disconnect before that would not reach it.
+			 */
+			for (i = 0; i < 100 && !READ_ONCE(conn->established); i++)
+				msleep(20);
 			rdma_disconnect(conn->cm_id);
 			hsrv_conn_close(conn);
 			return;
@@ -514,6 +762,10 @@ static void hsrv_conn_put_verbs(struct hsrv_conn *conn)
 		kfree(conn->bufs);
 		conn->bufs = NULL;
 	}
+	/* A control connection's own protection domain. */
+	if (conn->queue == HERMIT_Q_CTRL && conn->pd)
+		ib_dealloc_pd(conn->pd);
+	conn->pd = NULL;
 }
 
 /*
@@ -525,24 +777,38 @@ static void hsrv_conn_put_verbs(struct hsrv_conn *conn)
 static void hsrv_release_work(struct work_struct *work)
 {
 	struct hsrv_conn *conn = container_of(work, struct hsrv_conn, release_work);
-	struct hsrv_client *client = conn->client;
+	struct hsrv_client *client;
 
 	rdma_disconnect(conn->cm_id);
 	if (conn->cm_id->qp)
 		ib_drain_qp(conn->cm_id->qp);
+	/* After this, a HELLO can no longer make the connection join. */
 	cancel_work_sync(&conn->rx_work);
+	client = conn->client;
 
 	mutex_lock(&hsrv_mutex);
 	list_del(&conn->node);
+	if (!client)
+		hsrv_nr_pending--;
 	mutex_unlock(&hsrv_mutex);
+	/* A registration that found this connection is over after this. */
+	if (client) {
+		mutex_lock(&client->lock);
+		mutex_unlock(&client->lock);
+	}
 	/* Before the session may go: its protection domain holds the QP. */
 	hsrv_conn_put_verbs(conn);
 	/* Waits for a handler of this id; no event comes after it. */
 	rdma_destroy_id(conn->cm_id);
 
 	mutex_lock(&hsrv_mutex);
-	client->nr_conns--;
 	hsrv_nr_conns--;
+	if (!client) {
+		mutex_unlock(&hsrv_mutex);
+		kfree(conn);
+		return;
+	}
+	client->nr_conns--;
 	if (client->ctrl == conn) {
 		client->ctrl = NULL;
 		client->lost_at = jiffies;
@@ -578,7 +844,6 @@ static int hsrv_ctrl_setup(struct hsrv_conn *conn)
 	conn->tx = &conn->bufs[HSRV_RX_DEPTH];
 	conn->tx_dma = conn->bufs_dma + HSRV_RX_DEPTH * sizeof(*conn->bufs);
 	conn->tx_cqe.done = hsrv_tx_done;
-	conn->reg_cqe.done = hsrv_reg_done;
 	for (i = 0; i < HSRV_RX_DEPTH; i++) {
 		struct hsrv_rx *rx = &conn->rx[i];
 
@@ -592,79 +857,31 @@ static int hsrv_ctrl_setup(struct hsrv_conn *conn)
 	return 0;
 }
 
-static struct hsrv_client *hsrv_client_find(const u8 *id)
-{
-	struct hsrv_client *client;
-
-	list_for_each_entry(client, &hsrv_clients, node) {
-		if (!memcmp(client->id, id, HERMIT_CLIENT_ID_LEN))
-			return client;
-	}
-	return NULL;
-}
-
-static struct hsrv_client *hsrv_client_new(const u8 *id, struct ib_device *dev)
-{
-	struct hsrv_client *client;
-
-	if (hsrv_nr_clients >= HSRV_MAX_CLIENTS)
-		return ERR_PTR(-EUSERS);
-	client = kzalloc(sizeof(*client), GFP_KERNEL);
-	if (!client)
-		return ERR_PTR(-ENOMEM);
-	client->pd = ib_alloc_pd(dev, 0);
-	if (IS_ERR(client->pd)) {
-		int err = PTR_ERR(client->pd);
-
-		kfree(client);
-		return ERR_PTR(err);
-	}
-	memcpy(client->id, id, HERMIT_CLIENT_ID_LEN);
-	client->dev = dev;
-	client->session = get_random_u64() ?: 1;
-	xa_init(&client->chunks);
-	mutex_init(&client->lock);
-	INIT_LIST_HEAD(&client->conns);
-	list_add_tail(&client->node, &hsrv_clients);
-	hsrv_nr_clients++;
-	return client;
-}
-
 /*
- * The session a connect request joins. A new control connection of a known
- * client replaces the old one (whose loss the server may not have noticed:
- * it never sends on its queue pairs); data connections need the control one.
+ * The session a data connection joins: one whose control connection is
+ * authenticated, on the same device, and a token made with its secret over
+ * a counter not used before (a replayed request is refused).
  */
-static struct hsrv_client *hsrv_session(const struct hermit_conn_req *req,
-					struct ib_device *dev, bool *resumed)
+static struct hsrv_client *hsrv_data_session(const struct hermit_conn_req *req,
+					     struct ib_device *dev)
 {
 	struct hsrv_client *client = hsrv_client_find(req->client_id);
-	struct hsrv_conn *conn;
+	u64 counter = le64_to_cpu(req->counter);
+	u8 mac[HERMIT_MAC_LEN];
 
-	*resumed = false;
-	if (req->queue != HERMIT_Q_CTRL) {
-		if (!client || !client->ctrl || client->dev != dev)
-			return ERR_PTR(-ENOENT);
-		if (client->nr_conns >= HSRV_MAX_CONNS)
-			return ERR_PTR(-EUSERS);
-		return client;
+	if (!client || !client->ctrl || client->dev != dev)
+		return ERR_PTR(-ENOENT);
+	if (client->nr_conns >= HSRV_MAX_CONNS)
+		return ERR_PTR(-EUSERS);
+	hermit_data_mac(client->secret, client->id, client->session, req->queue,
+			counter, mac);
+	if (counter <= client->data_counter ||
+	    crypto_memneq(mac, req->token, HERMIT_TOKEN_LEN)) {
+		hsrv_stats.auth_failures++;
+		return ERR_PTR(-EACCES);
 	}
-	if (client) {
-		list_for_each_entry(conn, &client->conns, node) {
-			rdma_disconnect(conn->cm_id);
-			hsrv_conn_close(conn);
-		}
-		if (client->dev == dev) {
-			*resumed = true;
-			return client;
-		}
-		if (client->nr_conns)
-			return ERR_PTR(-EBUSY);	/* the client retries */
-		pr_info("client %*phN moved to device %s: its chunks are dropped\n",
-			4, client->id, dev_name(&dev->dev));
-		hsrv_client_destroy(client);
-	}
-	return hsrv_client_new(req->client_id, dev);
+	client->data_counter = counter;
+	return client;
 }
 
 /* Refuse a connect request, saying why (struct hermit_conn_rej). */
@@ -691,9 +908,9 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	struct rdma_conn_param param = {};
 	struct ib_qp_init_attr attr = {};
 	struct hermit_conn_rep rep = {};
-	struct hsrv_client *client;
+	struct hsrv_client *client = NULL, *known;
 	struct hsrv_conn *conn;
-	bool ctrl, resumed;
+	bool ctrl;
 	int err;
 
 	err = hermit_conn_req_check(req, ev->param.conn.private_data_len);
@@ -703,24 +920,49 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	if (err)
 		goto reject;
 	ctrl = req->queue == HERMIT_Q_CTRL;
-	client = hsrv_session(req, dev, &resumed);
-	if (IS_ERR(client)) {
-		err = PTR_ERR(client);
-		goto reject;
+	if (ctrl) {
+		/* Only a HELLO makes it join a session (hsrv_hello()). */
+		if (hsrv_nr_pending >= HSRV_MAX_PENDING) {
+			err = -EBUSY;
+			goto reject;
+		}
+	} else {
+		client = hsrv_data_session(req, dev);
+		if (IS_ERR(client)) {
+			err = PTR_ERR(client);
+			goto reject;
+		}
 	}
 	err = -ENOMEM;
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
-		goto drop;
+		goto reject;
 	conn->cm_id = id;
-	conn->client = client;
+	conn->dev = dev;
 	conn->queue = req->queue;
+	memcpy(conn->id, req->client_id, sizeof(conn->id));
+	conn->last_rx = jiffies;
 	INIT_WORK(&conn->release_work, hsrv_release_work);
 	INIT_WORK(&conn->rx_work, hsrv_rx_work);
 	INIT_LIST_HEAD(&conn->rx_ready);
 	spin_lock_init(&conn->rx_lock);
 	init_completion(&conn->tx_done);
 	init_completion(&conn->reg_done);
+	conn->reg_cqe.done = hsrv_reg_done;
+	if (ctrl) {
+		/* Nothing is registered in it: the QP reaches no memory. */
+		conn->pd = ib_alloc_pd(dev, 0);
+		if (IS_ERR(conn->pd)) {
+			err = PTR_ERR(conn->pd);
+			conn->pd = NULL;
+			goto free;
+		}
+		memcpy(conn->client_nonce, req->token, HERMIT_NONCE_LEN);
+		get_random_bytes(conn->server_nonce, HERMIT_NONCE_LEN);
+	} else {
+		conn->pd = client->pd;
+		conn->client = client;
+	}
 	/* Room for ib_drain_qp()'s extra work requests too. */
 	conn->cq = ib_alloc_cq_any(dev, conn, ctrl ? HSRV_RX_DEPTH + 8 : 4,
 				   IB_POLL_WORKQUEUE);
@@ -733,11 +975,12 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	attr.recv_cq = conn->cq;
 	attr.qp_type = IB_QPT_RC;
 	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	/* Data queues: a chunk's registration and the drain. */
 	attr.cap.max_send_wr = ctrl ? 5 : 2;
 	attr.cap.max_recv_wr = ctrl ? HSRV_RX_DEPTH + 1 : 2;
 	attr.cap.max_send_sge = 1;
 	attr.cap.max_recv_sge = 1;
-	err = rdma_create_qp(id, client->pd, &attr);
+	err = rdma_create_qp(id, conn->pd, &attr);
 	if (err)
 		goto free;
 	if (ctrl) {
@@ -746,18 +989,30 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 			goto free;
 	}
 	id->context = conn;
-	list_add_tail(&conn->node, &client->conns);
-	client->nr_conns++;
+	if (ctrl) {
+		list_add_tail(&conn->node, &hsrv_pending);
+		hsrv_nr_pending++;
+	} else {
+		list_add_tail(&conn->node, &client->conns);
+		client->nr_conns++;
+	}
 	hsrv_nr_conns++;
-	if (ctrl)
-		client->ctrl = conn;
 
 	rep.magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
 	rep.version = HERMIT_PROTO_VERSION;
-	rep.flags = cpu_to_le32(resumed ? HERMIT_REP_RESUMED : 0);
 	rep.epoch = cpu_to_le64(hsrv_epoch);
-	rep.session = cpu_to_le64(client->session);
 	rep.capacity = cpu_to_le64(hsrv_capacity_bytes());
+	if (ctrl) {
+		/* A session the client may resume, if it proves its secret. */
+		known = hsrv_client_find(req->client_id);
+		if (known && known->dev == dev) {
+			rep.flags |= cpu_to_le32(HERMIT_REP_RESUMED);
+			rep.session = cpu_to_le64(known->session);
+		}
+		if (READ_ONCE(hsrv_key_len))
+			rep.flags |= cpu_to_le32(HERMIT_REP_AUTH);
+		memcpy(rep.nonce, conn->server_nonce, HERMIT_NONCE_LEN);
+	}
 	param.private_data = &rep;
 	param.private_data_len = sizeof(rep);
 	/* The event's depths are already from this side's point of view. */
@@ -767,28 +1022,19 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	param.rnr_retry_count = 7;
 	err = rdma_accept(id, &param);
 	if (!err) {
-		if (ctrl)
-			pr_info_ratelimited("client %*phN connected from %pISc: %s session %llx\n",
-					    4, client->id, &id->route.addr.dst_addr,
-					    resumed ? "resumed" : "new", client->session);
 		mutex_unlock(&hsrv_mutex);
 		return 0;
 	}
 	list_del(&conn->node);
-	client->nr_conns--;
+	if (ctrl)
+		hsrv_nr_pending--;
+	else
+		client->nr_conns--;
 	hsrv_nr_conns--;
-	if (ctrl) {
-		client->ctrl = NULL;
-		client->lost_at = jiffies;
-	}
 	id->context = NULL;
 free:
 	hsrv_conn_put_verbs(conn);
 	kfree(conn);
-drop:
-	/* A session created for this request, and left empty, goes again. */
-	if (!client->nr_conns && !client->nr_chunks)
-		hsrv_client_destroy(client);
 reject:
 	hsrv_reject(id, err);
 	mutex_unlock(&hsrv_mutex);
@@ -805,10 +1051,7 @@ static int hsrv_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	case RDMA_CM_EVENT_ESTABLISHED:
 		if (conn) {
 			mutex_lock(&hsrv_mutex);
-			conn->established = true;
-			conn->last_rx = jiffies;
-			if (conn->client->ctrl == conn)
-				hsrv_stats.connects++;
+			WRITE_ONCE(conn->established, true);
 			mod_delayed_work(system_wq, &hsrv_reap_work, HZ);
 			mutex_unlock(&hsrv_mutex);
 		}
@@ -844,12 +1087,21 @@ static int hsrv_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 static void hsrv_reap(struct work_struct *work)
 {
 	struct hsrv_client *client, *next;
+	struct hsrv_conn *conn;
 	bool again = false;
 
 	mutex_lock(&hsrv_mutex);
+	list_for_each_entry(conn, &hsrv_pending, node) {
+		again = true;
+		if (time_after(jiffies, conn->last_rx + HSRV_TIMEOUT) &&
+		    !test_bit(0, &conn->closing)) {
+			pr_info_ratelimited("connection from %pISc sent no HELLO: closing it\n",
+					    &conn->cm_id->route.addr.dst_addr);
+			hsrv_conn_close(conn);
+		}
+	}
 	list_for_each_entry_safe(client, next, &hsrv_clients, node) {
-		struct hsrv_conn *conn = client->ctrl;
-
+		conn = client->ctrl;
 		again = true;
 		if (conn) {
 			if (conn->established &&
@@ -902,9 +1154,10 @@ static int hsrv_listen_start(void)
 		return err;
 	}
 	WRITE_ONCE(hsrv_listen_id, id);
-	pr_info("listening on port %u (%pISc), capacity %lu MiB\n",
+	pr_info("listening on port %u (%pISc), capacity %lu MiB%s\n",
 		hermit_port_of(&hsrv_listen_addr), &hsrv_listen_addr,
-		hsrv_capacity_bytes() >> 20);
+		hsrv_capacity_bytes() >> 20,
+		READ_ONCE(hsrv_key_len) ? "" : "; no key: clients are not authenticated");
 	return 0;
 }
 
@@ -944,6 +1197,8 @@ static void hsrv_disconnect_all(void)
 	struct hsrv_conn *conn;
 
 	mutex_lock(&hsrv_mutex);
+	list_for_each_entry(conn, &hsrv_pending, node)
+		hsrv_conn_close(conn);
 	list_for_each_entry(client, &hsrv_clients, node) {
 		list_for_each_entry(conn, &client->conns, node)
 			hsrv_conn_close(conn);
@@ -1131,6 +1386,42 @@ static const struct kernel_param_ops hsrv_quota_ops = {
 module_param_cb(client_quota, &hsrv_quota_ops, &hsrv_quota, 0644);
 MODULE_PARM_DESC(client_quota, "Bytes one client may hold, K/M/G suffixes (0: no limit, the default)");
 
+static int hsrv_param_key_set(const char *val, const struct kernel_param *kp)
+{
+	u8 key[HERMIT_KEY_MAX];
+	int len = 0;
+
+	if (!sysfs_streq(val, "off")) {
+		len = hermit_parse_key(val, key);
+		if (len < 0)
+			return -EINVAL;
+	}
+	spin_lock(&hsrv_key_lock);
+	memzero_explicit(hsrv_key, sizeof(hsrv_key));
+	memcpy(hsrv_key, key, len);
+	WRITE_ONCE(hsrv_key_len, len);
+	spin_unlock(&hsrv_key_lock);
+	memzero_explicit(key, sizeof(key));
+	if (len)
+		pr_info("key set: new sessions must prove it\n");
+	else
+		pr_info("no key: clients are not authenticated\n");
+	return 0;
+}
+
+/* Whether a key is set; never the key. */
+static int hsrv_param_key_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", READ_ONCE(hsrv_key_len) ? "set" : "off");
+}
+
+static const struct kernel_param_ops hsrv_key_ops = {
+	.set = hsrv_param_key_set,
+	.get = hsrv_param_key_get,
+};
+module_param_cb(key, &hsrv_key_ops, NULL, 0200);
+MODULE_PARM_DESC(key, "Shared key clients must prove: 32 to 128 hex digits, or off (write-only)");
+
 /* ---- debugfs ---- */
 
 static struct dentry *hsrv_debugfs;
@@ -1140,17 +1431,21 @@ static struct dentry *hsrv_debugfs;
  * without CONFIG_HERMIT, so these do not use the core's helper).
  */
 static const struct kernel_param hsrv_knobs[] = {
-	{ .name = "listen", .ops = &hsrv_listen_ops },
-	{ .name = "capacity", .ops = &hsrv_capacity_ops, .arg = &hsrv_capacity },
-	{ .name = "grace_period", .ops = &hsrv_grace_ops, .arg = &hsrv_grace },
-	{ .name = "client_quota", .ops = &hsrv_quota_ops, .arg = &hsrv_quota },
+	{ .name = "listen", .ops = &hsrv_listen_ops, .perm = 0644 },
+	{ .name = "capacity", .ops = &hsrv_capacity_ops, .perm = 0644,
+	  .arg = &hsrv_capacity },
+	{ .name = "grace_period", .ops = &hsrv_grace_ops, .perm = 0644,
+	  .arg = &hsrv_grace },
+	{ .name = "client_quota", .ops = &hsrv_quota_ops, .perm = 0644,
+	  .arg = &hsrv_quota },
+	{ .name = "key", .ops = &hsrv_key_ops, .perm = 0200 },
 };
 
 static ssize_t hsrv_knob_write(struct file *file, const char __user *ubuf,
 			       size_t count, loff_t *ppos)
 {
 	const struct kernel_param *kp = file->private_data;
-	char buf[HERMIT_ADDR_MAX];
+	char buf[160];	/* room for a key's hex digits */
 	int err;
 
 	if (*ppos || !count || count >= sizeof(buf))
@@ -1159,6 +1454,7 @@ static ssize_t hsrv_knob_write(struct file *file, const char __user *ubuf,
 		return -EFAULT;
 	buf[count] = '\0';
 	err = kp->ops->set(strim(buf), kp);
+	memzero_explicit(buf, sizeof(buf));
 	return err ?: count;
 }
 
@@ -1219,6 +1515,8 @@ static int hsrv_stats_show(struct seq_file *m, void *v)
 		   atomic_long_read(&hsrv_chunk_stats.alloc_errors));
 	seq_printf(m, "bad_messages %lu\n", atomic_long_read(&hsrv_bad_messages));
 	seq_printf(m, "rejected_connects %lu\n", hsrv_stats.rejected);
+	seq_printf(m, "auth_failures %lu\n", hsrv_stats.auth_failures);
+	seq_printf(m, "key %s\n", READ_ONCE(hsrv_key_len) ? "set" : "off");
 	seq_printf(m, "connects %lu\n", hsrv_stats.connects);
 	seq_printf(m, "disconnects %lu\n", hsrv_stats.disconnects);
 	seq_printf(m, "expired %lu\n", hsrv_stats.expired);
@@ -1267,7 +1565,7 @@ static void hsrv_debugfs_init(void)
 	hsrv_debugfs = debugfs_create_dir("server", root);
 	dput(root);
 	for (i = 0; i < ARRAY_SIZE(hsrv_knobs); i++)
-		debugfs_create_file(hsrv_knobs[i].name, 0644, hsrv_debugfs,
+		debugfs_create_file(hsrv_knobs[i].name, hsrv_knobs[i].perm, hsrv_debugfs,
 				    (void *)&hsrv_knobs[i], &hsrv_knob_fops);
 	debugfs_create_file("reset", 0200, hsrv_debugfs, NULL, &hsrv_reset_fops);
 	debugfs_create_file("stats", 0444, hsrv_debugfs, NULL, &hsrv_stats_fops);
@@ -1292,6 +1590,10 @@ static void hsrv_remove_one(struct ib_device *dev, void *data)
 	struct hsrv_conn *conn;
 
 	mutex_lock(&hsrv_mutex);
+	list_for_each_entry(conn, &hsrv_pending, node) {
+		if (conn->dev == dev)
+			hsrv_conn_close(conn);
+	}
 	list_for_each_entry(client, &hsrv_clients, node) {
 		if (client->dev != dev)
 			continue;

@@ -26,6 +26,9 @@ GARBAGE = {
     "server/capacity": ["abc", "-1", "12x", "99999T", "\x01"],
     "server/grace_period": ["-1", "abc", "86401", "\x01"],
     "server/client_quota": ["abc", "-1", "12x", "99999T", "\x01"],
+    "rdma/queues": ["-1", "abc", "513", "1.5", "\x01"],
+    "rdma/key": ["abc", "00112233", "0" * 31, "g" * 32, "0" * 130, "set", "\x01"],
+    "server/key": ["abc", "00112233", "0" * 33, "g" * 32, "0" * 130, "set", "\x01"],
 }
 GOOD = {
     "enabled": ["1", "0", "Y", "n"],
@@ -41,6 +44,9 @@ GOOD = {
     "server/capacity": ["64M", "256M"],
     "server/grace_period": ["10", "300"],
     "server/client_quota": ["64M", "0"],
+    "rdma/queues": ["1", "512", "0"],
+    "rdma/key": ["00112233445566778899aabbccddeeff", "off"],
+    "server/key": ["ab" * 64, "off"],
 }
 SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capacity",
          "fs_enabled": "fs_enabled", "fs_nr_cores": "fs_nr_cores",
@@ -49,7 +55,11 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "server/listen": "../../hermit_server/parameters/listen",
          "server/capacity": "../../hermit_server/parameters/capacity",
          "server/grace_period": "../../hermit_server/parameters/grace_period",
-         "server/client_quota": "../../hermit_server/parameters/client_quota"}
+         "server/client_quota": "../../hermit_server/parameters/client_quota",
+         "rdma/queues": "rdma_queues", "rdma/key": "key",
+         "server/key": "../../hermit_server/parameters/key"}
+# Keys are write-only: reading tells only whether one is set.
+SECRET = {"rdma/key", "server/key"}
 
 failures = []
 
@@ -72,10 +82,12 @@ def write(path, value):
 
 for knob, values in GARBAGE.items():
     for path in (os.path.join(D, knob), os.path.join(P, SYSFS[knob])):
-        before = read(path)
+        # A key's sysfs file cannot be read at all: check it in debugfs.
+        rpath = os.path.join(D, knob) if knob in SECRET else path
+        before = read(rpath)
         for v in values:
             err = write(path, v)
-            after = read(path)
+            after = read(rpath)
             if err != errno.EINVAL:
                 failures.append(f"{path} <- {v!r}: errno {err}, expected EINVAL")
             if after != before:
@@ -85,11 +97,23 @@ for knob, values in GARBAGE.items():
             if err:
                 failures.append(f"{path} <- {v!r}: refused with errno {err}")
         write(path, before.strip())
-        if read(path) != before:
+        if read(rpath) != before:
             failures.append(f"{path}: could not restore {before!r}")
     mode = os.stat(os.path.join(D, knob)).st_mode & 0o777
     if mode & 0o002:
         failures.append(f"{knob} is world-writable ({mode:o})")
+    if knob in SECRET:
+        for path in (os.path.join(D, knob), os.path.join(P, SYSFS[knob])):
+            mode = os.stat(path).st_mode & 0o777
+            if mode != 0o200:
+                failures.append(f"{path}: mode {mode:o}, expected 200")
+        if read(os.path.join(D, knob)) != "off\n":
+            failures.append(f"{knob} reads {read(os.path.join(D, knob))!r}, expected 'off'")
+        try:
+            read(os.path.join(P, SYSFS[knob]))
+            failures.append(f"{P}/{SYSFS[knob]} can be read")
+        except PermissionError:
+            pass
 
 # A write-only trigger: anything but "1" is refused.
 for v in ["0", "2", "abc", "11", "\x01"]:

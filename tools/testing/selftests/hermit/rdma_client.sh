@@ -22,6 +22,9 @@
 #   rdma_client.sh off                 swapoff; prints chunks and FREEs
 #                                      deferred and pending
 #   rdma_client.sh stats               the client's stats
+#   rdma_client.sh key HEX|off         the shared key (write-only)
+#   rdma_client.sh reconnect [SECS]    connect anew to the same server; print
+#                                      connects before/after and the state
 . /run/hermit/selftests/lib.sh
 
 H=/sys/kernel/debug/hermit
@@ -57,6 +60,22 @@ connect)
 	dmesg | grep -q "ctrl is ready for reqs" || fail "no 'ctrl is ready for reqs' in the log"
 	grep . $H/rdma/stats | tr '\n' ' '
 	echo
+	;;
+key)
+	echo "$2" >$H/rdma/key || fail "cannot set the key"
+	[ "$(cat $H/rdma/key)" = "$([ "$2" = off ] && echo off || echo set)" ] ||
+		fail "key reads back as $(cat $H/rdma/key)"
+	;;
+reconnect)
+	addr=$(cut -d' ' -f1 $H/connect)
+	c0=$(cstat connects)
+	echo "$addr" >$H/connect || fail "cannot write $addr to $H/connect"
+	for i in $(seq "${2:-30}"); do
+		sleep 1
+		[ "$(cstat connects)" -gt "$c0" ] && grep -q " ready\$" $H/connect && break
+	done
+	echo "connects0 $c0 connects $(cstat connects) state $(cut -d' ' -f2 $H/connect)"
+	dmesg | grep "hermit: rdma:" | tail -2
 	;;
 disconnect)
 	echo off >$H/connect || fail "cannot forget the server"

@@ -16,6 +16,9 @@
 #                                             SECS, default 0)
 #   rdma_server.sh addrs                      the address of every chunk granted
 #   rdma_server.sh quota BYTES                bytes one client may hold (0: any)
+#   rdma_server.sh key HEX|off                the shared key (write-only)
+#   rdma_server.sh conns CLIENT_ID [SECS [N]] the connections of a client's
+#                                             session (waiting up to SECS for N)
 . /run/hermit/selftests/lib.sh
 
 S=/sys/kernel/debug/hermit/server
@@ -45,6 +48,11 @@ reset)
 	;;
 stats)
 	cat $S/stats
+	;;
+key)
+	echo "$2" >$S/key || fail "cannot set the key"
+	[ "$(stat key)" = "$([ "$2" = off ] && echo off || echo set)" ] ||
+		fail "key is $(stat key) in the stats"
 	;;
 expect)
 	for i in $(seq 0 "${4:-0}"); do
@@ -77,6 +85,16 @@ chunks)
 	;;
 addrs)
 	awk '/^  chunk / { print $5 }' $S/clients
+	;;
+conns)
+	# The connections of a client's session, once they have settled.
+	for i in $(seq 0 "${3:-0}"); do
+		v=$(awk -v id="$2" '$1 == "client" && $2 == id {
+			for (i = 3; i < NF; i++) if ($i == "conns") print $(i + 1) }' $S/clients)
+		[ "$v" = "${4:-$v}" ] && break
+		[ "$i" -lt "${3:-0}" ] && sleep 1
+	done
+	echo "client $2 conns ${v:-none}"
 	;;
 quota)
 	echo "$2" >$S/client_quota || fail "cannot set the client quota"
