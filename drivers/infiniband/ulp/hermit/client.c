@@ -305,10 +305,6 @@ static struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)
 	return &hrc.queues[(cpu % READ_ONCE(hrc.nr_sets)) * 3 + kind - 1];
 }
 
-/* Every data queue there is room for, connected or not. */
-#define hrc_for_each_data_queue(q)					\
-	for ((q) = hrc.queues; (q) < hrc.queues + 3 * hrc_max_sets; (q)++)
-
 static void hrc_queue_disconnect(struct hrc_queue *q)
 {
 	if (q->cm_id && q->cm_id->qp)
@@ -446,13 +442,14 @@ static void hrc_quiesce(void)
 /* Tear down every queue and the protection domain, once quiesced. */
 static void hrc_teardown(void)
 {
-	struct hrc_queue *q;
+	unsigned int i;
 
+	/* Every data queue there is room for, connected or not. */
 	if (hrc.queues) {
-		hrc_for_each_data_queue(q)
-			hrc_queue_disconnect(q);
-		hrc_for_each_data_queue(q)
-			hrc_queue_destroy(q);
+		for (i = 0; i < 3 * hrc_max_sets; i++)
+			hrc_queue_disconnect(&hrc.queues[i]);
+		for (i = 0; i < 3 * hrc_max_sets; i++)
+			hrc_queue_destroy(&hrc.queues[i]);
 	}
 	hrc_queue_disconnect(&hrc.ctrl);
 	hrc_queue_destroy(&hrc.ctrl);
@@ -584,15 +581,15 @@ static void hrc_connect_work(struct work_struct *work)
 
 static void hrc_error_work(struct work_struct *work)
 {
-	struct hrc_queue *q;
+	unsigned int i;
 
 	atomic_long_inc(&hrc_stats.disconnects);
 	pr_warn("lost server %pISpc: new stores go to disk, reconnecting\n",
 		&hrc.addr);
 	/* Flush the queues first: waiters hold rwsem until they complete. */
 	if (hrc.queues) {
-		hrc_for_each_data_queue(q)
-			hrc_queue_disconnect(q);
+		for (i = 0; i < 3 * hrc_max_sets; i++)
+			hrc_queue_disconnect(&hrc.queues[i]);
 	}
 	hrc_queue_disconnect(&hrc.ctrl);
 	hrc_quiesce();

@@ -219,9 +219,9 @@ static struct hsrv_conn *hsrv_reg_conn(struct hsrv_client *client)
 
 	lockdep_assert_held(&client->lock);
 	/* The client's first data queue may be a moment from established. */
-	for (tries = 0; !found && tries < 100; tries++) {
+	for (tries = 0; !found && tries < 50; tries++) {
 		if (tries)
-			msleep(10);
+			msleep(20);
 		mutex_lock(&hsrv_mutex);
 		list_for_each_entry(conn, &client->conns, node) {
 			if (conn->queue != HERMIT_Q_CTRL && conn->established &&
