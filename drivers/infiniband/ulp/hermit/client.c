@@ -158,9 +158,7 @@ static struct {
 } hrc;
 
 /* The shared key; no key: the server is not authenticated either. */
-static DEFINE_SPINLOCK(hrc_key_lock);
-static u8 hrc_key[HERMIT_KEY_MAX];
-static int hrc_key_len;
+static struct hermit_key hrc_key = HERMIT_KEY_INIT(hrc_key);
 
 static struct workqueue_struct *hrc_wq;
 static atomic_long_t hrc_chunks;
@@ -567,7 +565,7 @@ static void hrc_connect_work(struct work_struct *work)
 			&hrc.addr, dev_name(&hrc.dev->dev), num_possible_cpus(),
 			hrc.nr_sets,
 			resumed ? "resumed" : "new", hrc.session,
-			READ_ONCE(hrc_key_len) ? "authenticated" :
+			READ_ONCE(hrc_key.len) ? "authenticated" :
 			"no key: the server is not authenticated");
 		return;
 	}
@@ -812,18 +810,6 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
 	return err;
 }
 
-/* The shared key into @key; returns its length, 0 without a key. */
-static int hrc_key_get(u8 *key)
-{
-	int len;
-
-	spin_lock(&hrc_key_lock);
-	len = hrc_key_len;
-	memcpy(key, hrc_key, len);
-	spin_unlock(&hrc_key_lock);
-	return len;
-}
-
 /*
  * The handshake on a new control connection: resume our session when the
  * server still has it (proving its secret), else start one (proving the
@@ -837,7 +823,7 @@ static int hrc_hello(bool *resumed)
 	struct hermit_hello *w = (struct hermit_hello *)&hrc.bufs[0];
 	u32 flags = le32_to_cpu(rep->flags);
 	u8 key[HERMIT_KEY_MAX], mac[HERMIT_MAC_LEN];
-	int klen = hrc_key_get(key);
+	int klen = hermit_key_get(&hrc_key, key);
 	u64 tag, session;
 	bool resume;
 	int err;
@@ -1332,27 +1318,12 @@ MODULE_PARM_DESC(rdma_queues, "Sets of data queues from the next connection on (
 /* The key is used from the next connection on. */
 static int hrc_param_key_set(const char *val, const struct kernel_param *kp)
 {
-	u8 key[HERMIT_KEY_MAX];
-	int len = 0;
-
-	if (!sysfs_streq(val, "off")) {
-		len = hermit_parse_key(val, key);
-		if (len < 0)
-			return -EINVAL;
-	}
-	spin_lock(&hrc_key_lock);
-	memzero_explicit(hrc_key, sizeof(hrc_key));
-	memcpy(hrc_key, key, len);
-	WRITE_ONCE(hrc_key_len, len);
-	spin_unlock(&hrc_key_lock);
-	memzero_explicit(key, sizeof(key));
-	return 0;
+	return hermit_key_set(&hrc_key, val);
 }
 
-/* Whether a key is set; never the key. */
 static int hrc_param_key_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", READ_ONCE(hrc_key_len) ? "set" : "off");
+	return hermit_key_show(&hrc_key, buf);
 }
 
 static const struct kernel_param_ops hrc_key_ops = {
@@ -1370,7 +1341,7 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "server %s", server);
 	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc.id);
 	seq_printf(m, "session %llx\n", hrc.session);
-	seq_printf(m, "key %s\n", READ_ONCE(hrc_key_len) ? "set" : "off");
+	seq_printf(m, "key %s\n", READ_ONCE(hrc_key.len) ? "set" : "off");
 	seq_printf(m, "queue_sets %u\n", READ_ONCE(hrc.nr_sets));
 	seq_printf(m, "chunks %ld\n", atomic_long_read(&hrc_chunks));
 	seq_printf(m, "grants %ld\n", atomic_long_read(&hrc_stats.grants));

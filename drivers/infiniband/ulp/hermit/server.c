@@ -151,9 +151,7 @@ static struct {
 	atomic_long_t allocs, frees, refused_full, refused_quota, alloc_errors;
 } hsrv_chunk_stats;
 /* The shared key; no key: every client is welcome. */
-static DEFINE_SPINLOCK(hsrv_key_lock);
-static u8 hsrv_key[HERMIT_KEY_MAX];
-static int hsrv_key_len;
+static struct hermit_key hsrv_key = HERMIT_KEY_INIT(hsrv_key);
 
 static struct {
 	unsigned long rejected, connects, disconnects, expired, auth_failures;
@@ -496,18 +494,6 @@ static bool hsrv_send_reply(struct hsrv_conn *conn)
 	return !conn->tx_status;
 }
 
-/* The shared key into @key; returns its length, 0 without a key. */
-static int hsrv_key_get(u8 *key)
-{
-	int len;
-
-	spin_lock(&hsrv_key_lock);
-	len = hsrv_key_len;
-	memcpy(key, hsrv_key, len);
-	spin_unlock(&hsrv_key_lock);
-	return len;
-}
-
 /*
  * Which session a HELLO joins, checked against its proof; called with
  * hsrv_mutex. A known session is resumed only by its secret and is never
@@ -587,7 +573,7 @@ static bool hsrv_hello(struct hsrv_conn *conn, struct hsrv_rx *rx)
 		return false;
 	}
 	resume = le32_to_cpu(h->flags) & HERMIT_REP_RESUMED;
-	klen = hsrv_key_get(key);
+	klen = hermit_key_get(&hsrv_key, key);
 	mutex_lock(&hsrv_mutex);
 	client = hsrv_hello_session(conn, h, key, klen);
 	if (IS_ERR(client)) {
@@ -1009,7 +995,7 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 			rep.flags |= cpu_to_le32(HERMIT_REP_RESUMED);
 			rep.session = cpu_to_le64(known->session);
 		}
-		if (READ_ONCE(hsrv_key_len))
+		if (READ_ONCE(hsrv_key.len))
 			rep.flags |= cpu_to_le32(HERMIT_REP_AUTH);
 		memcpy(rep.nonce, conn->server_nonce, HERMIT_NONCE_LEN);
 	}
@@ -1157,7 +1143,7 @@ static int hsrv_listen_start(void)
 	pr_info("listening on port %u (%pISc), capacity %lu MiB%s\n",
 		hermit_port_of(&hsrv_listen_addr), &hsrv_listen_addr,
 		hsrv_capacity_bytes() >> 20,
-		READ_ONCE(hsrv_key_len) ? "" : "; no key: clients are not authenticated");
+		READ_ONCE(hsrv_key.len) ? "" : "; no key: clients are not authenticated");
 	return 0;
 }
 
@@ -1388,31 +1374,18 @@ MODULE_PARM_DESC(client_quota, "Bytes one client may hold, K/M/G suffixes (0: no
 
 static int hsrv_param_key_set(const char *val, const struct kernel_param *kp)
 {
-	u8 key[HERMIT_KEY_MAX];
-	int len = 0;
-
-	if (!sysfs_streq(val, "off")) {
-		len = hermit_parse_key(val, key);
-		if (len < 0)
-			return -EINVAL;
-	}
-	spin_lock(&hsrv_key_lock);
-	memzero_explicit(hsrv_key, sizeof(hsrv_key));
-	memcpy(hsrv_key, key, len);
-	WRITE_ONCE(hsrv_key_len, len);
-	spin_unlock(&hsrv_key_lock);
-	memzero_explicit(key, sizeof(key));
-	if (len)
+	if (hermit_key_set(&hsrv_key, val))
+		return -EINVAL;
+	if (READ_ONCE(hsrv_key.len))
 		pr_info("key set: new sessions must prove it\n");
 	else
 		pr_info("no key: clients are not authenticated\n");
 	return 0;
 }
 
-/* Whether a key is set; never the key. */
 static int hsrv_param_key_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", READ_ONCE(hsrv_key_len) ? "set" : "off");
+	return hermit_key_show(&hsrv_key, buf);
 }
 
 static const struct kernel_param_ops hsrv_key_ops = {
@@ -1516,7 +1489,7 @@ static int hsrv_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "bad_messages %lu\n", atomic_long_read(&hsrv_bad_messages));
 	seq_printf(m, "rejected_connects %lu\n", hsrv_stats.rejected);
 	seq_printf(m, "auth_failures %lu\n", hsrv_stats.auth_failures);
-	seq_printf(m, "key %s\n", READ_ONCE(hsrv_key_len) ? "set" : "off");
+	seq_printf(m, "key %s\n", READ_ONCE(hsrv_key.len) ? "set" : "off");
 	seq_printf(m, "connects %lu\n", hsrv_stats.connects);
 	seq_printf(m, "disconnects %lu\n", hsrv_stats.disconnects);
 	seq_printf(m, "expired %lu\n", hsrv_stats.expired);
