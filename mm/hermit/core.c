@@ -173,12 +173,15 @@ static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
 
 	if (*ppos || !count || count >= sizeof(buf))
 		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
+	if (copy_from_user(buf, ubuf, count)) {
+		err = -EFAULT;
+		goto out;
+	}
 	buf[count] = '\0';
 	kernel_param_lock(THIS_MODULE);
 	err = kp->ops->set(strim(buf), kp);
 	kernel_param_unlock(THIS_MODULE);
+out:
 	memzero_explicit(buf, sizeof(buf));
 	return err ? err : count;
 }

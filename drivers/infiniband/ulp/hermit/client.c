@@ -271,12 +271,13 @@ static int hrc_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 		complete(&q->cm_done);
 		break;
 	case RDMA_CM_EVENT_DISCONNECTED:
-		/* A control call waiting for its reply learns of it at once. */
-		if (q->kind == HERMIT_Q_CTRL && id->qp) {
-			struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
-
-			ib_modify_qp(id->qp, &attr, IB_QP_STATE);
-		}
+		/*
+		 * A control call waiting for its reply learns of it at once:
+		 * rdma_disconnect() moves the QP to error, under the id's QP
+		 * lock, so it cannot race with the QP's destruction.
+		 */
+		if (q->kind == HERMIT_Q_CTRL)
+			rdma_disconnect(id);
 		hrc_conn_error();
 		break;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
@@ -415,6 +416,7 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 		hermit_data_mac(hrc.next_secret, hrc.id, hrc.next_session, kind,
 				hrc.data_counter, mac);
 		memcpy(req.token, mac, sizeof(req.token));
+		memzero_explicit(mac, sizeof(mac));
 	}
 	param.private_data = &req;
 	param.private_data_len = sizeof(req);

@@ -40,7 +40,7 @@
 #include <crypto/sha2.h>
 
 #define HERMIT_PROTO_MAGIC	0x484d5254	/* "HMRT" */
-#define HERMIT_PROTO_VERSION	1
+#define HERMIT_PROTO_VERSION	2	/* 2: authenticated sessions */
 #define HERMIT_DEFAULT_PORT	50000
 /* Bytes of a chunk on the wire: the same for clients of any page size. */
 #define HERMIT_PROTO_CHUNK_BYTES	(64ULL << 20)

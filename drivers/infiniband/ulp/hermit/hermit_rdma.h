@@ -100,8 +100,10 @@ static inline int hermit_key_set(struct hermit_key *k, const char *val)
 
 	if (!sysfs_streq(val, "off")) {
 		len = hermit_parse_key(val, key);
-		if (len < 0)
+		if (len < 0) {
+			memzero_explicit(key, sizeof(key));
 			return -EINVAL;
+		}
 	}
 	spin_lock(&k->lock);
 	memzero_explicit(k->key, sizeof(k->key));

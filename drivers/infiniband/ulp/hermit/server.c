@@ -204,6 +204,26 @@ static void hsrv_reg_done(struct ib_cq *cq, struct ib_wc *wc)
 	complete(&conn->reg_done);
 }
 
+static void hsrv_conn_close(struct hsrv_conn *conn)
+{
+	if (!test_and_set_bit(0, &conn->closing))
+		queue_work(hsrv_wq, &conn->release_work);
+}
+
+/*
+ * Give up on a connection whose work request never completed: the error
+ * state flushes it at once (an iWARP disconnect alone waits for the peer),
+ * and the connection goes. Its QP must not be released meanwhile.
+ */
+static void hsrv_conn_kill(struct hsrv_conn *conn)
+{
+	struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
+
+	ib_modify_qp(conn->cm_id->qp, &attr, IB_QP_STATE);
+	rdma_disconnect(conn->cm_id);
+	hsrv_conn_close(conn);
+}
+
 /*
  * A data connection of @client to post a registration on: a queue pair in
  * the session's protection domain (the control connection's is not). The
@@ -331,7 +351,7 @@ static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_client *client,
 		goto out;
 	if (!wait_for_completion_timeout(&conn->reg_done, HSRV_TIMEOUT)) {
 		/* The work request still owns the MR: drop the connection. */
-		rdma_disconnect(conn->cm_id);
+		hsrv_conn_kill(conn);
 		wait_for_completion(&conn->reg_done);
 		ret = -ETIMEDOUT;
 		goto out;
@@ -435,12 +455,6 @@ static int hsrv_post_recv(struct hsrv_rx *rx)
 	return ib_post_recv(conn->cm_id->qp, &wr, NULL);
 }
 
-static void hsrv_conn_close(struct hsrv_conn *conn)
-{
-	if (!test_and_set_bit(0, &conn->closing))
-		queue_work(hsrv_wq, &conn->release_work);
-}
-
 static void hsrv_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct hsrv_rx *rx = container_of(wc->wr_cqe, struct hsrv_rx, cqe);
@@ -487,7 +501,7 @@ static bool hsrv_send_reply(struct hsrv_conn *conn)
 	if (ib_post_send(conn->cm_id->qp, &wr, &bad))
 		return false;
 	if (!wait_for_completion_timeout(&conn->tx_done, HSRV_TIMEOUT)) {
-		rdma_disconnect(conn->cm_id);
+		hsrv_conn_kill(conn);
 		wait_for_completion(&conn->tx_done);
 		return false;
 	}
@@ -507,6 +521,7 @@ static struct hsrv_client *hsrv_hello_session(struct hsrv_conn *conn,
 	struct hsrv_client *client = hsrv_client_find(conn->id);
 	u8 mac[HERMIT_MAC_LEN];
 	struct hsrv_conn *old;
+	bool bad;
 
 	lockdep_assert_held(&hsrv_mutex);
 	if (le32_to_cpu(h->flags) & HERMIT_REP_RESUMED) {
@@ -516,7 +531,9 @@ static struct hsrv_client *hsrv_hello_session(struct hsrv_conn *conn,
 		hermit_mac(client->secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_CLIENT,
 			   conn->client_nonce, conn->server_nonce, conn->id,
 			   client->session, mac);
-		if (crypto_memneq(mac, h->mac, HERMIT_MAC_LEN))
+		bad = crypto_memneq(mac, h->mac, HERMIT_MAC_LEN);
+		memzero_explicit(mac, sizeof(mac));
+		if (bad)
 			return ERR_PTR(-EACCES);
 		/* The old connections' peer may be gone unnoticed: close them. */
 		list_for_each_entry(old, &client->conns, node) {
@@ -528,7 +545,9 @@ static struct hsrv_client *hsrv_hello_session(struct hsrv_conn *conn,
 	if (klen) {
 		hermit_mac(key, klen, HERMIT_MAC_CLIENT, conn->client_nonce,
 			   conn->server_nonce, conn->id, 0, mac);
-		if (crypto_memneq(mac, h->mac, HERMIT_MAC_LEN))
+		bad = crypto_memneq(mac, h->mac, HERMIT_MAC_LEN);
+		memzero_explicit(mac, sizeof(mac));
+		if (bad)
 			return ERR_PTR(-EACCES);
 	}
 	if (client) {
@@ -854,15 +873,18 @@ static struct hsrv_client *hsrv_data_session(const struct hermit_conn_req *req,
 	struct hsrv_client *client = hsrv_client_find(req->client_id);
 	u64 counter = le64_to_cpu(req->counter);
 	u8 mac[HERMIT_MAC_LEN];
+	bool bad;
 
 	if (!client || !client->ctrl || client->dev != dev)
 		return ERR_PTR(-ENOENT);
-	if (client->nr_conns >= HSRV_MAX_CONNS)
+	/* Room for a resumed session's old connections, still closing. */
+	if (client->nr_conns >= 2 * HSRV_MAX_CONNS)
 		return ERR_PTR(-EUSERS);
 	hermit_data_mac(client->secret, client->id, client->session, req->queue,
 			counter, mac);
-	if (counter <= client->data_counter ||
-	    crypto_memneq(mac, req->token, HERMIT_TOKEN_LEN)) {
+	bad = crypto_memneq(mac, req->token, HERMIT_TOKEN_LEN);
+	memzero_explicit(mac, sizeof(mac));
+	if (counter <= client->data_counter || bad) {
 		hsrv_stats.auth_failures++;
 		return ERR_PTR(-EACCES);
 	}
@@ -887,6 +909,26 @@ static void hsrv_reject(struct rdma_cm_id *id, int err)
 
 static int hsrv_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev);
 
+/*
+ * Too many control connections wait for their HELLO: close the one that
+ * waited longest, so that a flood of connects that never say HELLO cannot
+ * keep a real client (which says it at once) out. False when every one is
+ * already closing. Called with hsrv_mutex.
+ */
+static bool hsrv_evict_pending(void)
+{
+	struct hsrv_conn *conn;
+
+	list_for_each_entry(conn, &hsrv_pending, node) {
+		if (!test_bit(0, &conn->closing)) {
+			rdma_disconnect(conn->cm_id);
+			hsrv_conn_close(conn);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 {
 	const struct hermit_conn_req *req = ev->param.conn.private_data;
@@ -908,7 +950,7 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	ctrl = req->queue == HERMIT_Q_CTRL;
 	if (ctrl) {
 		/* Only a HELLO makes it join a session (hsrv_hello()). */
-		if (hsrv_nr_pending >= HSRV_MAX_PENDING) {
+		if (hsrv_nr_pending >= HSRV_MAX_PENDING && !hsrv_evict_pending()) {
 			err = -EBUSY;
 			goto reject;
 		}
@@ -1423,10 +1465,13 @@ static ssize_t hsrv_knob_write(struct file *file, const char __user *ubuf,
 
 	if (*ppos || !count || count >= sizeof(buf))
 		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
+	if (copy_from_user(buf, ubuf, count)) {
+		err = -EFAULT;
+		goto out;
+	}
 	buf[count] = '\0';
 	err = kp->ops->set(strim(buf), kp);
+out:
 	memzero_explicit(buf, sizeof(buf));
 	return err ?: count;
 }

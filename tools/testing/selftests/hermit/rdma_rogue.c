@@ -28,7 +28,7 @@
 #include <rdma/rdma_cma.h>
 
 #define MAGIC		0x484d5254
-#define VERSION		1
+#define VERSION		2
 #define CHUNK_BYTES	(64ULL << 20)
 #define TIMEOUT_MS	20000
 
