@@ -845,16 +845,10 @@ static int hrc_hello(bool *resumed)
 				   &hrc.addr);
 		goto out;
 	}
-	memset(h, 0, sizeof(*h));
-	h->magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
-	h->version = HERMIT_PROTO_VERSION;
-	h->type = HERMIT_MSG_HELLO;
-	h->len = cpu_to_le16(sizeof(*h));
 	tag = ++hrc.tag;
-	h->tag = cpu_to_le64(tag);
+	hermit_hello_init(h, HERMIT_MSG_HELLO, tag, resume,
+			  resume ? hrc.session : 0);
 	if (resume) {
-		h->flags = cpu_to_le32(HERMIT_REP_RESUMED);
-		h->session = cpu_to_le64(hrc.session);
 		hermit_mac(hrc.secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_CLIENT,
 			   hrc.nonce, rep->nonce, hrc.id, hrc.session, h->mac);
 	} else if (klen) {

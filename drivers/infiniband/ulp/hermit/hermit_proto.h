@@ -405,6 +405,27 @@ static inline int hermit_conn_rej_reason(const struct hermit_conn_rej *rej,
 }
 
 /**
+ * hermit_hello_init() - fill in a HELLO or WELCOME (the MAC stays zero)
+ * @h: The message.
+ * @type: HERMIT_MSG_HELLO or HERMIT_MSG_WELCOME.
+ * @tag: The client's tag.
+ * @resumed: Whether the session is (to be) resumed.
+ * @session: The session (0 in a new session's HELLO).
+ */
+static inline void hermit_hello_init(struct hermit_hello *h, u8 type, u64 tag,
+				     bool resumed, u64 session)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
+	h->version = HERMIT_PROTO_VERSION;
+	h->type = type;
+	h->len = cpu_to_le16(sizeof(*h));
+	h->tag = cpu_to_le64(tag);
+	h->flags = cpu_to_le32(resumed ? HERMIT_REP_RESUMED : 0);
+	h->session = cpu_to_le64(session);
+}
+
+/**
  * hermit_hello_check() - validate a received HELLO or WELCOME
  * @h: The message (untrusted).
  * @bytes: Bytes received.
@@ -492,6 +513,27 @@ static inline void hermit_hmac_sha256(const u8 *key, size_t klen,
 	memzero_explicit(&st, sizeof(st));
 }
 
+/* The MAC over a struct hermit_mac_input; NULL nonces are zeroes. */
+static inline void __hermit_mac(const u8 *key, size_t klen, u32 label,
+				u8 queue, const u8 *cnonce, const u8 *snonce,
+				const u8 *id, u64 session, u64 counter, u8 *out)
+{
+	struct hermit_mac_input in = {
+		.magic = "hermit1",
+		.label = cpu_to_le32(label),
+		.queue = cpu_to_le32(queue),
+		.session = cpu_to_le64(session),
+		.counter = cpu_to_le64(counter),
+	};
+
+	if (cnonce)
+		memcpy(in.client_nonce, cnonce, HERMIT_NONCE_LEN);
+	if (snonce)
+		memcpy(in.server_nonce, snonce, HERMIT_NONCE_LEN);
+	memcpy(in.client_id, id, HERMIT_CLIENT_ID_LEN);
+	hermit_hmac_sha256(key, klen, &in, sizeof(in), out);
+}
+
 /**
  * hermit_mac() - the MAC of one step of the handshake
  * @key: The shared key or a session's secret.
@@ -507,16 +549,7 @@ static inline void hermit_mac(const u8 *key, size_t klen, u32 label,
 			      const u8 *cnonce, const u8 *snonce, const u8 *id,
 			      u64 session, u8 *out)
 {
-	struct hermit_mac_input in = {
-		.magic = "hermit1",
-		.label = cpu_to_le32(label),
-		.session = cpu_to_le64(session),
-	};
-
-	memcpy(in.client_nonce, cnonce, HERMIT_NONCE_LEN);
-	memcpy(in.server_nonce, snonce, HERMIT_NONCE_LEN);
-	memcpy(in.client_id, id, HERMIT_CLIENT_ID_LEN);
-	hermit_hmac_sha256(key, klen, &in, sizeof(in), out);
+	__hermit_mac(key, klen, label, 0, cnonce, snonce, id, session, 0, out);
 }
 
 /**
@@ -532,16 +565,8 @@ static inline void hermit_mac(const u8 *key, size_t klen, u32 label,
 static inline void hermit_data_mac(const u8 *secret, const u8 *id, u64 session,
 				   u8 queue, u64 counter, u8 *out)
 {
-	struct hermit_mac_input in = {
-		.magic = "hermit1",
-		.label = cpu_to_le32(HERMIT_MAC_DATA),
-		.queue = cpu_to_le32(queue),
-		.session = cpu_to_le64(session),
-		.counter = cpu_to_le64(counter),
-	};
-
-	memcpy(in.client_id, id, HERMIT_CLIENT_ID_LEN);
-	hermit_hmac_sha256(secret, HERMIT_MAC_LEN, &in, sizeof(in), out);
+	__hermit_mac(secret, HERMIT_MAC_LEN, HERMIT_MAC_DATA, queue, NULL, NULL,
+		     id, session, counter, out);
 }
 
 /**

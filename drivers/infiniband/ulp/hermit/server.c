@@ -106,7 +106,6 @@ struct hsrv_conn {
 	struct list_head node;
 	struct rdma_cm_id *cm_id;
 	struct hsrv_client *client;	/* NULL: a control conn before HELLO */
-	struct ib_device *dev;
 	struct ib_pd *pd;		/* of the QP: the session's, or own */
 	struct ib_cq *cq;
 	u8 queue;
@@ -450,7 +449,7 @@ static int hsrv_post_recv(struct hsrv_rx *rx)
 	};
 	struct ib_recv_wr wr = { .wr_cqe = &rx->cqe, .sg_list = &sge, .num_sge = 1 };
 
-	ib_dma_sync_single_for_device(conn->dev, rx->dma,
+	ib_dma_sync_single_for_device(conn->cm_id->device, rx->dma,
 				      sizeof(*rx->msg), DMA_FROM_DEVICE);
 	return ib_post_recv(conn->cm_id->qp, &wr, NULL);
 }
@@ -495,7 +494,7 @@ static bool hsrv_send_reply(struct hsrv_conn *conn)
 		.send_flags = IB_SEND_SIGNALED,
 	};
 
-	ib_dma_sync_single_for_device(conn->dev, conn->tx_dma, sizeof(*conn->tx),
+	ib_dma_sync_single_for_device(conn->cm_id->device, conn->tx_dma, sizeof(*conn->tx),
 				      DMA_TO_DEVICE);
 	reinit_completion(&conn->tx_done);
 	if (ib_post_send(conn->cm_id->qp, &wr, &bad))
@@ -525,7 +524,7 @@ static struct hsrv_client *hsrv_hello_session(struct hsrv_conn *conn,
 
 	lockdep_assert_held(&hsrv_mutex);
 	if (le32_to_cpu(h->flags) & HERMIT_REP_RESUMED) {
-		if (!client || client->dev != conn->dev ||
+		if (!client || client->dev != conn->cm_id->device ||
 		    client->session != le64_to_cpu(h->session))
 			return ERR_PTR(-EACCES);
 		hermit_mac(client->secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_CLIENT,
@@ -561,7 +560,7 @@ static struct hsrv_client *hsrv_hello_session(struct hsrv_conn *conn,
 			4, client->id, client->nr_chunks);
 		hsrv_client_destroy(client);
 	}
-	client = hsrv_client_new(conn->id, conn->dev);
+	client = hsrv_client_new(conn->id, conn->cm_id->device);
 	if (IS_ERR(client))
 		return client;
 	hermit_mac(key, klen, HERMIT_MAC_SECRET, conn->client_nonce,
@@ -583,7 +582,7 @@ static bool hsrv_hello(struct hsrv_conn *conn, struct hsrv_rx *rx)
 	bool resume;
 	int klen, err;
 
-	ib_dma_sync_single_for_cpu(conn->dev, rx->dma, sizeof(*h), DMA_FROM_DEVICE);
+	ib_dma_sync_single_for_cpu(conn->cm_id->device, rx->dma, sizeof(*h), DMA_FROM_DEVICE);
 	err = hermit_hello_check(h, rx->bytes, HERMIT_MSG_HELLO);
 	if (err) {
 		atomic_long_inc(&hsrv_bad_messages);
@@ -615,14 +614,8 @@ static bool hsrv_hello(struct hsrv_conn *conn, struct hsrv_rx *rx)
 	hsrv_stats.connects++;
 	WRITE_ONCE(conn->last_rx, jiffies);
 
-	memset(r, 0, sizeof(*r));
-	r->magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
-	r->version = HERMIT_PROTO_VERSION;
-	r->type = HERMIT_MSG_WELCOME;
-	r->len = cpu_to_le16(sizeof(*r));
-	r->tag = h->tag;
-	r->flags = cpu_to_le32(resume ? HERMIT_REP_RESUMED : 0);
-	r->session = cpu_to_le64(client->session);
+	hermit_hello_init(r, HERMIT_MSG_WELCOME, le64_to_cpu(h->tag), resume,
+			  client->session);
 	if (resume)
 		hermit_mac(client->secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_SERVER,
 			   conn->client_nonce, conn->server_nonce, conn->id,
@@ -966,7 +959,6 @@ static int hsrv_connect(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	if (!conn)
 		goto reject;
 	conn->cm_id = id;
-	conn->dev = dev;
 	conn->queue = req->queue;
 	memcpy(conn->id, req->client_id, sizeof(conn->id));
 	conn->last_rx = jiffies;
@@ -1609,7 +1601,7 @@ static void hsrv_remove_one(struct ib_device *dev, void *data)
 
 	mutex_lock(&hsrv_mutex);
 	list_for_each_entry(conn, &hsrv_pending, node) {
-		if (conn->dev == dev)
+		if (conn->cm_id->device == dev)
 			hsrv_conn_close(conn);
 	}
 	list_for_each_entry(client, &hsrv_clients, node) {

@@ -69,8 +69,11 @@ struct mac_input {
 	uint64_t session, counter;
 };
 
-enum { MAC_CLIENT = 1, MAC_SERVER, MAC_RESUME_CLIENT, MAC_RESUME_SERVER,
-       MAC_SECRET, MAC_DATA };
+enum {
+	MAC_CLIENT = 1, MAC_SERVER, MAC_RESUME_CLIENT, MAC_RESUME_SERVER,
+	MAC_SECRET, MAC_DATA,
+};
+
 #define REP_RESUMED	1
 
 struct msg {
@@ -101,7 +104,10 @@ static const uint32_t sha_k[64] = {
 	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-#define ROR(x, n)	(((x) >> (n)) | ((x) << (32 - (n))))
+static inline uint32_t ROR(uint32_t x, int n)
+{
+	return x >> n | x << (32 - n);
+}
 
 static void sha256_block(uint32_t h[8], const uint8_t *p)
 {
@@ -790,8 +796,12 @@ int main(int argc, char **argv)
 	}
 	if (argc == 5) {
 		/* Posing as a client whose id is known, without its secret. */
-		for (int i = 0; i < 16; i++)
-			sscanf(argv[4] + 2 * i, "%2hhx", &victim[i]);
+		for (int i = 0; i < 16; i++) {
+			if (sscanf(argv[4] + 2 * i, "%2hhx", &victim[i]) != 1) {
+				fprintf(stderr, "CLIENT_ID: 32 hex digits\n");
+				return 2;
+			}
+		}
 		err = connect_ctrl(&c, victim);
 		/* Only a session on the device this connection came in on. */
 		printf("# the server offers session %llx for resuming\n",

@@ -28,6 +28,12 @@ stat() {
 	awk -v k="$1" '$1 == k { print $2 }' $S/stats
 }
 
+# Field NAME of client ID's session line in the clients file.
+cfield() {
+	awk -v id="$1" -v k="$2" '$1 == "client" && $2 == id {
+		for (i = 3; i < NF; i++) if ($i == k) print $(i + 1) }' $S/clients
+}
+
 case ${1:-} in
 start)
 	echo "${2:-1G}" >$S/capacity || fail "cannot set the capacity"
@@ -74,8 +80,7 @@ chunk)
 	;;
 chunks)
 	for i in $(seq 0 "${4:-0}"); do
-		v=$(awk -v id="$2" '$1 == "client" && $2 == id {
-			for (i = 3; i < NF; i++) if ($i == "chunks") print $(i + 1) }' $S/clients)
+		v=$(cfield "$2" chunks)
 		[ -n "$v" ] && [ "$v" -le "$3" ] && break
 		[ "$i" -lt "${4:-0}" ] && sleep 1
 	done
@@ -89,8 +94,7 @@ addrs)
 conns)
 	# The connections of a client's session, once they have settled.
 	for i in $(seq 0 "${3:-0}"); do
-		v=$(awk -v id="$2" '$1 == "client" && $2 == id {
-			for (i = 3; i < NF; i++) if ($i == "conns") print $(i + 1) }' $S/clients)
+		v=$(cfield "$2" conns)
 		[ "$v" = "${4:-$v}" ] && break
 		[ "$i" -lt "${3:-0}" ] && sleep 1
 	done
