@@ -592,6 +592,13 @@ def t_rdma_key(ctx):
         rc, out2 = go()
         expect(rc == 0, f"workload after the reconnect: {out2[-1500:]}")
         n = expect_read_back(ctx, held, reads0, out2)
+        # A client with a key does not start a session with a server
+        # that cannot prove it.
+        rdma_server(ctx, "key", "off")
+        rdma_server(ctx, "reset")
+        out = rdma_client(ctx, "reconnect", "12")
+        expect("state ready" not in out and "has no key" in out,
+               f"a client with a key started a session with a keyless server: {out}")
     finally:
         rdma_client(ctx, "key", "off")
         rdma_server(ctx, "key", "off")
@@ -601,7 +608,8 @@ def t_rdma_key(ctx):
     expect("state ready" in out and "server is not authenticated" in out,
            f"no connection without keys: {out}")
     ctx.note(f"no key / another key refused (auth_failures +1); with the key: "
-             f"authenticated; {held} pages remote across a resume, {n} read back, verified")
+             f"authenticated; {held} pages remote across a resume, {n} read back, "
+             "verified; a keyless server refused by the client with a key")
 
 
 def client_id(ctx, node="compute"):
