@@ -85,8 +85,7 @@ struct hermit_backend {
 int hermit_register_backend(struct hermit_backend *backend);
 int hermit_unregister_backend(struct hermit_backend *backend);
 struct dentry *hermit_debugfs_root(void);
-struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
-				   struct dentry *parent,
-				   const struct kernel_param_ops *ops, void *arg);
+struct dentry *hermit_debugfs_knob(struct dentry *parent,
+				   const struct kernel_param *kp);
 
 #endif /* _LINUX_HERMIT_BACKEND_H */

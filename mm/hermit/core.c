@@ -148,7 +148,7 @@ const struct kernel_param_ops hermit_size_param_ops = {
 static ssize_t hermit_knob_read(struct file *file, char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
-	struct kernel_param *kp = file->private_data;
+	const struct kernel_param *kp = file->private_data;
 	char *buf;
 	ssize_t ret;
 
@@ -167,7 +167,7 @@ static ssize_t hermit_knob_read(struct file *file, char __user *ubuf,
 static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
-	struct kernel_param *kp = file->private_data;
+	const struct kernel_param *kp = file->private_data;
 	char buf[160];	/* room for a key's hex digits */
 	int err;
 
@@ -196,27 +196,18 @@ static const struct file_operations hermit_knob_fops = {
 
 /**
  * hermit_debugfs_knob() - expose a kernel parameter in debugfs
- * @name: File name.
- * @mode: 0644, 0444 or 0200 (never world-writable).
  * @parent: Directory.
- * @ops: The parameter's ops (their set() validates).
- * @arg: The parameter's variable.
+ * @kp: The file's name, mode (0644, 0444 or 0200: never world-writable),
+ *      ops (their set() validates) and variable. It must outlive the file:
+ *      a static one, which a module's unload takes along with the file.
  *
  * Return: the dentry (debugfs errors are not fatal).
  */
-struct dentry *hermit_debugfs_knob(const char *name, umode_t mode,
-				   struct dentry *parent,
-				   const struct kernel_param_ops *ops, void *arg)
+struct dentry *hermit_debugfs_knob(struct dentry *parent,
+				   const struct kernel_param *kp)
 {
-	struct kernel_param *kp = kzalloc(sizeof(*kp), GFP_KERNEL);
-
-	if (!kp)
-		return ERR_PTR(-ENOMEM);
-	kp->name = name;
-	kp->ops = ops;
-	kp->arg = arg;
-	return debugfs_create_file(name, mode & 0644, parent, kp,
-				   &hermit_knob_fops);
+	return debugfs_create_file(kp->name, kp->perm & 0644, parent,
+				   (void *)kp, &hermit_knob_fops);
 }
 EXPORT_SYMBOL_GPL(hermit_debugfs_knob);
 
@@ -261,6 +252,12 @@ static int hermit_bytes_held_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(hermit_bytes_held_fops, hermit_bytes_held_get, NULL, "%llu\n");
 
+static const struct kernel_param hermit_knobs[] = {
+	{ .name = "enabled", .ops = &hermit_bool_param_ops, .perm = 0644,
+	  .arg = &hermit_enabled },
+	{ .name = "backend", .ops = &hermit_backend_param_ops, .perm = 0644 },
+};
+
 static int __init hermit_init(void)
 {
 	struct dentry *dir;
@@ -268,8 +265,8 @@ static int __init hermit_init(void)
 
 	dir = debugfs_create_dir("hermit", NULL);
 	hermit_debugfs = dir;
-	hermit_debugfs_knob("enabled", 0644, dir, &hermit_bool_param_ops, &hermit_enabled);
-	hermit_debugfs_knob("backend", 0644, dir, &hermit_backend_param_ops, NULL);
+	for (i = 0; i < ARRAY_SIZE(hermit_knobs); i++)
+		hermit_debugfs_knob(dir, &hermit_knobs[i]);
 	for (i = 0; i < NR_HERMIT_STATS; i++)
 		debugfs_create_file_unsafe(hermit_stat_names[i], 0444, dir,
 					   &hermit_stats[i], &hermit_stat_fops);

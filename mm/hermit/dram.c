@@ -127,6 +127,11 @@ static int hermit_dram_used_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(hermit_dram_used_fops, hermit_dram_used_get, NULL, "%llu\n");
 
+static const struct kernel_param hermit_dram_knob = {
+	.name = "capacity", .ops = &hermit_size_param_ops, .perm = 0644,
+	.arg = &hermit_dram_capacity,
+};
+
 static int __init hermit_dram_init(void)
 {
 	unsigned long max = totalram_pages();
@@ -142,8 +147,7 @@ static int __init hermit_dram_init(void)
 		return err;
 	}
 	dir = debugfs_create_dir("dram", hermit_debugfs_root());
-	hermit_debugfs_knob("capacity", 0644, dir, &hermit_size_param_ops,
-			    &hermit_dram_capacity);
+	hermit_debugfs_knob(dir, &hermit_dram_knob);
 	debugfs_create_file_unsafe("used", 0444, dir, NULL, &hermit_dram_used_fops);
 	return 0;
 }

@@ -569,15 +569,24 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(hermit_fs_status);
 
+static const struct kernel_param hermit_fs_knobs[] = {
+	{ .name = "fs_enabled", .ops = &hermit_fs_enabled_ops, .perm = 0644,
+	  .arg = &fs_enabled },
+	{ .name = "fs_nr_cores", .ops = &hermit_fs_nr_cores_ops, .perm = 0644,
+	  .arg = &fs_nr_cores },
+	{ .name = "fs_cores", .ops = &hermit_fs_cores_ops, .perm = 0644 },
+	{ .name = "fs_headroom", .ops = &hermit_fs_headroom_ops, .perm = 0644,
+	  .arg = &fs_headroom },
+};
+
 static int __init hermit_rcl_init(void)
 {
 	struct dentry *dir = hermit_debugfs_root();
+	unsigned int i;
 	int ret;
 
-	hermit_debugfs_knob("fs_enabled", 0644, dir, &hermit_fs_enabled_ops, &fs_enabled);
-	hermit_debugfs_knob("fs_nr_cores", 0644, dir, &hermit_fs_nr_cores_ops, &fs_nr_cores);
-	hermit_debugfs_knob("fs_cores", 0644, dir, &hermit_fs_cores_ops, NULL);
-	hermit_debugfs_knob("fs_headroom", 0644, dir, &hermit_fs_headroom_ops, &fs_headroom);
+	for (i = 0; i < ARRAY_SIZE(hermit_fs_knobs); i++)
+		hermit_debugfs_knob(dir, &hermit_fs_knobs[i]);
 	debugfs_create_file("fs_status", 0444, dir, NULL, &hermit_fs_status_fops);
 
 	ret = smpboot_register_percpu_thread(&hermit_rcl_threads);

@@ -1357,6 +1357,19 @@ DEFINE_SHOW_ATTRIBUTE(hrc_stats);
 
 static struct dentry *hrc_debugfs, *hrc_connect_file;
 
+/* Static: a module's unload takes them along with their files. */
+static const struct kernel_param hrc_connect_knob = {
+	.name = "connect", .ops = &hrc_server_ops, .perm = 0644,
+};
+
+static const struct kernel_param hrc_knobs[] = {
+	{ .name = "load_timeout", .ops = &hrc_timeout_ops, .perm = 0644,
+	  .arg = &hrc_load_timeout },
+	{ .name = "key", .ops = &hrc_key_ops, .perm = 0200 },
+	{ .name = "queues", .ops = &hrc_sets_ops, .perm = 0644,
+	  .arg = &hrc_queue_sets },
+};
+
 /* ---- devices ---- */
 
 static int hrc_add_one(struct ib_device *dev)
@@ -1384,6 +1397,7 @@ static struct ib_client hrc_ib_client = {
 static int __init hrc_init(void)
 {
 	struct dentry *dir;
+	unsigned int i;
 	int err;
 
 	hermit_proto_size_checks();
@@ -1413,14 +1427,12 @@ static int __init hrc_init(void)
 	err = hermit_register_backend(&hrc_backend);
 	if (err)
 		goto client;
-	hrc_connect_file = hermit_debugfs_knob("connect", 0644, hermit_debugfs_root(),
-					       &hrc_server_ops, NULL);
+	hrc_connect_file = hermit_debugfs_knob(hermit_debugfs_root(),
+					       &hrc_connect_knob);
 	dir = debugfs_create_dir("rdma", hermit_debugfs_root());
 	hrc_debugfs = dir;
-	hermit_debugfs_knob("load_timeout", 0644, dir, &hrc_timeout_ops,
-			    &hrc_load_timeout);
-	hermit_debugfs_knob("key", 0200, dir, &hrc_key_ops, NULL);
-	hermit_debugfs_knob("queues", 0644, dir, &hrc_sets_ops, &hrc_queue_sets);
+	for (i = 0; i < ARRAY_SIZE(hrc_knobs); i++)
+		hermit_debugfs_knob(dir, &hrc_knobs[i]);
 	debugfs_create_file("stats", 0400, dir, NULL, &hrc_stats_fops);
 	hrc_fault_inject_init(dir);
 	WRITE_ONCE(hrc.state, hrc.addr_set ? HRC_DOWN : HRC_IDLE);
