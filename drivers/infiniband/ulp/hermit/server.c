@@ -21,6 +21,12 @@
  * finds its chunks as it left them. After that, or when the client frees
  * them (swapoff), the chunks' memory is released.
  *
+ * Built as a module, the server holds a reference on itself for every
+ * session: it cannot be unloaded while a client may still have pages in
+ * its memory (rmmod says it is in use). A session goes when its client
+ * frees its chunks and disconnects, when its grace period ends, or with
+ * a write to hermit/server/reset in debugfs.
+ *
  * Locking: hsrv_mutex protects the session list, the control connections
  * that have no session yet and every session's connections; it is held only
  * briefly, never across an allocation of chunk memory or a wait for the
@@ -389,6 +395,12 @@ static void hsrv_client_destroy(struct hsrv_client *client)
 	list_del(&client->node);
 	hsrv_nr_clients--;
 	kfree(client);
+	/*
+	 * Every caller runs in a context that hsrv_exit() waits for (our
+	 * workqueues, the ib client's remove, a debugfs write), so the code
+	 * after this put cannot outlive the module.
+	 */
+	module_put(THIS_MODULE);
 }
 
 static struct hsrv_client *hsrv_client_find(const u8 *id)
@@ -408,14 +420,20 @@ static struct hsrv_client *hsrv_client_new(const u8 *id, struct ib_device *dev)
 
 	if (hsrv_nr_clients >= HSRV_MAX_CLIENTS)
 		return ERR_PTR(-EUSERS);
+	/* The module is on its way out. */
+	if (!try_module_get(THIS_MODULE))
+		return ERR_PTR(-ESHUTDOWN);
 	client = kzalloc(sizeof(*client), GFP_KERNEL);
-	if (!client)
+	if (!client) {
+		module_put(THIS_MODULE);
 		return ERR_PTR(-ENOMEM);
+	}
 	client->pd = ib_alloc_pd(dev, 0);
 	if (IS_ERR(client->pd)) {
 		int err = PTR_ERR(client->pd);
 
 		kfree(client);
+		module_put(THIS_MODULE);
 		return ERR_PTR(err);
 	}
 	memcpy(client->id, id, HERMIT_CLIENT_ID_LEN);
