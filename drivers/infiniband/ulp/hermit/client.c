@@ -55,6 +55,7 @@
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/rwsem.h>
+#include <linux/scatterlist.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -63,6 +64,7 @@
 #include <crypto/utils.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
+#include <rdma/rw.h>
 
 #include "hermit_rdma.h"
 
@@ -170,6 +172,7 @@ static struct {
 	atomic_long_t reads, writes, read_errors, write_errors, lost;
 	atomic_long_t connects, disconnects, grants, refused;
 	atomic_long_t frees_pending, frees_deferred;
+	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
 } hrc_stats;
 
 /* A FREE that could not be sent: sent once the session is resumed. */
@@ -381,7 +384,8 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	} else if (hrc.dev != dev) {
 		return -EXDEV;
 	}
-	q->cq = ib_alloc_cq(dev, q, 2 * HRC_QUEUE_DEPTH + 4,
+	/* Room for a flushed registration, transfer and invalidation each. */
+	q->cq = ib_alloc_cq(dev, q, 4 * HRC_QUEUE_DEPTH + 4,
 			    cpu % dev->num_comp_vectors,
 			    kind == HERMIT_Q_DEMAND ? IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
 	if (IS_ERR(q->cq)) {
@@ -397,6 +401,16 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	attr.cap.max_recv_wr = 2;
 	attr.cap.max_send_sge = 1;
 	attr.cap.max_recv_sge = 1;
+	if (kind != HERMIT_Q_CTRL) {
+		/*
+		 * Transfers go through the RDMA R/W API, which registers
+		 * the sink of a READ where the device needs that (iWARP):
+		 * room for its work requests, one drain request besides.
+		 */
+		attr.cap.max_send_wr = 1;
+		attr.cap.max_rdma_ctxs = HRC_QUEUE_DEPTH;
+		attr.port_num = q->cm_id->port_num;
+	}
 	err = rdma_create_qp(q->cm_id, hrc.pd, &attr);
 	if (err)
 		return err;
@@ -669,8 +683,9 @@ static void hrc_wait(struct hrc_req *req)
 }
 
 /*
- * @nr pages (physically contiguous) to or from the server, in one work
- * request. Called with rwsem held for reading.
+ * @nr pages (physically contiguous) to or from the server: one RDMA WRITE
+ * or READ, with a registration of the local pages first where the device
+ * needs it. Called with rwsem held for reading.
  * Returns 0, or -ECONNRESET when the connection failed under the transfer.
  */
 static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
@@ -681,28 +696,31 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), kind);
 	struct hrc_req req = { .cqe.done = hrc_io_done };
-	struct ib_rdma_wr wr = {};
-	struct ib_sge sge;
-	u64 dma;
+	struct ib_qp *qp = q->cm_id->qp;
+	u32 port = q->cm_id->port_num;
+	struct rdma_rw_ctx ctx;
+	struct scatterlist sg;
+	unsigned int noio;
 	int err;
 
-	dma = ib_dma_map_page(hrc.dev, page, 0, len, dir);
-	if (ib_dma_mapping_error(hrc.dev, dma))
-		return -ENOMEM;
 	init_completion(&req.done);
-	sge.addr = dma;
-	sge.length = len;
-	sge.lkey = hrc.pd->local_dma_lkey;
-	wr.wr.wr_cqe = &req.cqe;
-	wr.wr.sg_list = &sge;
-	wr.wr.num_sge = 1;
-	wr.wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
-	wr.wr.send_flags = IB_SEND_SIGNALED;
-	wr.remote_addr = c->addr + ((u64)index << PAGE_SHIFT);
-	wr.rkey = c->rkey;
-
+	sg_init_table(&sg, 1);
+	sg_set_page(&sg, page, len, 0);
+	/* A slot first: it also bounds the registrations in use. */
 	down(&q->slots);
-	err = ib_post_send(q->cm_id->qp, &wr.wr, NULL);
+	/* No I/O from here: a registration may allocate. */
+	noio = memalloc_noio_save();
+	err = rdma_rw_ctx_init(&ctx, qp, port, &sg, 1, 0,
+			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey, dir);
+	memalloc_noio_restore(noio);
+	if (err < 0) {
+		up(&q->slots);
+		return -ENOMEM;
+	}
+	/* One contiguous range: more than one request means a registration. */
+	if (err > 1)
+		atomic_long_inc(&hrc_stats.mr_transfers);
+	err = rdma_rw_ctx_post(&ctx, qp, port, &req.cqe, NULL);
 	if (!err) {
 		if (kind == HERMIT_Q_DEMAND)
 			hrc_poll(q, &req);
@@ -713,8 +731,8 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 		hrc_conn_error();
 		err = -ECONNRESET;
 	}
+	rdma_rw_ctx_destroy(&ctx, qp, port, &sg, 1, dir);
 	up(&q->slots);
-	ib_dma_unmap_page(hrc.dev, dma, len, dir);
 	return err;
 }
 
@@ -1351,6 +1369,7 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "disconnects %ld\n", atomic_long_read(&hrc_stats.disconnects));
 	seq_printf(m, "frees_deferred %ld\n", atomic_long_read(&hrc_stats.frees_deferred));
 	seq_printf(m, "frees_pending %ld\n", atomic_long_read(&hrc_stats.frees_pending));
+	seq_printf(m, "mr_transfers %ld\n", atomic_long_read(&hrc_stats.mr_transfers));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
