@@ -14,21 +14,28 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${HERMIT_BUILD_DIR:-$TOP/build}
 SRC=$BUILD/linux
 SEED_CONFIG=$TOP/config-with-rdma-driver
-# HERMIT_DEBUG=1: the same kernel plus config-debug (KASAN, lockdep, ...),
-# built in its own object directory so that both builds stay incremental.
-case ${HERMIT_DEBUG:-0} in
-1)
+# HERMIT_DEBUG=1: the same kernel plus config-debug (KASAN, lockdep, ...);
+# HERMIT_MODULES=1: the same kernel plus config-modules (the RDMA client and
+# server as modules, kmemleak). Each is built in its own object directory so
+# that every build stays incremental.
+case ${HERMIT_DEBUG:-0}/${HERMIT_MODULES:-0} in
+1/0)
 	OBJ=$BUILD/x86_64-debug
 	BUILD_LOG=$BUILD/build-debug.log
 	CONFIG_FRAGMENTS=("$SEED_CONFIG" "$TOP/config-debug")
 	;;
-0)
+0/1)
+	OBJ=$BUILD/x86_64-modules
+	BUILD_LOG=$BUILD/build-modules.log
+	CONFIG_FRAGMENTS=("$SEED_CONFIG" "$TOP/config-modules")
+	;;
+0/0)
 	OBJ=$BUILD/x86_64
 	BUILD_LOG=$BUILD/build.log
 	CONFIG_FRAGMENTS=("$SEED_CONFIG")
 	;;
 *)
-	echo "build_kernel.sh: error: HERMIT_DEBUG must be 0 or 1, not '$HERMIT_DEBUG'" >&2
+	echo "build_kernel.sh: error: HERMIT_DEBUG and HERMIT_MODULES must be 0 or 1, and not both 1 (got '${HERMIT_DEBUG:-0}', '${HERMIT_MODULES:-0}')" >&2
 	exit 2
 	;;
 esac
@@ -97,6 +104,9 @@ Environment:
   JOBS              parallel make jobs (default: nproc)
   HERMIT_DEBUG=1    build, test, boot the debug kernel (config-debug: KASAN,
                     lockdep, atomic-sleep and list checks) in build/x86_64-debug
+  HERMIT_MODULES=1  build the kernel of config-modules (the RDMA client and
+                    server as modules, kmemleak) in build/x86_64-modules; the
+                    test suite builds it itself for its module test
   DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH
                     staging for install/replace; with any of them set,
                     initramfs and grub are left alone
@@ -297,8 +307,8 @@ cmd_build() {
 	ensure_deps
 	assemble
 	mkdir -p "$OBJ"
-	# .config comes from the seed config (plus config-debug with
-	# HERMIT_DEBUG=1) when there is none, and again whenever the seed
+	# .config comes from the seed config (plus config-debug or
+	# config-modules) when there is none, and again whenever the seed
 	# changed; a hand-edited .config is otherwise kept.
 	cat "${CONFIG_FRAGMENTS[@]}" >"$OBJ/.hermit-seed-config.new"
 	if [ ! -f "$OBJ/.config" ] || ! cmp -s "$OBJ/.hermit-seed-config.new" "$OBJ/.hermit-seed-config"; then

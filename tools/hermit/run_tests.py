@@ -424,6 +424,8 @@ def rdma_hold(ctx, name, mib=16, node="compute", swap_mib=512):
     """Start a paused verified workload whose pages go to the server.
     Returns (job, go): wait() on job after go() lets it verify."""
     share = ctx.cluster.node(node).share
+    # A ready file left by an earlier hold of that name is not this one's.
+    shutil.rmtree(os.path.join(share, name), ignore_errors=True)
     job = node_run(ctx, node, "rdma_client.sh",
                    ["hold", name, str(mib), str(swap_mib)], 600, background=True)
     ready = os.path.join(share, name, "ready")
@@ -648,9 +650,9 @@ def t_rdma_ctrl_post_fails(ctx):
     ctx.note(f"disconnects {d0} -> {st['disconnects']}, ready again")
 
 
-def remote_reads(ctx):
-    """(pages Hermit holds, RDMA reads so far) on compute."""
-    out = expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
+def remote_reads(ctx, node="compute"):
+    """(pages Hermit holds, RDMA reads so far) on node."""
+    out = expect_ok(node, node_run(ctx, node, "/bin/sh", ["-c",
                     "echo held $(cat /sys/kernel/debug/hermit/pages_held) "
                     "reads $(awk '$1 == \"reads\" { print $2 }' "
                     "/sys/kernel/debug/hermit/rdma/stats)"], 30))
@@ -845,6 +847,116 @@ def t_rdma_two_clients(ctx):
             if os.path.isdir(path):
                 open(os.path.join(path, "go"), "w").close()
         c.stop("compute2")
+
+
+def modules_kernel():
+    """Build the kernel of config-modules (HERMIT_MODULES=1); returns its
+    image and the directory of the Hermit RDMA modules."""
+    log = os.path.join(BUILD, "build-modules.log")
+    with open(log, "w") as f:
+        r = subprocess.run([BUILD_SH, "build"], env=dict(os.environ, HERMIT_MODULES="1"),
+                           stdout=f, stderr=subprocess.STDOUT, timeout=2400)
+    expect(r.returncode == 0, f"the modules kernel did not build; see {log}:\n"
+           + "".join(open(log).readlines()[-20:]))
+    obj = os.path.join(BUILD, "x86_64-modules")
+    kos = os.path.join(obj, "drivers", "infiniband", "ulp", "hermit")
+    for m in ("hermit_rdma.ko", "hermit_server.ko"):
+        expect(os.path.isfile(os.path.join(kos, m)), f"no {m} in {kos}")
+    return os.path.join(obj, "arch", "x86", "boot", "bzImage"), kos
+
+
+@test("rdma: client and server as modules: load, swap verified, rmmod refused "
+      "while pages are held, unload, reload, no leak or splat", True)
+def t_rdma_modules(ctx):
+    img, kos = modules_kernel()
+    c = ctx.cluster
+    c.start("compute2", kernel=img)
+    holds = []
+
+    def mod(*args):
+        return expect_ok("compute2", node_run(ctx, "compute2", "rdma_modules.sh",
+                                              list(args), 120))
+
+    try:
+        dst = os.path.join(c.node("compute2").share, "modules")
+        shutil.rmtree(dst, ignore_errors=True)
+        os.makedirs(dst)
+        for m in ("hermit_rdma.ko", "hermit_server.ko"):
+            shutil.copy(os.path.join(kos, m), dst)
+        mod("leaks", "clear")
+        notes = []
+        # The client module, twice: a load after an unload must work as
+        # the first did.
+        ip = c.ip_of("memory", "compute2")
+        for rnd in (1, 2):
+            mod("load", "hermit_rdma", f"server={ip}:50000")
+            rdma_client(ctx, "wait", "ready", "60", node="compute2")
+            holds.append(("compute2", "hold-mod"))
+            job, go = rdma_hold(ctx, "hold-mod", node="compute2", swap_mib=128)
+            held, reads0 = remote_reads(ctx, "compute2")
+            if held < 1024:
+                st = rdma_client(ctx, "stats", node="compute2")
+                raise Fail(f"only {held} pages remote on the client module: "
+                           + " ".join(st.split()))
+            busy = mod("busy", "hermit_rdma").strip().splitlines()[-1]
+            rc, out = go()
+            expect(rc == 0, f"workload on the client module: {out[-1500:]}")
+            n = expect_read_back(ctx, held, reads0, out)
+            mod("unload", "hermit_rdma")
+            notes.append(f"client load {rnd}: {held} pages remote, {n} read back, "
+                         f"verified; rmmod while held: {busy.split(': ', 1)[-1]}")
+        # The server module, with the memory node as its client.
+        mod("load", "hermit_server", "listen=0.0.0.0", "capacity=256M")
+        rdma_client(ctx, "connect", c.ip_of("compute2", "memory"), node="memory")
+        holds.append(("memory", "hold-srv"))
+        job, go = rdma_hold(ctx, "hold-srv", node="memory", swap_mib=128)
+        held, reads0 = remote_reads(ctx, "memory")
+        expect(held >= 1024, f"only {held} pages remote on the server module")
+        busy = mod("busy", "hermit_server").strip().splitlines()[-1]
+        rc, out = go()
+        expect(rc == 0, f"workload on the server module: {out[-1500:]}")
+        n = expect_read_back(ctx, held, reads0, out)
+        rdma_client(ctx, "disconnect", node="memory")
+        mod("unload", "hermit_server")
+        notes.append(f"server: {held} pages held, rmmod refused, {n} read back, "
+                     f"verified, unloaded once the client left")
+        notes.append(mod("leaks", "check").strip().splitlines()[-1])
+        expect_ok("compute2", node_run(ctx, "compute2", "dmesg_clean.sh", [], 60))
+        ctx.note("; ".join(notes))
+    finally:
+        for n, name in holds:
+            path = os.path.join(c.node(n).share, name)
+            if os.path.isdir(path):
+                open(os.path.join(path, "go"), "w").close()
+        c.stop("compute2")
+        if c.node("memory").alive():
+            node_run(ctx, "memory", "rdma_client.sh", ["disconnect"], 60)
+
+
+@test("rdma: with registered sinks (ib_core.force_mr=1, as iWARP needs for "
+      "READs): every transfer through an MR, every page verified", True)
+def t_rdma_mr_sink(ctx):
+    # iWARP devices need the sink of an RDMA READ registered; the R/W API
+    # does that for them, and ib_core.force_mr=1 makes it do so on rxe too.
+    # (siw cannot stand in: as a server it cannot register a 64 MiB chunk.)
+    c = ctx.cluster
+    c.start("compute2", cmdline="ib_core.force_mr=1")
+    try:
+        rdma_client(ctx, "connect", c.ip_of("memory", "compute2"), node="compute2")
+        mr0 = int(stats(rdma_client(ctx, "stats", node="compute2"))["mr_transfers"])
+        out = rdma_client(ctx, "store", "16", node="compute2", timeout=600)
+        line = result_line(out)
+        m = re.search(r"(\d+) pages written to the server, (\d+) read back", line)
+        expect(m, f"no page counts in {line!r}")
+        mr = int(stats(rdma_client(ctx, "stats", node="compute2"))["mr_transfers"]) - mr0
+        # A write of a large folio is one transfer for many pages.
+        expect(mr >= int(m.group(2)),
+               f"{m.group(2)} pages read back, only {mr} transfers through an MR")
+        rdma_client(ctx, "disconnect", node="compute2")
+        ctx.note(f"{line}; {mr} transfers through a registered MR")
+    finally:
+        c.stop("compute2")
+        c.node("compute2").cmdline = ""
 
 
 @test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)

@@ -121,6 +121,8 @@ class Node:
         self.pid = (state or {}).get("pid")
         self.cmdline = (state or {}).get("cmdline", "")
         self.mem_mb = (state or {}).get("mem_mb", DEFAULT_MEM_MB.get(name, 1024))
+        # A kernel image of its own (None: the cluster's).
+        self.kernel = (state or {}).get("kernel")
 
     @property
     def ip(self):
@@ -130,7 +132,7 @@ class Node:
     def state(self):
         return {"name": self.name, "ip": self.ip, "pid": self.pid,
                 "cmdline": self.cmdline,
-                "mem_mb": self.mem_mb}
+                "mem_mb": self.mem_mb, "kernel": self.kernel}
 
     def alive(self):
         if self.proc is not None:
@@ -421,7 +423,7 @@ class Cluster:
         return self
 
     def start_node(self, n):
-        n.start(self.kernel, self.rootfs, n is self.hub, self.smp,
+        n.start(n.kernel or self.kernel, self.rootfs, n is self.hub, self.smp,
                 self.die_with_parent)
 
     def wait_ready(self, names, timeout=BOOT_TIMEOUT, log=sys.stderr,
@@ -473,14 +475,21 @@ class Cluster:
         self.wait_ready([name], log=log)
         self.write_env()
 
-    def start(self, name, log=sys.stderr):
-        """Boot a node that is not running (a spare one); if it does not
+    def start(self, name, log=sys.stderr, kernel=None, cmdline=None):
+        """Boot a node that is not running (a spare one), with the kernel
+        image kernel instead of the cluster's when given (until it is
+        started again) and a new command line when given; if it does not
         come up, it alone is stopped."""
         n = self._not_hub(name, "start")
         if n.alive():
             raise ClusterError(f"node {name} is already running")
         if not self.hub.alive():
             raise ClusterError(f"the hub {self.hub.name} is not running")
+        if kernel is not None and not os.path.isfile(kernel):
+            raise ClusterError(f"kernel image {kernel!r} does not exist")
+        n.kernel = kernel
+        if cmdline is not None:
+            n.cmdline = cmdline
         self.start_node(n)
         self.save()
         self.wait_ready([name], log=log, down_all=False)
