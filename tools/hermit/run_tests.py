@@ -850,11 +850,13 @@ def t_rdma_two_clients(ctx):
 
 
 def modules_kernel():
-    """Build the kernel of config-modules (HERMIT_MODULES=1); returns its
-    image and the directory of the Hermit RDMA modules."""
+    """Build the kernel of config-modules (HERMIT_MODULES=1, without the
+    debug options even in a HERMIT_DEBUG=1 run); returns its image and the
+    directory of the Hermit RDMA modules."""
     log = os.path.join(BUILD, "build-modules.log")
     with open(log, "w") as f:
-        r = subprocess.run([BUILD_SH, "build"], env=dict(os.environ, HERMIT_MODULES="1"),
+        r = subprocess.run([BUILD_SH, "build"],
+                           env=dict(os.environ, HERMIT_MODULES="1", HERMIT_DEBUG="0"),
                            stdout=f, stderr=subprocess.STDOUT, timeout=2400)
     expect(r.returncode == 0, f"the modules kernel did not build; see {log}:\n"
            + "".join(open(log).readlines()[-20:]))
