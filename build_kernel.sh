@@ -18,6 +18,7 @@ SEED_CONFIG=$TOP/config-with-rdma-driver
 # HERMIT_MODULES=1: the same kernel plus config-modules (the RDMA client and
 # server as modules, kmemleak). Each is built in its own object directory so
 # that every build stays incremental.
+# Both: config-debug and config-modules, in build/x86_64-debug-modules.
 case ${HERMIT_DEBUG:-0}/${HERMIT_MODULES:-0} in
 1/0)
 	OBJ=$BUILD/x86_64-debug
@@ -29,13 +30,18 @@ case ${HERMIT_DEBUG:-0}/${HERMIT_MODULES:-0} in
 	BUILD_LOG=$BUILD/build-modules.log
 	CONFIG_FRAGMENTS=("$SEED_CONFIG" "$TOP/config-modules")
 	;;
+1/1)
+	OBJ=$BUILD/x86_64-debug-modules
+	BUILD_LOG=$BUILD/build-debug-modules.log
+	CONFIG_FRAGMENTS=("$SEED_CONFIG" "$TOP/config-debug" "$TOP/config-modules")
+	;;
 0/0)
 	OBJ=$BUILD/x86_64
 	BUILD_LOG=$BUILD/build.log
 	CONFIG_FRAGMENTS=("$SEED_CONFIG")
 	;;
 *)
-	echo "build_kernel.sh: error: HERMIT_DEBUG and HERMIT_MODULES must be 0 or 1, and not both 1 (got '${HERMIT_DEBUG:-0}', '${HERMIT_MODULES:-0}')" >&2
+	echo "build_kernel.sh: error: HERMIT_DEBUG and HERMIT_MODULES must be 0 or 1 (got '${HERMIT_DEBUG:-0}', '${HERMIT_MODULES:-0}')" >&2
 	exit 2
 	;;
 esac
@@ -105,7 +111,8 @@ Environment:
   HERMIT_DEBUG=1    build, test, boot the debug kernel (config-debug: KASAN,
                     lockdep, atomic-sleep and list checks) in build/x86_64-debug
   HERMIT_MODULES=1  build the kernel of config-modules (the RDMA client and
-                    server as modules, kmemleak) in build/x86_64-modules; the
+                    server as modules, kmemleak) in build/x86_64-modules (with
+                    HERMIT_DEBUG=1: both, in build/x86_64-debug-modules); the
                     test suite builds it itself for its module test
   DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH
                     staging for install/replace; with any of them set,

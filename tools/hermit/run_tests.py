@@ -850,17 +850,17 @@ def t_rdma_two_clients(ctx):
 
 
 def modules_kernel():
-    """Build the kernel of config-modules (HERMIT_MODULES=1, without the
-    debug options even in a HERMIT_DEBUG=1 run); returns its image and the
+    """Build the kernel of config-modules (HERMIT_MODULES=1; in a
+    HERMIT_DEBUG=1 run with config-debug too); returns its image and the
     directory of the Hermit RDMA modules."""
-    log = os.path.join(BUILD, "build-modules.log")
+    debug = os.environ.get("HERMIT_DEBUG", "0") == "1"
+    log = os.path.join(BUILD, "build-debug-modules.log" if debug else "build-modules.log")
     with open(log, "w") as f:
-        r = subprocess.run([BUILD_SH, "build"],
-                           env=dict(os.environ, HERMIT_MODULES="1", HERMIT_DEBUG="0"),
-                           stdout=f, stderr=subprocess.STDOUT, timeout=2400)
+        r = subprocess.run([BUILD_SH, "build"], env=dict(os.environ, HERMIT_MODULES="1"),
+                           stdout=f, stderr=subprocess.STDOUT, timeout=3600)
     expect(r.returncode == 0, f"the modules kernel did not build; see {log}:\n"
            + "".join(open(log).readlines()[-20:]))
-    obj = os.path.join(BUILD, "x86_64-modules")
+    obj = os.path.join(BUILD, "x86_64-debug-modules" if debug else "x86_64-modules")
     kos = os.path.join(obj, "drivers", "infiniband", "ulp", "hermit")
     for m in ("hermit_rdma.ko", "hermit_server.ko"):
         expect(os.path.isfile(os.path.join(kos, m)), f"no {m} in {kos}")
