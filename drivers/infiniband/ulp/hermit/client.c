@@ -384,8 +384,8 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	} else if (hrc.dev != dev) {
 		return -EXDEV;
 	}
-	/* Room for a flushed registration, transfer and invalidation each. */
-	q->cq = ib_alloc_cq(dev, q, 4 * HRC_QUEUE_DEPTH + 4,
+	/* Data: room for a flushed registration, transfer, invalidation each. */
+	q->cq = ib_alloc_cq(dev, q, (kind == HERMIT_Q_CTRL ? 2 : 4) * HRC_QUEUE_DEPTH + 4,
 			    cpu % dev->num_comp_vectors,
 			    kind == HERMIT_Q_DEMAND ? IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
 	if (IS_ERR(q->cq)) {
@@ -404,12 +404,11 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	if (kind != HERMIT_Q_CTRL) {
 		/*
 		 * Transfers go through the RDMA R/W API, which registers
-		 * the sink of a READ where the device needs that (iWARP):
-		 * room for its work requests, one drain request besides.
+		 * the sink of a READ where the device needs that (iWARP)
+		 * and sizes the send queue and its MR pool from this.
 		 */
 		attr.cap.max_send_wr = 1;
 		attr.cap.max_rdma_ctxs = HRC_QUEUE_DEPTH;
-		attr.port_num = q->cm_id->port_num;
 	}
 	err = rdma_create_qp(q->cm_id, hrc.pd, &attr);
 	if (err)
@@ -600,12 +599,15 @@ static void hrc_error_work(struct work_struct *work)
 	atomic_long_inc(&hrc_stats.disconnects);
 	pr_warn("lost server %pISpc: new stores go to disk, reconnecting\n",
 		&hrc.addr);
-	/* Flush the queues first: waiters hold rwsem until they complete. */
+	/*
+	 * Flush the queues first: waiters hold rwsem until they complete,
+	 * and a graceful iWARP disconnect alone may wait for a dead peer.
+	 */
 	if (hrc.queues) {
 		for (i = 0; i < 3 * hrc_max_sets; i++)
-			hrc_queue_disconnect(&hrc.queues[i]);
+			hrc_queue_kill(&hrc.queues[i]);
 	}
-	hrc_queue_disconnect(&hrc.ctrl);
+	hrc_queue_kill(&hrc.ctrl);
 	hrc_quiesce();
 	hrc_teardown();
 	hrc.backoff = HZ;
@@ -701,6 +703,7 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 	struct rdma_rw_ctx ctx;
 	struct scatterlist sg;
 	unsigned int noio;
+	bool registered;
 	int err;
 
 	init_completion(&req.done);
@@ -715,18 +718,27 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 	memalloc_noio_restore(noio);
 	if (err < 0) {
 		up(&q->slots);
-		return -ENOMEM;
+		return err;
 	}
 	/* One contiguous range: more than one request means a registration. */
-	if (err > 1)
-		atomic_long_inc(&hrc_stats.mr_transfers);
+	registered = err > 1;
 	err = rdma_rw_ctx_post(&ctx, qp, port, &req.cqe, NULL);
 	if (!err) {
 		if (kind == HERMIT_Q_DEMAND)
 			hrc_poll(q, &req);
 		else
 			hrc_wait(&req);
-		err = req.status == IB_WC_SUCCESS ? 0 : -ECONNRESET;
+		err = 0;
+		if (req.status != IB_WC_SUCCESS) {
+			/*
+			 * A flush too: the error may have been the
+			 * unsignaled registration's, which reports nothing.
+			 */
+			hrc_conn_error();
+			err = -ECONNRESET;
+		} else if (registered) {
+			atomic_long_inc(&hrc_stats.mr_transfers);
+		}
 	} else {
 		hrc_conn_error();
 		err = -ECONNRESET;
