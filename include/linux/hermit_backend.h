@@ -4,9 +4,10 @@
  *
  * The core splits the slots of every swap area into chunks of
  * HERMIT_CHUNK_PAGES pages. A backend provides room for a chunk the first
- * time one of its slots is stored, and then stores and loads single pages
- * at an index inside a chunk. Which slots are held by the backend is the
- * core's business: a backend is never asked to load a slot it did not store.
+ * time one of its slots is stored, and then writes folios and reads single
+ * pages at an index inside a chunk; writes complete asynchronously. Which
+ * slots are held by the backend is the core's business: a backend is never
+ * asked to load a slot it did not store.
  */
 #ifndef _LINUX_HERMIT_BACKEND_H
 #define _LINUX_HERMIT_BACKEND_H
@@ -40,15 +41,16 @@ struct page;
  *	reclaim context, so it must not recurse into reclaim (GFP_NOIO).
  * @chunk_free: Release a chunk. Called at swapoff, when the core holds no
  *	slot of the chunk any more. May sleep.
- * @store: Write @page to slot @index (0 <= @index < HERMIT_CHUNK_PAGES)
- *	of @chunk. Returns 0 once the data is safe in the backend, -ENOSPC
- *	when full, another negative errno on failure. On failure the slot's
- *	previous content may be lost; the core does not read it again. May
- *	sleep; GFP_NOIO.
- * @store_folio: Optional. Write all pages of the large @folio to the slots
- *	of @chunk from @index on, at once (a large folio's slots never
- *	straddle chunks). Same rules as @store; without it, @store is called
- *	for every page.
+ * @store: Start writing all pages of @folio (locked, in the swap cache and
+ *	under writeback) to the slots of @chunk from @index on (a folio's
+ *	slots never straddle chunks). Returns 0 once the write is under way:
+ *	the backend then calls hermit_store_done() exactly once, from any
+ *	context, possibly before @store returns. Returns -ENOSPC when full,
+ *	-ENOTCONN when the memory cannot be reached, another negative errno on
+ *	other failures: nothing is under way then and hermit_store_done() is
+ *	not called. Either way the slots' previous content may be lost; the
+ *	core does not read it again. May sleep (to wait for room in a queue);
+ *	GFP_NOIO; must not allocate memory per write when it can be avoided.
  * @load: Read slot @index of @chunk into @page. Returns 0, or a negative
  *	errno when the data cannot be had (the faulting task then gets an I/O
  *	error: SIGBUS). May sleep.
@@ -58,8 +60,7 @@ struct page;
 struct hermit_backend_ops {
 	void *(*chunk_alloc)(int type, unsigned long index);
 	void (*chunk_free)(int type, unsigned long index, void *chunk);
-	int (*store)(void *chunk, unsigned long index, struct page *page);
-	int (*store_folio)(void *chunk, unsigned long index, struct folio *folio);
+	int (*store)(void *chunk, unsigned long index, struct folio *folio);
 	int (*load)(void *chunk, unsigned long index, struct page *page);
 	void (*invalidate)(void *chunk, unsigned long index);
 };
@@ -84,6 +85,7 @@ struct hermit_backend {
 
 int hermit_register_backend(struct hermit_backend *backend);
 int hermit_unregister_backend(struct hermit_backend *backend);
+void hermit_store_done(struct folio *folio, int err);
 struct dentry *hermit_debugfs_root(void);
 struct dentry *hermit_debugfs_knob(struct dentry *parent,
 				   const struct kernel_param *kp);

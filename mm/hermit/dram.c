@@ -67,9 +67,9 @@ static void hermit_dram_chunk_free(int type, unsigned long index, void *data)
 	kvfree(chunk);
 }
 
-static int hermit_dram_store(void *data, unsigned long index, struct page *page)
+static int hermit_dram_store_page(struct hermit_dram_chunk *chunk,
+				  unsigned long index, struct page *page)
 {
-	struct hermit_dram_chunk *chunk = data;
 	struct page *copy = chunk->pages[index];
 
 	if (!copy) {
@@ -87,6 +87,21 @@ static int hermit_dram_store(void *data, unsigned long index, struct page *page)
 		chunk->pages[index] = copy;
 	}
 	copy_highpage(copy, page);
+	return 0;
+}
+
+/* A copy is done at once: the write completes before it returns. */
+static int hermit_dram_store(void *data, unsigned long index, struct folio *folio)
+{
+	long i, nr = folio_nr_pages(folio);
+	int err;
+
+	for (i = 0; i < nr; i++) {
+		err = hermit_dram_store_page(data, index + i, folio_page(folio, i));
+		if (err)
+			return err;
+	}
+	hermit_store_done(folio, 0);
 	return 0;
 }
 

@@ -62,6 +62,7 @@ enum hermit_stat {
 	HERMIT_REFUSED_FULL,
 	HERMIT_REFUSED_UNAVAILABLE,
 	HERMIT_REFUSED_ERROR,
+	HERMIT_STORE_FAILED,
 	HERMIT_LOAD_ERRORS,
 	HERMIT_RELOADED,
 	HERMIT_FS_QUEUED,
@@ -77,6 +78,8 @@ enum hermit_stat {
 extern atomic_long_t hermit_stats[NR_HERMIT_STATS];
 extern const char * const hermit_stat_names[NR_HERMIT_STATS];
 extern atomic_long_t hermit_pages_held;
+extern atomic_long_t hermit_stores_in_flight;
+extern atomic_long_t hermit_stores_in_flight_max;
 
 static inline void hermit_count(enum hermit_stat stat, long nr)
 {

@@ -113,16 +113,35 @@ static void *hermit_area_chunk(struct hermit_area *area,
 	return c;
 }
 
-/* Forget the backend's copy of a slot, if it has one. */
-static bool hermit_drop(struct hermit_area *area, unsigned long offset)
+/* The backend's copy of a slot is being overwritten: not held meanwhile. */
+static bool hermit_unmark(struct hermit_area *area, unsigned long offset)
 {
 	if (!test_and_clear_bit(offset, area->remote))
 		return false;
-	area->backend->ops->invalidate(area->chunks[hermit_chunk_of(offset)],
-				       hermit_index_in_chunk(offset));
 	atomic_long_dec(&area->held);
 	atomic_long_dec(&hermit_pages_held);
 	return true;
+}
+
+/* Forget the backend's copy of a slot, if it has one. */
+static bool hermit_drop(struct hermit_area *area, unsigned long offset)
+{
+	if (!hermit_unmark(area, offset))
+		return false;
+	area->backend->ops->invalidate(area->chunks[hermit_chunk_of(offset)],
+				       hermit_index_in_chunk(offset));
+	return true;
+}
+
+/* A write of @nr slots did not happen or failed: the backend drops them. */
+static void hermit_forget(struct hermit_area *area, unsigned long offset, long nr)
+{
+	void *chunk = area->chunks[hermit_chunk_of(offset)];
+	long i;
+
+	for (i = 0; i < nr; i++)
+		area->backend->ops->invalidate(chunk,
+					       hermit_index_in_chunk(offset + i));
 }
 
 static void hermit_mark_held(struct hermit_area *area, unsigned long offset)
@@ -131,36 +150,6 @@ static void hermit_mark_held(struct hermit_area *area, unsigned long offset)
 		atomic_long_inc(&area->held);
 		atomic_long_inc(&hermit_pages_held);
 	}
-}
-
-static int hermit_store_page(struct hermit_area *area, struct hermit_backend *b,
-			     unsigned long offset, struct page *page)
-{
-	void *chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset));
-	int err;
-
-	if (IS_ERR(chunk))
-		return PTR_ERR(chunk);
-	err = b->ops->store(chunk, hermit_index_in_chunk(offset), page);
-	if (!err)
-		hermit_mark_held(area, offset);
-	return err;
-}
-
-/* A large folio in one go, for backends that can (its slots share a chunk). */
-static int hermit_store_folio(struct hermit_area *area, struct hermit_backend *b,
-			      unsigned long offset, struct folio *folio)
-{
-	void *chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset));
-	long i, nr = folio_nr_pages(folio);
-	int err;
-
-	if (IS_ERR(chunk))
-		return PTR_ERR(chunk);
-	err = b->ops->store_folio(chunk, hermit_index_in_chunk(offset), folio);
-	for (i = 0; i < nr && !err; i++)
-		hermit_mark_held(area, offset + i);
-	return err;
 }
 
 static enum hermit_stat hermit_refusal(int err)
@@ -179,13 +168,29 @@ static enum hermit_stat hermit_refusal(int err)
 	}
 }
 
+/*
+ * Nothing was sent after all: undo folio_start_writeback(), keeping
+ * reclaim's mark for the device write that follows.
+ */
+static void hermit_store_cancel(struct folio *folio)
+{
+	bool reclaim = folio_test_reclaim(folio);
+
+	atomic_long_sub(folio_nr_pages(folio), &hermit_stores_in_flight);
+	folio_end_writeback(folio);
+	if (reclaim)
+		folio_set_reclaim(folio);
+}
+
 /**
  * hermit_store() - offer a folio being swapped out to the backend
  * @folio: Locked swap cache folio.
  *
- * Every page of a large folio is stored, or none is.
+ * The write is asynchronous: a folio the backend takes is put under
+ * writeback, which hermit_store_done() ends. Every page of a large folio is
+ * stored, or none is.
  *
- * Return: true when the backend holds the whole folio; false when the
+ * Return: true when the backend has taken the whole folio; false when the
  * folio must go to the swap device (any earlier copy in the backend of its
  * slots is then dropped, so it is never read back instead).
  */
@@ -194,9 +199,10 @@ bool hermit_store(struct folio *folio)
 	swp_entry_t entry = folio->swap;
 	struct hermit_area *area = hermit_area_of(swp_type(entry));
 	unsigned long offset = swp_offset(entry);
-	long i, nr = folio_nr_pages(folio);
+	long i, in_flight, nr = folio_nr_pages(folio);
 	enum hermit_stat reason;
 	struct hermit_backend *b;
+	void *chunk;
 	int err;
 
 	VM_WARN_ON_ONCE(!folio_test_locked(folio));
@@ -211,18 +217,23 @@ bool hermit_store(struct folio *folio)
 		reason = HERMIT_REFUSED_NO_BACKEND;
 		goto refuse;
 	}
-	if (nr > 1 && b->ops->store_folio &&
-	    hermit_chunk_of(offset) == hermit_chunk_of(offset + nr - 1)) {
-		err = hermit_store_folio(area, b, offset, folio);
-	} else {
-		for (i = 0, err = 0; i < nr && !err; i++)
-			err = hermit_store_page(area, b, offset + i,
-						folio_page(folio, i));
-	}
-	if (err) {
-		reason = hermit_refusal(err);
+	/* Swap slots of a large folio are aligned to its size: never happens. */
+	if (WARN_ON_ONCE(hermit_chunk_of(offset) != hermit_chunk_of(offset + nr - 1))) {
+		reason = HERMIT_REFUSED_ERROR;
 		goto refuse;
 	}
+	chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset));
+	if (IS_ERR(chunk)) {
+		reason = hermit_refusal(PTR_ERR(chunk));
+		goto refuse;
+	}
+	/*
+	 * The backend's copy of these slots, if any, is overwritten from now
+	 * on: not held until the write has completed. Nobody reads the slots
+	 * meanwhile, the folio stays in the swap cache under writeback.
+	 */
+	for (i = 0; i < nr; i++)
+		hermit_unmark(area, offset + i);
 	/*
 	 * zswap may hold an older copy of these slots, stored while Hermit
 	 * refused them and kept while the folio stayed in the swap cache.
@@ -236,10 +247,18 @@ bool hermit_store(struct folio *folio)
 		for (i = 0; i < nr; i++)
 			zswap_invalidate(swp_entry(swp_type(entry), offset + i));
 	}
-	hermit_count(HERMIT_STORED, nr);
-	if (nr > 1)
-		hermit_count(HERMIT_STORED_LARGE, 1);
-	return true;
+	in_flight = atomic_long_add_return(nr, &hermit_stores_in_flight);
+	/* A statistic: a lost race only loses a peak seen at the same time. */
+	if (in_flight > atomic_long_read(&hermit_stores_in_flight_max))
+		atomic_long_set(&hermit_stores_in_flight_max, in_flight);
+	folio_start_writeback(folio);
+	err = b->ops->store(chunk, hermit_index_in_chunk(offset), folio);
+	if (!err)
+		return true;
+	hermit_store_cancel(folio);
+	hermit_count(hermit_refusal(err), nr);
+	hermit_forget(area, offset, nr);
+	return false;
 
 refuse:
 	hermit_count(reason, nr);
@@ -248,6 +267,41 @@ refuse:
 		hermit_drop(area, offset + i);
 	return false;
 }
+
+/**
+ * hermit_store_done() - a backend has finished writing a folio
+ * @folio: The folio hermit_store() gave the backend, under writeback.
+ * @err: 0 when the backend holds every page of it now, else a negative
+ *	errno.
+ *
+ * A failed write loses nothing: the folio is dirtied again, so reclaim
+ * writes it once more (to the swap device, while the backend cannot take
+ * it), and the backend's partial copy is dropped. Ends the writeback. Any
+ * context.
+ */
+void hermit_store_done(struct folio *folio, int err)
+{
+	struct hermit_area *area = hermit_area_of(swp_type(folio->swap));
+	unsigned long offset = swp_offset(folio->swap);
+	long i, nr = folio_nr_pages(folio);
+
+	/* The folio under writeback keeps its slots, and swapoff waits. */
+	if (!err) {
+		for (i = 0; i < nr; i++)
+			hermit_mark_held(area, offset + i);
+		hermit_count(HERMIT_STORED, nr);
+		if (nr > 1)
+			hermit_count(HERMIT_STORED_LARGE, 1);
+	} else {
+		hermit_forget(area, offset, nr);
+		hermit_count(HERMIT_STORE_FAILED, nr);
+		folio_mark_dirty(folio);
+		folio_clear_reclaim(folio);
+	}
+	atomic_long_sub(nr, &hermit_stores_in_flight);
+	folio_end_writeback(folio);
+}
+EXPORT_SYMBOL_GPL(hermit_store_done);
 
 /* Returns whether the backend holds the slots; see hermit_load(). */
 static bool __hermit_load(struct folio *folio, bool first)

@@ -138,6 +138,8 @@ static struct {
 	int fail_after;		/* stores left before -ENOSPC; <0: never */
 	int load_error;
 	int chunks, invalidated;
+	bool defer;		/* leave the write in flight */
+	struct folio *deferred;
 } fake;
 
 static void *fake_chunk_alloc(int type, unsigned long index)
@@ -151,17 +153,26 @@ static void fake_chunk_free(int type, unsigned long index, void *chunk)
 	fake.chunks--;
 }
 
-static int fake_store(void *chunk, unsigned long index, struct page *page)
+static int fake_store(void *chunk, unsigned long index, struct folio *folio)
 {
-	if (fake.fail_after == 0)
-		return -ENOSPC;
-	if (fake.fail_after > 0)
-		fake.fail_after--;
-	if (!fake.slot[index])
-		fake.slot[index] = alloc_page(GFP_KERNEL);
-	if (!fake.slot[index])
-		return -ENOMEM;
-	copy_highpage(fake.slot[index], page);
+	long i;
+
+	for (i = 0; i < folio_nr_pages(folio); i++) {
+		if (fake.fail_after == 0)
+			return -ENOSPC;
+		if (fake.fail_after > 0)
+			fake.fail_after--;
+		if (!fake.slot[index + i])
+			fake.slot[index + i] = alloc_page(GFP_KERNEL);
+		if (!fake.slot[index + i])
+			return -ENOMEM;
+		copy_highpage(fake.slot[index + i], folio_page(folio, i));
+	}
+	/* Completed later by the test, or at once. */
+	if (fake.defer)
+		fake.deferred = folio;
+	else
+		hermit_store_done(folio, 0);
 	return 0;
 }
 
@@ -251,6 +262,7 @@ static void hermit_test_store_load(struct kunit *test)
 {
 	bool was_enabled = hermit_enabled;
 	struct hermit_area *area;
+	long inflight;
 	struct folio *f, *g;
 	char before[32];
 	long i;
@@ -294,6 +306,40 @@ static void hermit_test_store_load(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, test_bit(5, area->remote));
 	hermit_enabled = true;
 	fake_folio_put(f);
+
+	/*
+	 * An asynchronous write: the folio is under writeback and the slot
+	 * not held until the write completes; a failed one redirties the
+	 * folio and leaves no copy behind.
+	 */
+	inflight = atomic_long_read(&hermit_stores_in_flight);
+	fake.defer = true;
+	f = fake_folio(test, 0, 20, 0x33);
+	KUNIT_EXPECT_TRUE(test, hermit_store(f));
+	KUNIT_EXPECT_PTR_EQ(test, fake.deferred, f);
+	KUNIT_EXPECT_TRUE(test, folio_test_writeback(f));
+	KUNIT_EXPECT_FALSE(test, test_bit(20, area->remote));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_stores_in_flight), inflight + 1);
+	hermit_store_done(f, -ENOTCONN);
+	KUNIT_EXPECT_FALSE(test, folio_test_writeback(f));
+	KUNIT_EXPECT_TRUE(test, folio_test_dirty(f));
+	KUNIT_EXPECT_FALSE(test, test_bit(20, area->remote));
+	KUNIT_EXPECT_NULL(test, fake.slot[20]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_stores_in_flight), inflight);
+	folio_clear_dirty(f);
+	KUNIT_EXPECT_TRUE(test, hermit_store(f));
+	KUNIT_EXPECT_FALSE(test, test_bit(20, area->remote));
+	hermit_store_done(f, 0);
+	KUNIT_EXPECT_FALSE(test, folio_test_writeback(f));
+	KUNIT_EXPECT_FALSE(test, folio_test_dirty(f));
+	KUNIT_EXPECT_TRUE(test, test_bit(20, area->remote));
+	fake.defer = false;
+	fake_folio_put(f);
+	g = fake_folio(test, 0, 20, 0);
+	KUNIT_EXPECT_TRUE(test, hermit_load(g));
+	KUNIT_EXPECT_TRUE(test, page_filled(folio_page(g, 0), 0x33));
+	fake_folio_put(g);
+	hermit_invalidate(FAKE_TYPE, 20, 1);
 
 	/* A large folio is stored whole or not at all. */
 	f = fake_folio(test, 2, 8, 0x10);

@@ -10,10 +10,12 @@
  * hermit.rdma_queues; CPUs then share them), a demand-read, a
  * prefetch-read and a write queue pair, all in one protection domain. A chunk of a swap area
  * is granted by the server on its first store as (address, rkey, length);
- * pages then move with one-sided RDMA WRITE (waited for: a store returns
- * once the page is in the server's memory; a large folio goes in one work
- * request) and RDMA READ, which a faulting task polls for on its own CPU's
- * demand queue.
+ * pages then move with one-sided RDMA WRITE and READ. A store posts its
+ * WRITE (a large folio in one work request) into a preallocated request of
+ * its CPU's write queue, waiting only for room there, and returns; the
+ * completion tells the core, which then ends the folio's writeback (or
+ * redirties it when the write failed). A faulting task polls for its READ
+ * on its own CPU's demand queue.
  *
  * Trust: the control connection starts with a handshake (struct
  * hermit_hello): with a shared key (hermit.key) client and server prove to
@@ -33,11 +35,14 @@
  * pages stored there are marked lost and a fault on one of them fails with
  * an I/O error (SIGBUS) instead of reading someone else's zeroes.
  *
- * Locking: hrc.rwsem is held for reading by every transfer, which uses the
- * connection's resources only while the state is READY. The resources are
- * built and torn down only by works on the ordered hrc_wq, outside of any
- * lock: they first move the state away from READY and then take and drop
- * the rwsem for writing, so that no transfer still uses them (rdma_cm's
+ * Locking: hrc.rwsem is held for reading by every transfer while it is
+ * started (and a read until it completes), which uses the connection's
+ * resources only while the state is READY; posted stores are counted in
+ * hrc.writes_in_flight until their completion. The resources are built and
+ * torn down only by works on the ordered hrc_wq, outside of any lock: they
+ * first move the state away from READY (and flush the queues when the
+ * connection failed), then take and drop the rwsem for writing and wait
+ * for the count to drop to 0, so that no transfer still uses them (rdma_cm's
  * calls take its handler mutexes, which must not nest in the rwsem that a
  * page fault holds mmap_lock for). Reclaim never waits for the rwsem:
  * stores and chunk requests only try it. hrc.ctrl_mutex serialises control
@@ -90,10 +95,14 @@ enum hrc_state {
 	HRC_DOWN,		/* reconnecting */
 };
 
+struct hrc_wreq;
+
 struct hrc_queue {
 	struct rdma_cm_id *cm_id;
 	struct ib_cq *cq;
 	struct semaphore slots;		/* free send queue entries */
+	struct hrc_wreq *wreqs;		/* write queue: [HRC_QUEUE_DEPTH] */
+	unsigned long wbusy;		/* wreqs in use */
 	spinlock_t poll_lock;		/* one poller of a direct CQ */
 	struct completion cm_done;
 	int cm_err;
@@ -110,6 +119,19 @@ struct hrc_req {
 	enum ib_wc_status status;
 };
 
+/* An asynchronous store, preallocated: HRC_QUEUE_DEPTH per write queue. */
+struct hrc_wreq {
+	struct ib_cqe cqe;
+	struct hrc_queue *q;
+	struct hrc_chunk *c;
+	struct folio *folio;
+	unsigned long index;
+	unsigned long posted;		/* jiffies (never 0); 0: not posted */
+	bool registered;
+	struct scatterlist sg;
+	struct rdma_rw_ctx ctx;
+};
+
 struct hrc_chunk {
 	int area;
 	unsigned long index;
@@ -123,6 +145,7 @@ struct hrc_chunk {
 
 static struct {
 	struct rw_semaphore rwsem;
+	atomic_t writes_in_flight;	/* posted stores not completed yet */
 	int state;
 	bool broken;			/* a queue failed while connecting */
 	wait_queue_head_t wait;
@@ -173,6 +196,7 @@ static struct {
 	atomic_long_t connects, disconnects, grants, refused;
 	atomic_long_t frees_pending, frees_deferred;
 	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
+	atomic_t writes_in_flight_max;
 } hrc_stats;
 
 /* A FREE that could not be sent: sent once the session is resumed. */
@@ -329,6 +353,8 @@ static void hrc_queue_kill(struct hrc_queue *q)
 
 static void hrc_queue_destroy(struct hrc_queue *q)
 {
+	kfree(q->wreqs);
+	q->wreqs = NULL;
 	if (!q->cm_id)
 		return;
 	if (q->cm_id->qp)
@@ -351,6 +377,12 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	q->kind = kind;
 	q->cpu = cpu;
 	sema_init(&q->slots, HRC_QUEUE_DEPTH);
+	if (kind == HERMIT_Q_WRITE) {
+		q->wreqs = kcalloc(HRC_QUEUE_DEPTH, sizeof(*q->wreqs), GFP_KERNEL);
+		if (!q->wreqs)
+			return -ENOMEM;
+		q->wbusy = 0;
+	}
 	spin_lock_init(&q->poll_lock);
 	init_completion(&q->cm_done);
 	q->cm_id = rdma_create_id(&init_net, hrc_cm_handler, q, RDMA_PS_TCP,
@@ -444,12 +476,34 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	return err;
 }
 
-/* Wait until no transfer that saw the state READY uses the resources. */
+/* Flush everything posted on every queue; see hrc_queue_kill(). */
+static void hrc_kill_queues(void)
+{
+	unsigned int i;
+
+	if (hrc.queues) {
+		for (i = 0; i < 3 * hrc_max_sets; i++)
+			hrc_queue_kill(&hrc.queues[i]);
+	}
+	hrc_queue_kill(&hrc.ctrl);
+}
+
+/*
+ * Wait until no transfer that saw the state READY uses the resources:
+ * the waited-for ones hold rwsem, the stores that completed nothing yet
+ * are counted.
+ */
 static void hrc_quiesce(void)
 {
 	WARN_ON_ONCE(READ_ONCE(hrc.state) == HRC_READY);
 	down_write(&hrc.rwsem);
 	up_write(&hrc.rwsem);
+	/* Stores left on a working connection complete; on a stuck one not. */
+	if (!wait_event_timeout(hrc.wait, !atomic_read(&hrc.writes_in_flight),
+				nsecs_to_jiffies(HRC_IO_TIMEOUT_NS))) {
+		hrc_kill_queues();
+		wait_event(hrc.wait, !atomic_read(&hrc.writes_in_flight));
+	}
 }
 
 /* Tear down every queue and the protection domain, once quiesced. */
@@ -594,8 +648,6 @@ static void hrc_connect_work(struct work_struct *work)
 
 static void hrc_error_work(struct work_struct *work)
 {
-	unsigned int i;
-
 	atomic_long_inc(&hrc_stats.disconnects);
 	pr_warn("lost server %pISpc: new stores go to disk, reconnecting\n",
 		&hrc.addr);
@@ -603,11 +655,7 @@ static void hrc_error_work(struct work_struct *work)
 	 * Flush the queues first: waiters hold rwsem until they complete,
 	 * and a graceful iWARP disconnect alone may wait for a dead peer.
 	 */
-	if (hrc.queues) {
-		for (i = 0; i < 3 * hrc_max_sets; i++)
-			hrc_queue_kill(&hrc.queues[i]);
-	}
-	hrc_queue_kill(&hrc.ctrl);
+	hrc_kill_queues();
 	hrc_quiesce();
 	hrc_teardown();
 	hrc.backoff = HZ;
@@ -1032,11 +1080,40 @@ static int hrc_chunk_grant(struct hrc_chunk *c)
 }
 
 /* Tell the server this client is alive; a dead server shows up here too. */
+/*
+ * A store is not waited for: a write posted HRC_IO_TIMEOUT_NS ago and not
+ * completed means a broken connection, whose flush then completes it (its
+ * folio is redirtied). Called with rwsem held for reading, READY.
+ */
+static void hrc_check_writes(void)
+{
+	unsigned long posted, old = jiffies - nsecs_to_jiffies(HRC_IO_TIMEOUT_NS);
+	struct hrc_queue *q;
+	unsigned int set, i;
+
+	for (set = 0; set < READ_ONCE(hrc.nr_sets); set++) {
+		q = &hrc.queues[set * 3 + HERMIT_Q_WRITE - 1];
+		if (!q->wreqs)
+			continue;
+		for_each_set_bit(i, &q->wbusy, HRC_QUEUE_DEPTH) {
+			posted = READ_ONCE(q->wreqs[i].posted);
+			if (posted && time_before(posted, old)) {
+				pr_warn("a write did not complete in %d s\n",
+					(int)(HRC_IO_TIMEOUT_NS / NSEC_PER_SEC));
+				hrc_conn_error();
+				return;
+			}
+		}
+	}
+}
+
 static void hrc_ping_work(struct work_struct *work)
 {
 	struct hermit_msg reply;
 
 	if (READ_ONCE(hrc.state) == HRC_READY && down_read_trylock(&hrc.rwsem)) {
+		if (READ_ONCE(hrc.state) == HRC_READY)
+			hrc_check_writes();
 		if (READ_ONCE(hrc.state) == HRC_READY)
 			hrc_send_pending_frees();
 		if (READ_ONCE(hrc.state) == HRC_READY)
@@ -1114,11 +1191,112 @@ static void hrc_chunk_free(int type, unsigned long index, void *data)
 	kvfree(c);
 }
 
-/* Store @nr contiguous pages from @page at @index on. */
-static int hrc_store_pages(struct hrc_chunk *c, unsigned long index,
-			   struct page *page, unsigned int nr)
+/* Give a request back; the watchdog ignores it from now on. */
+static void hrc_wreq_put(struct hrc_queue *q, struct hrc_wreq *w)
 {
-	unsigned int noio, i;
+	WRITE_ONCE(w->posted, 0);
+	/* Our reads of *w are done before another taker sees it free. */
+	clear_bit_unlock(w - q->wreqs, &q->wbusy);
+	up(&q->slots);
+}
+
+static void hrc_write_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct hrc_wreq *w = container_of(wc->wr_cqe, struct hrc_wreq, cqe);
+	struct hrc_queue *q = w->q;
+	struct folio *folio = w->folio;
+	unsigned int i, nr = folio_nr_pages(folio);
+	int err = 0;
+
+	if (wc->status == IB_WC_SUCCESS) {
+		for (i = 0; i < nr; i++) {
+			set_bit(w->index + i, w->c->stored);
+			clear_bit(w->index + i, w->c->lost);
+		}
+		atomic_long_add(nr, &hrc_stats.writes);
+		if (w->registered)
+			atomic_long_inc(&hrc_stats.mr_transfers);
+	} else {
+		/*
+		 * A flush too: the error may have been the unsignaled
+		 * registration's, which reports nothing.
+		 */
+		hrc_conn_error();
+		atomic_long_inc(&hrc_stats.write_errors);
+		err = -ENOTCONN;
+	}
+	rdma_rw_ctx_destroy(&w->ctx, q->cm_id->qp, q->cm_id->port_num, &w->sg,
+			    1, DMA_TO_DEVICE);
+	hrc_wreq_put(q, w);
+	hermit_store_done(folio, err);
+	/* Last: hrc_quiesce() lets the queues go once this is 0. */
+	if (atomic_dec_and_test(&hrc.writes_in_flight))
+		wake_up(&hrc.wait);
+}
+
+/*
+ * Post the write of @folio to @index on: one RDMA WRITE (a large folio is
+ * physically contiguous), completed by hrc_write_done(). Waits for room
+ * in the queue. Called with rwsem held for reading and the state READY.
+ */
+static int hrc_write(struct hrc_chunk *c, unsigned long index,
+		     struct folio *folio)
+{
+	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), HERMIT_Q_WRITE);
+	struct ib_qp *qp = q->cm_id->qp;
+	u32 port = q->cm_id->port_num;
+	struct hrc_wreq *w;
+	unsigned int i;
+	int err, n;
+
+	down(&q->slots);
+	/* The semaphore leaves one free; racing takers try the next. */
+	for (;;) {
+		i = find_first_zero_bit(&q->wbusy, HRC_QUEUE_DEPTH);
+		if (i < HRC_QUEUE_DEPTH && !test_and_set_bit_lock(i, &q->wbusy))
+			break;
+	}
+	w = &q->wreqs[i];
+	/* Before the post: the watchdog may see the request from now on. */
+	WRITE_ONCE(w->posted, jiffies ?: 1);
+	w->cqe.done = hrc_write_done;
+	w->q = q;
+	w->c = c;
+	w->folio = folio;
+	w->index = index;
+	sg_init_table(&w->sg, 1);
+	sg_set_page(&w->sg, folio_page(folio, 0), folio_size(folio), 0);
+	err = rdma_rw_ctx_init(&w->ctx, qp, port, &w->sg, 1, 0,
+			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey,
+			       DMA_TO_DEVICE);
+	if (err < 0)
+		goto release;
+	/* One contiguous range: more than one request means a registration. */
+	w->registered = err > 1;
+	n = atomic_inc_return(&hrc.writes_in_flight);
+	/* A statistic: a lost race only loses a peak seen at the same time. */
+	if (n > atomic_read(&hrc_stats.writes_in_flight_max))
+		atomic_set(&hrc_stats.writes_in_flight_max, n);
+	err = rdma_rw_ctx_post(&w->ctx, qp, port, &w->cqe, NULL);
+	if (!err)
+		return 0;
+	hrc_conn_error();
+	atomic_dec(&hrc.writes_in_flight);
+	rdma_rw_ctx_destroy(&w->ctx, qp, port, &w->sg, 1, DMA_TO_DEVICE);
+	err = -ECONNRESET;
+release:
+	hrc_wreq_put(q, w);
+	return err;
+}
+
+/*
+ * Start storing @folio at @index on; hermit_store_done() follows once the
+ * server has it. Stores never wait for the connection.
+ */
+static int hrc_store(void *data, unsigned long index, struct folio *folio)
+{
+	unsigned int noio, i, nr = folio_nr_pages(folio);
+	struct hrc_chunk *c = data;
 	int err;
 
 	if (!down_read_trylock(&hrc.rwsem))
@@ -1133,31 +1311,12 @@ static int hrc_store_pages(struct hrc_chunk *c, unsigned long index,
 		clear_bit(index + i, c->stored);
 	err = hrc_chunk_grant(c);
 	if (!err)
-		err = hrc_rdma(c, index, page, nr, HERMIT_Q_WRITE);
-	if (!err) {
-		for (i = 0; i < nr; i++) {
-			set_bit(index + i, c->stored);
-			clear_bit(index + i, c->lost);
-		}
-		atomic_long_add(nr, &hrc_stats.writes);
-	} else {
+		err = hrc_write(c, index, folio);
+	if (err)
 		atomic_long_inc(&hrc_stats.write_errors);
-	}
 	memalloc_noio_restore(noio);
 	up_read(&hrc.rwsem);
 	return err == -ECONNRESET ? -ENOTCONN : err;
-}
-
-static int hrc_store(void *data, unsigned long index, struct page *page)
-{
-	return hrc_store_pages(data, index, page, 1);
-}
-
-/* A large folio is physically contiguous: one RDMA WRITE for all of it. */
-static int hrc_store_folio(void *data, unsigned long index, struct folio *folio)
-{
-	return hrc_store_pages(data, index, folio_page(folio, 0),
-			       folio_nr_pages(folio));
 }
 
 /*
@@ -1234,7 +1393,6 @@ static const struct hermit_backend_ops hrc_ops = {
 	.chunk_alloc = hrc_chunk_alloc,
 	.chunk_free = hrc_chunk_free,
 	.store = hrc_store,
-	.store_folio = hrc_store_folio,
 	.load = hrc_load,
 	.invalidate = hrc_invalidate,
 };
@@ -1382,6 +1540,9 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "frees_deferred %ld\n", atomic_long_read(&hrc_stats.frees_deferred));
 	seq_printf(m, "frees_pending %ld\n", atomic_long_read(&hrc_stats.frees_pending));
 	seq_printf(m, "mr_transfers %ld\n", atomic_long_read(&hrc_stats.mr_transfers));
+	seq_printf(m, "writes_in_flight %d\n", atomic_read(&hrc.writes_in_flight));
+	seq_printf(m, "writes_in_flight_max %d\n",
+		   atomic_read(&hrc_stats.writes_in_flight_max));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
@@ -1433,6 +1594,7 @@ static int __init hrc_init(void)
 
 	hermit_proto_size_checks();
 	BUILD_BUG_ON(((u64)HERMIT_CHUNK_PAGES << PAGE_SHIFT) != HRC_CHUNK_BYTES);
+	BUILD_BUG_ON(HRC_QUEUE_DEPTH > BITS_PER_LONG);
 	get_random_bytes(hrc.id, sizeof(hrc.id));
 	init_rwsem(&hrc.rwsem);
 	init_waitqueue_head(&hrc.wait);
