@@ -52,6 +52,7 @@
 #define pr_fmt(fmt) "hermit: rdma: " fmt
 
 #include <linux/bitmap.h>
+#include <linux/blkdev.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/fault-inject.h>
@@ -127,6 +128,8 @@ struct hrc_wreq {
 	struct folio *folio;
 	unsigned long index;
 	unsigned long posted;		/* jiffies (never 0); 0: not posted */
+	struct hrc_wreq *next;		/* in its batch */
+	struct hrc_wreq *first;		/* of its batch, if it is the last */
 	bool registered;
 	struct scatterlist sg;
 	struct rdma_rw_ctx ctx;
@@ -197,6 +200,7 @@ static struct {
 	atomic_long_t frees_pending, frees_deferred;
 	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
 	atomic_t writes_in_flight_max;
+	atomic_long_t write_requests, write_posts;	/* folios; doorbells */
 } hrc_stats;
 
 /* A FREE that could not be sent: sent once the session is resumed. */
@@ -1200,15 +1204,14 @@ static void hrc_wreq_put(struct hrc_queue *q, struct hrc_wreq *w)
 	up(&q->slots);
 }
 
-static void hrc_write_done(struct ib_cq *cq, struct ib_wc *wc)
+/* One store of a batch is over: tell the core, give the request back. */
+static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 {
-	struct hrc_wreq *w = container_of(wc->wr_cqe, struct hrc_wreq, cqe);
 	struct hrc_queue *q = w->q;
 	struct folio *folio = w->folio;
 	unsigned int i, nr = folio_nr_pages(folio);
-	int err = 0;
 
-	if (wc->status == IB_WC_SUCCESS) {
+	if (ok) {
 		for (i = 0; i < nr; i++) {
 			set_bit(w->index + i, w->c->stored);
 			clear_bit(w->index + i, w->c->lost);
@@ -1217,27 +1220,138 @@ static void hrc_write_done(struct ib_cq *cq, struct ib_wc *wc)
 		if (w->registered)
 			atomic_long_inc(&hrc_stats.mr_transfers);
 	} else {
-		/*
-		 * A flush too: the error may have been the unsignaled
-		 * registration's, which reports nothing.
-		 */
-		hrc_conn_error();
 		atomic_long_inc(&hrc_stats.write_errors);
-		err = -ENOTCONN;
 	}
 	rdma_rw_ctx_destroy(&w->ctx, q->cm_id->qp, q->cm_id->port_num, &w->sg,
 			    1, DMA_TO_DEVICE);
 	hrc_wreq_put(q, w);
-	hermit_store_done(folio, err);
+	hermit_store_done(folio, ok ? 0 : -ENOTCONN);
 	/* Last: hrc_quiesce() lets the queues go once this is 0. */
 	if (atomic_dec_and_test(&hrc.writes_in_flight))
 		wake_up(&hrc.wait);
 }
 
+/* Every store of a batch, in posting order, from its first. */
+static void hrc_batch_done(struct hrc_wreq *w, bool ok)
+{
+	struct hrc_wreq *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		hrc_wreq_done(w, ok);
+	}
+}
+
 /*
- * Post the write of @folio to @index on: one RDMA WRITE (a large folio is
- * physically contiguous), completed by hrc_write_done(). Waits for room
- * in the queue. Called with rwsem held for reading and the state READY.
+ * The completion of a batch's last work request, the only one signaled: a
+ * send queue completes in order, so every store of the batch is done.
+ */
+static void hrc_write_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct hrc_wreq *w = container_of(wc->wr_cqe, struct hrc_wreq, cqe);
+
+	/*
+	 * A failure anywhere in the batch flushes the rest and shows here:
+	 * then every store of it failed as far as we know (an unsignaled
+	 * request reports nothing), and is written again.
+	 */
+	if (wc->status != IB_WC_SUCCESS)
+		hrc_conn_error();
+	hrc_batch_done(w->first, wc->status == IB_WC_SUCCESS);
+}
+
+/*
+ * Post @nr stores of @q (@reqs, in order) with one doorbell: their work
+ * requests chained, only the last signaled.
+ */
+static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
+			   unsigned int nr)
+{
+	struct ib_qp *qp = q->cm_id->qp;
+	u32 port = q->cm_id->port_num;
+	struct ib_send_wr *first = NULL;
+	struct hrc_wreq *last = reqs[nr - 1];
+	int i;
+
+	for (i = nr - 1; i >= 0; i--) {
+		reqs[i]->next = i + 1 < nr ? reqs[i + 1] : NULL;
+		first = rdma_rw_ctx_wrs(&reqs[i]->ctx, qp, port,
+					reqs[i] == last ? &last->cqe : NULL, first);
+	}
+	last->first = reqs[0];
+	last->cqe.done = hrc_write_done;
+	atomic_long_inc(&hrc_stats.write_posts);
+	if (ib_post_send(qp, first, NULL)) {
+		/*
+		 * Not even its signaled last request went out, so nothing
+		 * will complete the batch: fail it here. Part of the chain
+		 * may be posted; the queues are flushed by the error work
+		 * (not here: this may run as the task goes to sleep), and
+		 * what those requests write is never read, the slots are
+		 * not held.
+		 */
+		hrc_conn_error();
+		hrc_batch_done(reqs[0], false);
+	}
+}
+
+/*
+ * The stores a task makes under a block plug (reclaim runs under one, see
+ * shrink_lruvec()) wait in it and go out together when it is flushed: at
+ * the end of the pass, when the task sleeps (so also when it waits for
+ * room in a queue) or when half a queue is waiting.
+ */
+#define HRC_BATCH_MAX	(HRC_QUEUE_DEPTH / 2)
+
+struct hrc_plug {
+	struct blk_plug_cb cb;
+	struct hrc_queue *q;
+	unsigned int nr;
+	struct hrc_wreq *reqs[HRC_BATCH_MAX];
+};
+
+static void hrc_plug_flush(struct hrc_plug *plug)
+{
+	if (plug->nr)
+		hrc_post_batch(plug->q, plug->reqs, plug->nr);
+	plug->nr = 0;
+}
+
+static void hrc_unplug(struct blk_plug_cb *cb, bool from_schedule)
+{
+	struct hrc_plug *plug = container_of(cb, struct hrc_plug, cb);
+
+	hrc_plug_flush(plug);
+	kfree(plug);
+}
+
+/* Post @w now, or batch it in the task's plug. */
+static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
+{
+	struct blk_plug_cb *cb;
+	struct hrc_plug *plug;
+
+	cb = blk_check_plugged(hrc_unplug, &hrc, sizeof(*plug));
+	if (!cb) {
+		hrc_post_batch(q, &w, 1);
+		return;
+	}
+	plug = container_of(cb, struct hrc_plug, cb);
+	/* A task that moved to another CPU's queue: the old batch first. */
+	if (plug->nr && plug->q != q)
+		hrc_plug_flush(plug);
+	plug->q = q;
+	plug->reqs[plug->nr++] = w;
+	if (plug->nr == HRC_BATCH_MAX)
+		hrc_plug_flush(plug);
+}
+
+/*
+ * Start the write of @folio to @index on: one RDMA WRITE (a large folio is
+ * physically contiguous), posted alone or in a batch (hrc_submit()), and
+ * completed by hrc_write_done(). Waits for room in the queue. Called with
+ * rwsem held for reading and the state READY; the write then keeps the
+ * queue from being torn down (hrc.writes_in_flight) until it completes.
  */
 static int hrc_write(struct hrc_chunk *c, unsigned long index,
 		     struct folio *folio)
@@ -1259,7 +1373,6 @@ static int hrc_write(struct hrc_chunk *c, unsigned long index,
 	w = &q->wreqs[i];
 	/* Before the post: the watchdog may see the request from now on. */
 	WRITE_ONCE(w->posted, jiffies ?: 1);
-	w->cqe.done = hrc_write_done;
 	w->q = q;
 	w->c = c;
 	w->folio = folio;
@@ -1269,24 +1382,19 @@ static int hrc_write(struct hrc_chunk *c, unsigned long index,
 	err = rdma_rw_ctx_init(&w->ctx, qp, port, &w->sg, 1, 0,
 			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey,
 			       DMA_TO_DEVICE);
-	if (err < 0)
-		goto release;
+	if (err < 0) {
+		hrc_wreq_put(q, w);
+		return err;
+	}
 	/* One contiguous range: more than one request means a registration. */
 	w->registered = err > 1;
 	n = atomic_inc_return(&hrc.writes_in_flight);
 	/* A statistic: a lost race only loses a peak seen at the same time. */
 	if (n > atomic_read(&hrc_stats.writes_in_flight_max))
 		atomic_set(&hrc_stats.writes_in_flight_max, n);
-	err = rdma_rw_ctx_post(&w->ctx, qp, port, &w->cqe, NULL);
-	if (!err)
-		return 0;
-	hrc_conn_error();
-	atomic_dec(&hrc.writes_in_flight);
-	rdma_rw_ctx_destroy(&w->ctx, qp, port, &w->sg, 1, DMA_TO_DEVICE);
-	err = -ECONNRESET;
-release:
-	hrc_wreq_put(q, w);
-	return err;
+	atomic_long_inc(&hrc_stats.write_requests);
+	hrc_submit(q, w);
+	return 0;
 }
 
 /*
@@ -1543,6 +1651,8 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "writes_in_flight %d\n", atomic_read(&hrc.writes_in_flight));
 	seq_printf(m, "writes_in_flight_max %d\n",
 		   atomic_read(&hrc_stats.writes_in_flight_max));
+	seq_printf(m, "write_requests %ld\n", atomic_long_read(&hrc_stats.write_requests));
+	seq_printf(m, "write_posts %ld\n", atomic_long_read(&hrc_stats.write_posts));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
