@@ -467,7 +467,8 @@ def t_rdma_connect(ctx):
     rdma_client(ctx, "connect", ctx.cluster.node("memory").ip)
 
 
-@test("rdma: workload 4x over memory.max swaps to the server, every page verified", True)
+@test("rdma: workload 4x over memory.max swaps to the server, stores asynchronous "
+      "and batched, every page verified", True)
 def t_rdma_store(ctx):
     a0 = int(rdma_server(ctx, "expect", "chunk_allocs", "0").split()[-1])
     s0 = {k: int(rdma_server(ctx, "expect", k, "0").split()[-1])
@@ -476,6 +477,11 @@ def t_rdma_store(ctx):
     line = result_line(out)
     m = re.search(r"(\d+) pages written to the server, (\d+) read back", line)
     expect(m, f"no page counts in {line!r}")
+    # Waited-for writes never have more in flight than tasks reclaiming.
+    n = re.search(r"up to (\d+) writes in flight; (\d+) writes in (\d+) posts", line)
+    expect(n and int(n.group(1)) > 8, f"stores are not asynchronous: {line!r}")
+    # Reclaim's passes go out in batches: fewer doorbells than writes.
+    expect(int(n.group(3)) < int(n.group(2)) * 3 // 4, f"writes are not batched: {line!r}")
     rdma_server(ctx, "expect", "chunk_allocs", str(a0 + 1))
     rdma_server(ctx, "expect", "chunk_frees", str(a0 + 1))
     # The client reports its counts in its next ping (every 5 s).
@@ -784,6 +790,18 @@ def t_rdma_device_removal(ctx):
     expect(rc == 0, f"workload after the device came back: {out[-1500:]}")
     n = expect_read_back(ctx, held, reads0, out)
     ctx.note(f"{held} pages remote before the removal, {n} read from the server after it")
+
+
+@test("rdma: RDMA device removed under stores in flight: the failed stores are "
+      "written again, no page lost, verified", True)
+def t_rdma_cut_writes(ctx):
+    ctx.note(result_line(rdma_client(ctx, "cut", timeout=900)))
+
+
+@test("rdma: swapoff, and a cgroup killed and removed, with stores in flight: "
+      "no page lost, nothing left held", True)
+def t_rdma_busy(ctx):
+    ctx.note(result_line(rdma_client(ctx, "busy", timeout=900)))
 
 
 @test("rdma: server state lost (reset, as a reboot): lost pages cost their owner "

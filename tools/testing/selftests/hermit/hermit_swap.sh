@@ -71,6 +71,7 @@ workload() {
 		rmdir "$cg"
 	fi
 	[ $rc -eq 0 ] || fail "workload failed (exit $rc)"
+	hermit_settle
 	STORED=$(($(hstat stored) - s0))
 	PSWPOUT=$(($(vmstat pswpout) - d0))
 	echo "hermit stored $STORED pages, disk pswpout $PSWPOUT pages"
@@ -150,6 +151,7 @@ pageout)
 	s0=$(hstat stored)
 	l0=$(hstat stored_large_folios)
 	"$SELFTESTS/swap_workload" -s "${PAGEOUT_MIB:-64}" -t 2 -p 2 -H || fail "workload failed"
+	hermit_settle
 	STORED=$(($(hstat stored) - s0))
 	large=$(($(hstat stored_large_folios) - l0))
 	swap_teardown

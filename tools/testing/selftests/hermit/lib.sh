@@ -23,6 +23,19 @@ vmstat() {
 	awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat
 }
 
+# Stores to a Hermit backend complete asynchronously: wait (at most 60 s)
+# until none is in flight before reading what was stored.
+hermit_settle() {
+	local f=/sys/kernel/debug/hermit/stores_in_flight i
+
+	[ -f $f ] || return 0
+	for i in $(seq 600); do
+		[ "$(cat $f)" = 0 ] && return 0
+		sleep 0.1
+	done
+	fail "stores still in flight after 60 s: $(cat $f)"
+}
+
 # Run "$@" in a fresh cgroup v2 group with memory.high=$1 bytes (the limit
 # that throttles instead of OOM-killing, so slow swap still completes).
 run_in_memcg() {

@@ -7,6 +7,7 @@
 """
 import mmap
 import sys
+import time
 
 MADV_PAGEOUT = 21
 PAGE = 4096
@@ -23,6 +24,19 @@ def counters():
     return c
 
 
+def settle():
+    """Stores complete asynchronously: wait until none is in flight."""
+    for _ in range(600):
+        try:
+            with open("/sys/kernel/debug/hermit/stores_in_flight") as f:
+                if f.read().strip() == "0":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.1)
+    raise SystemExit("stores still in flight after 60 s")
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 64
     m = mmap.mmap(-1, n * PAGE)
@@ -30,6 +44,7 @@ def main():
         m[i * PAGE:i * PAGE + 8] = (i * 2654435761 + 1).to_bytes(8, "little")
     c0 = counters()
     m.madvise(MADV_PAGEOUT)
+    settle()
     c1 = counters()
     bad = sum(m[i * PAGE:i * PAGE + 8] != (i * 2654435761 + 1).to_bytes(8, "little")
               for i in range(n))

@@ -21,6 +21,10 @@
 #                                      server; the swap area stays on
 #   rdma_client.sh off                 swapoff; prints chunks and FREEs
 #                                      deferred and pending
+#   rdma_client.sh cut                 the RDMA device removed under
+#                                      stores in flight: none lost
+#   rdma_client.sh busy                swapoff, and a cgroup removed, with
+#                                      stores in flight
 #   rdma_client.sh stats               the client's stats
 #   rdma_client.sh key HEX|off         the shared key (write-only)
 #   rdma_client.sh reconnect [SECS]    connect anew to the same server; print
@@ -88,11 +92,16 @@ wait)
 store)
 	w0=$(cstat writes)
 	r0=$(cstat reads)
+	q0=$(cstat write_requests)
+	p0=$(cstat write_posts)
 	SWAP_KIB=$SWAP_KIB BACKEND=rdma MIB=${2:-32} "$SELFTESTS/hermit_swap.sh" store v2 ||
 		exit 1
 	w=$(($(cstat writes) - w0))
 	r=$(($(cstat reads) - r0))
-	echo "result: $w pages written to the server, $r read back, all verified"
+	m=$(cstat writes_in_flight_max)
+	q=$(($(cstat write_requests) - q0))
+	p=$(($(cstat write_posts) - p0))
+	echo "result: $w pages written to the server, $r read back, all verified; up to $m writes in flight; $q writes in $p posts"
 	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || fail "no RDMA traffic"
 	[ "$(cstat chunks)" = 0 ] || fail "chunks left after swapoff: $(cstat chunks)"
 	;;
@@ -157,6 +166,94 @@ fill)
 	echo "chunks $(cstat chunks) writes $(cstat writes) pswpout $(($(vmstat pswpout) - d0))"
 	[ "$(cstat chunks)" -gt 0 ] || fail "no chunk granted"
 	;;
+cut)
+	# The RDMA device goes (and comes back) while stores are in flight,
+	# until one of them failed: a failed store is written again, nothing
+	# is lost (the workload verifies every page, swapoff reads back all).
+	swap_on
+	f0=$(awk '$1 == "store_failed" { print $2 }' $H/stats)
+	d0=$(vmstat pswpout)
+	out=/run/hermit/cut.out
+	run_in_memcg $((16 << 20)) "$SELFTESTS/swap_workload" -s 48 -t 2 -p 6 >$out 2>&1 &
+	pid=$!
+	cuts=0 failed=0
+	while kill -0 $pid 2>/dev/null && [ $cuts -lt 3 ] && [ $failed -eq 0 ]; do
+		if [ "$(cstat writes_in_flight)" -eq 0 ]; then
+			sleep 0.05
+			continue
+		fi
+		rdma link delete rxe0 || fail "cannot delete rxe0"
+		cuts=$((cuts + 1))
+		sleep 2
+		rdma link add rxe0 type rxe netdev eth0 || fail "cannot add rxe0 again"
+		wait_state ready 120
+		failed=$(($(awk '$1 == "store_failed" { print $2 }' $H/stats) - f0))
+	done
+	wait $pid
+	rc=$?
+	cat $out
+	[ $rc -eq 0 ] || fail "workload failed (exit $rc)"
+	hermit_settle
+	failed=$(($(awk '$1 == "store_failed" { print $2 }' $H/stats) - f0))
+	swapoff "$SWAPDEV" || fail "swapoff failed"
+	echo 0 >$H/enabled
+	echo "result: $cuts cuts, $failed pages of stores in flight failed and written again," \
+		"$(($(vmstat pswpout) - d0)) pages to the disk, all verified"
+	[ $failed -gt 0 ] || fail "no store was in flight at a cut"
+	;;
+busy)
+	# swapoff while stores are in flight (the workload goes on, verified,
+	# on the swap area enabled again), then a cgroup killed and removed
+	# while its stores are in flight: nothing is left held or in flight.
+	swap_on
+	out=/run/hermit/busy.out
+	run_in_memcg $((16 << 20)) "$SELFTESTS/swap_workload" -s 48 -t 2 -p 3 >$out 2>&1 &
+	pid=$!
+	n=0
+	until [ "$(cstat writes_in_flight)" -gt 0 ]; do
+		n=$((n + 1))
+		[ $n -lt 1200 ] && kill -0 $pid 2>/dev/null || fail "no store in flight"
+		sleep 0.05
+	done
+	m=$(cstat writes_in_flight)
+	swapoff "$SWAPDEV" || fail "swapoff with $m writes in flight failed"
+	held=$(cat $H/pages_held)
+	swapon "$SWAPDEV" || fail "swapon again"
+	wait $pid
+	rc=$?
+	cat $out
+	[ $rc -eq 0 ] || fail "workload failed (exit $rc)"
+	[ "$held" -eq 0 ] || fail "$held pages held after swapoff"
+	echo "swapoff with $m writes in flight: ok, nothing held after it, workload verified"
+	cg=/sys/fs/cgroup/hermit-busy
+	rmdir $cg 2>/dev/null
+	mkdir $cg || fail "cannot create $cg"
+	echo $((16 << 20)) >$cg/memory.max
+	(echo "$BASHPID" >$cg/cgroup.procs &&
+		exec "$SELFTESTS/swap_workload" -s 48 -t 2 -p 3) >/dev/null 2>&1 &
+	pid=$!
+	n=0
+	until [ "$(cstat writes_in_flight)" -gt 0 ]; do
+		n=$((n + 1))
+		[ $n -lt 1200 ] && kill -0 $pid 2>/dev/null || fail "no store in flight"
+		sleep 0.05
+	done
+	m=$(cstat writes_in_flight)
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	for n in $(seq 100); do
+		rmdir $cg 2>/dev/null && break
+		sleep 0.1
+	done
+	[ -d $cg ] && fail "cannot remove $cg"
+	hermit_settle
+	swapoff "$SWAPDEV" || fail "swapoff failed"
+	echo 0 >$H/enabled
+	held=$(cat $H/pages_held)
+	echo "result: swapoff with stores in flight, verified; cgroup killed and removed" \
+		"with $m writes in flight: $held pages held after swapoff"
+	[ "$held" -eq 0 ] || fail "$held pages held after swapoff"
+	;;
 off)
 	swapoff "$SWAPDEV" || fail "swapoff failed"
 	echo 0 >$H/enabled
@@ -167,6 +264,6 @@ stats)
 	cat $H/rdma/stats
 	;;
 *)
-	fail "usage: rdma_client.sh connect IP[:PORT] | disconnect | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB [SWAP_MIB]] | fill [MIB] | off | stats"
+	fail "usage: rdma_client.sh connect IP[:PORT] | disconnect | wait STATE [SECS] | store [MIB] | pageout | unreachable IP:PORT | hold NAME [MIB [SWAP_MIB]] | fill [MIB] | cut | busy | off | stats"
 	;;
 esac
