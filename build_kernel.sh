@@ -93,7 +93,7 @@ Commands:
                     copy SCRIPT into NODE, run it as root, print its output
                     and exit with its exit code
   demo              build what is missing, boot the cluster and show it
-  bench fault-latency [MiB [MODE,...]]
+  bench fault-latency [MiB [MODE,... [RUNS [max|high]]]]
                     fault latency and swap throughput: Hermit RDMA vs
                     NVMe-oF/RDMA vs Hermit DRAM vs zram vs swap disk
   bench offload-reclaim [MiB]

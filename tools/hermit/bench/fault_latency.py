@@ -5,27 +5,68 @@ cluster: Hermit over RDMA (the memory node's kernel server, soft-RoCE) vs
 the NVMe-oF/RDMA swap baseline (nvmet-rdma on the memory node, same link),
 Hermit's DRAM backend, zram (lz4) and the virtio swap disk.
 
-  ./build_kernel.sh bench fault-latency [MiB [MODE,...]]
+  ./build_kernel.sh bench fault-latency [MiB [MODE,... [RUNS [max|high]]]]
 
-Numbers come from QEMU/TCG guests: compare them with each other, not with
-real hardware.
+Every tier runs under the same limit, memory.max (default) or memory.high,
+of a quarter of MiB, with
+offloaded reclaim off, RUNS times (default 3) in turns; each cell is the
+median with the spread (min-max) of the runs, and each row says where its
+pages went (Hermit's stored pages, pswpout of a swap device), so a Hermit
+row that fell back to the disk shows. Every run is also written as CSV to
+build/bench/fault-latency-LIMIT.csv. Numbers come from QEMU/TCG guests: compare
+them with each other (the ratios against nvmeof-rdma are printed), not
+with real hardware.
 """
 
+import csv
 import os
+import statistics
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "vm"))
 import cluster as vm  # noqa: E402
 
 SELFTESTS_HOST = vm.SELFTESTS
 
 MODES = ("hermit-rdma", "nvmeof-rdma", "hermit-dram", "zram-lz4", "disk")
+COLS = (("faults", "faults"), ("mean_us", "mean us"), ("median_us", "median us"),
+        ("p99_us", "p99 us"), ("fill_mibps", "out MiB/s"), ("read_mibps", "in MiB/s"),
+        ("stored", "stored"), ("pswpout", "pswpout"), ("store_failed", "st.failed"))
+BASE = "nvmeof-rdma"
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def cell(values):
+    """Median and spread of a column's runs."""
+    if not values:
+        return "-"
+    m = statistics.median(values)
+    if len(values) == 1 or max(values) == min(values):
+        return f"{m:g}"
+    return f"{m:g} ({min(values):g}-{max(values):g})"
 
 
 def main():
     mib = sys.argv[1] if len(sys.argv) > 1 else "64"
     modes = sys.argv[2].split(",") if len(sys.argv) > 2 else MODES
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    limit = sys.argv[4] if len(sys.argv) > 4 else "max"
+    if limit not in ("max", "high") or runs < 1:
+        print("usage: fault-latency [MiB [MODE,... [RUNS [max|high]]]]", file=sys.stderr)
+        return 2
+    out_dir = os.path.join(TOP, "build", "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    csv_path = os.path.join(out_dir, f"fault-latency-{limit}.csv")
 
     def body(c):
         mem = c.node("memory")
@@ -35,22 +76,60 @@ def main():
             if rc != 0:
                 print(f"memory node: {script} failed: {(out + err).strip()[-300:]}")
                 return 1
-        print(f"{'tier':12} {'faults':>8} {'mean us':>9} {'median us':>10} "
-              f"{'p99 us':>9} {'out MiB/s':>10} {'in MiB/s':>9}")
+        results = {m: [] for m in modes}
+        failed = {m: [] for m in modes}
+        guest = None
+        with open(csv_path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["commit", "run", "tier", "mib", "limit"] + [k for k, _ in COLS])
+            for run in range(1, runs + 1):
+                for mode in modes:
+                    rc, out, err = c.node("compute").run(
+                        os.path.join(HERE, "fault_latency_guest.sh"),
+                        [mode, mib, mem.ip, limit], 1800)
+                    line = next((x for x in out.splitlines()
+                                 if x.startswith("result: ")), None)
+                    if rc != 0 or not line:
+                        why = (out + err).strip()
+                        failed[mode].append("oom_kill" if "oom_kill 1" in why else f"exit {rc}")
+                        print(f"run {run} {mode}: failed (exit {rc}): {why[-300:]}", flush=True)
+                        continue
+                    f_ = line.split()[2:]
+                    v = dict(zip(f_[0::2], f_[1::2]))
+                    guest = guest or (f"{int(v.get('mem_kib', 0)) // 1024} MiB, "
+                                      f"{v.get('cpus', '?')} CPUs, {v.get('kernel', '?')}")
+                    results[mode].append({k: float(v[k]) for k, _ in COLS if k in v})
+                    w.writerow([commit(), run, mode, mib, limit] +
+                               [v.get(k, "") for k, _ in COLS])
+                    print(f"run {run} {mode}: " + " ".join(
+                        f"{k} {v.get(k, '-')}" for k, _ in COLS), flush=True)
+        print(f"\nfault-latency: {mib} MiB under memory.{limit} {int(mib) // 4} MiB, "
+              f"offloaded reclaim off, {runs} runs, median (min-max)")
+        print(f"kernel commit {commit()}; guest: {guest}; csv: {csv_path}\n")
+        print(f"{'tier':12} " + " ".join(f"{h:>16}" for _, h in COLS))
         for mode in modes:
-            rc, out, err = c.node("compute").run(
-                os.path.join(HERE, "fault_latency_guest.sh"), [mode, mib, mem.ip], 1800)
-            line = next((x for x in out.splitlines() if x.startswith("result: ")), None)
-            if rc != 0 or not line:
-                print(f"{mode:12} failed (exit {rc}): {(out + err).strip()[-300:]}")
-                continue
-            f = line.split()[2:]
-            v = dict(zip(f[0::2], f[1::2]))
-            print(f"{mode:12} {v.get('faults', '-'):>8} {v.get('mean_us', '-'):>9} "
-                  f"{v.get('median_us', '-'):>10} {v.get('p99_us', '-'):>9} "
-                  f"{v.get('fill_mibps', '-'):>10} {v.get('read_mibps', '-'):>9}",
-                  flush=True)
-        return 0
+            rows = results[mode]
+            if failed[mode]:
+                print(f"{mode:12} failed in {len(failed[mode])} of {runs} runs: "
+                      f"{', '.join(sorted(set(failed[mode])))}")
+                if not rows:
+                    continue
+            print(f"{mode:12} " + " ".join(
+                f"{cell([r[k] for r in rows if k in r]):>16}" for k, _ in COLS))
+        base = results.get(BASE)
+        if base:
+            print(f"\nratios to {BASE} (medians):")
+            for mode in modes:
+                if mode == BASE or not results[mode]:
+                    continue
+                r = []
+                for k in ("median_us", "p99_us", "fill_mibps", "read_mibps"):
+                    a = [x[k] for x in results[mode] if k in x]
+                    b = [x[k] for x in base if k in x]
+                    if a and b and statistics.median(b):
+                        r.append(f"{k} {statistics.median(a) / statistics.median(b):.2f}x")
+                print(f"  {mode:12} " + ", ".join(r))
+        return 0 if all(results[m] for m in modes) else 1
     return vm.run_bench(body)
 
 

@@ -1,12 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Major-fault latency of one swap tier, on a cluster node:
-#   fault_latency_guest.sh hermit-dram|hermit-rdma|nvmeof-rdma|zram-lz4|disk [MiB [SERVER]]
+#   fault_latency_guest.sh hermit-dram|hermit-rdma|nvmeof-rdma|zram-lz4|disk [MiB [SERVER [max|high]]]
 # hermit-rdma swaps to the Hermit memory server at SERVER (rdma_server.sh
 # start there first), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
 # exports (nvmeof_swap.sh export there first).
-# fault_bench fills MiB in a cgroup limited to a quarter of it, then reads
-# every page in random order, timing the accesses that faulted.
+# fault_bench fills MiB in a cgroup whose memory.max (or memory.high) is a
+# quarter of it,
+# then reads every page in random order, timing the accesses that faulted.
+# Offloaded reclaim is off for every tier (it is measured by its own
+# benchmark). The result line says where the pages went: pages Hermit
+# stored, pages written to a swap device (pswpout, zram included), and
+# Hermit's failed stores.
 . /run/hermit/selftests/lib.sh
 
 mode=${1:?mode}
@@ -14,6 +19,8 @@ mib=${2:-64}
 H=/sys/kernel/debug/hermit
 swapoff -a 2>/dev/null
 echo 0 >$H/enabled
+fs=$(cat $H/fs_enabled 2>/dev/null)
+[ -n "$fs" ] && echo N >$H/fs_enabled
 case $mode in
 hermit-dram | disk)
 	dev=/dev/vdb
@@ -46,17 +53,25 @@ esac
 cg=/sys/fs/cgroup/fault-bench
 rmdir $cg 2>/dev/null
 mkdir $cg
-# Over RDMA the limit throttles (memory.high) instead of OOM-killing while
-# slow soft-RoCE swap-out catches up; the local tiers keep memory.max.
-case $mode in
-*-rdma) echo $((mib * 1024 * 1024 / 4)) >$cg/memory.high ;;
-*) echo $((mib * 1024 * 1024 / 4)) >$cg/memory.max ;;
-esac
-out=$( (echo $BASHPID >$cg/cgroup.procs && exec "$SELFTESTS/fault_bench" "$mib") ) ||
-	fail "fault_bench failed: $out"
-rmdir $cg
-swapoff "$dev"
-echo 0 >$H/enabled
-[ "$mode" = zram-lz4 ] && echo 1 >/sys/block/zram0/reset
-[ "$mode" = nvmeof-rdma ] && "$SELFTESTS/nvmeof_swap.sh" disconnect
-echo "result: $mode $out"
+limit=${4:-max}
+case $limit in max | high) ;; *) fail "limit must be max or high" ;; esac
+echo $((mib * 1024 * 1024 / 4)) >$cg/memory.$limit
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+stored0=$(cat $H/stored) failed0=$(cat $H/store_failed) pswpout0=$(vmstat pswpout)
+cleanup() {
+	rmdir $cg 2>/dev/null
+	swapoff "$dev"
+	echo 0 >$H/enabled
+	[ "$mode" = zram-lz4 ] && echo 1 >/sys/block/zram0/reset
+	[ "$mode" = nvmeof-rdma ] && "$SELFTESTS/nvmeof_swap.sh" disconnect
+	[ -n "$fs" ] && echo "$fs" >$H/fs_enabled
+}
+if ! out=$( (echo $BASHPID >$cg/cgroup.procs && exec "$SELFTESTS/fault_bench" "$mib") 2>&1); then
+	events=$(tr '\n' ' ' <$cg/memory.events)
+	cleanup
+	fail "fault_bench failed under memory.$limit: ${out:-killed}; memory.events: $events"
+fi
+where="stored $(($(cat $H/stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))"
+where="$where store_failed $(($(cat $H/store_failed) - failed0))"
+cleanup
+echo "result: $mode $out $where mem_kib $(awk '/^MemTotal/ { print $2 }' /proc/meminfo) cpus $(nproc) kernel $(uname -r)"
