@@ -85,9 +85,9 @@ store)
 	swap_setup 1
 	workload "${2:-v2}"
 	swap_teardown
+	grep . "$H/stats" "$H/dram/used" "$H/dram/capacity"
 	[ "$STORED" -ge $MIN_SWAPPED ] || fail "only $STORED pages stored in Hermit"
 	[ "$PSWPOUT" -le $((STORED / 100)) ] || fail "$PSWPOUT pages went to the disk"
-	grep . "$H/stats"
 	;;
 disabled)
 	# The swap disk under TCG is slow: half the size, still 4x over.

@@ -174,7 +174,7 @@ cut)
 	f0=$(awk '$1 == "store_failed" { print $2 }' $H/stats)
 	d0=$(vmstat pswpout)
 	out=/run/hermit/cut.out
-	run_in_memcg $((16 << 20)) "$SELFTESTS/swap_workload" -s 48 -t 2 -p 6 >$out 2>&1 &
+	run_in_memcg $((8 << 20)) "$SELFTESTS/swap_workload" -s 32 -t 2 -p 4 >$out 2>&1 &
 	pid=$!
 	cuts=0 failed=0
 	while kill -0 $pid 2>/dev/null && [ $cuts -lt 3 ] && [ $failed -eq 0 ]; do
@@ -207,7 +207,7 @@ busy)
 	# while its stores are in flight: nothing is left held or in flight.
 	swap_on
 	out=/run/hermit/busy.out
-	run_in_memcg $((16 << 20)) "$SELFTESTS/swap_workload" -s 48 -t 2 -p 3 >$out 2>&1 &
+	run_in_memcg $((8 << 20)) "$SELFTESTS/swap_workload" -s 24 -t 2 -p 2 >$out 2>&1 &
 	pid=$!
 	n=0
 	until [ "$(cstat writes_in_flight)" -gt 0 ]; do
@@ -228,9 +228,9 @@ busy)
 	cg=/sys/fs/cgroup/hermit-busy
 	rmdir $cg 2>/dev/null
 	mkdir $cg || fail "cannot create $cg"
-	echo $((16 << 20)) >$cg/memory.max
+	echo $((8 << 20)) >$cg/memory.max
 	(echo "$BASHPID" >$cg/cgroup.procs &&
-		exec "$SELFTESTS/swap_workload" -s 48 -t 2 -p 3) >/dev/null 2>&1 &
+		exec "$SELFTESTS/swap_workload" -s 32 -t 2 -p 2) >/dev/null 2>&1 &
 	pid=$!
 	n=0
 	until [ "$(cstat writes_in_flight)" -gt 0 ]; do
