@@ -35,6 +35,10 @@ MODES = ("hermit-rdma", "nvmeof-rdma", "hermit-dram", "zram-lz4", "disk")
 COLS = (("faults", "faults"), ("mean_us", "mean us"), ("median_us", "median us"),
         ("p99_us", "p99 us"), ("fill_mibps", "out MiB/s"), ("read_mibps", "in MiB/s"),
         ("stored", "stored"), ("pswpout", "pswpout"), ("store_failed", "st.failed"))
+# Where the CPU time of the fill (swap-out) went, in % of all CPUs.
+SPLIT = (("fill_user_pct", "user"), ("fill_sys_pct", "system"),
+         ("fill_softirq_pct", "softirq"), ("fill_iowait_pct", "iowait"),
+         ("fill_idle_pct", "idle"))
 BASE = "nvmeof-rdma"
 
 
@@ -81,7 +85,8 @@ def main():
         guest = None
         with open(csv_path, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["commit", "run", "tier", "mib", "limit"] + [k for k, _ in COLS])
+            w.writerow(["commit", "run", "tier", "mib", "limit"] +
+                       [k for k, _ in COLS + SPLIT])
             for run in range(1, runs + 1):
                 for mode in modes:
                     rc, out, err = c.node("compute").run(
@@ -98,9 +103,10 @@ def main():
                     v = dict(zip(f_[0::2], f_[1::2]))
                     guest = guest or (f"{int(v.get('mem_kib', 0)) // 1024} MiB, "
                                       f"{v.get('cpus', '?')} CPUs, {v.get('kernel', '?')}")
-                    results[mode].append({k: float(v[k]) for k, _ in COLS if k in v})
+                    results[mode].append({k: float(v[k]) for k, _ in COLS + SPLIT
+                                          if k in v})
                     w.writerow([commit(), run, mode, mib, limit] +
-                               [v.get(k, "") for k, _ in COLS])
+                               [v.get(k, "") for k, _ in COLS + SPLIT])
                     print(f"run {run} {mode}: " + " ".join(
                         f"{k} {v.get(k, '-')}" for k, _ in COLS), flush=True)
         print(f"\nfault-latency: {mib} MiB under memory.{limit} {int(mib) // 4} MiB, "
@@ -116,6 +122,13 @@ def main():
                     continue
             print(f"{mode:12} " + " ".join(
                 f"{cell([r[k] for r in rows if k in r]):>16}" for k, _ in COLS))
+        print("\nswap-out (the fill): where the CPU time went, % of all CPUs")
+        print(f"{'tier':12} " + " ".join(f"{h:>16}" for _, h in SPLIT))
+        for mode in modes:
+            rows = results[mode]
+            if rows:
+                print(f"{mode:12} " + " ".join(
+                    f"{cell([r[k] for r in rows if k in r]):>16}" for k, _ in SPLIT))
         base = results.get(BASE)
         if base:
             print(f"\nratios to {BASE} (medians):")
