@@ -49,6 +49,20 @@ wait_state() {
 	fail "connection not $1 after ${2:-60} s: $(cat $H/connect)"
 }
 
+# Wait (at most 60 s, while process $1 lives) until writes are in flight;
+# print how many.
+in_flight() {
+	local n
+
+	for n in $(seq 1200); do
+		[ "$(cstat writes_in_flight)" -gt 0 ] && break
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ "$(cstat writes_in_flight)" -gt 0 ] || fail "no store in flight"
+	cstat writes_in_flight
+}
+
 swap_on() {
 	swapoff -a 2>/dev/null
 	mkswap "$SWAPDEV" "$SWAP_KIB" >/dev/null || fail "mkswap"
@@ -209,13 +223,7 @@ busy)
 	out=/run/hermit/busy.out
 	run_in_memcg $((8 << 20)) "$SELFTESTS/swap_workload" -s 24 -t 2 -p 2 >$out 2>&1 &
 	pid=$!
-	n=0
-	until [ "$(cstat writes_in_flight)" -gt 0 ]; do
-		n=$((n + 1))
-		[ $n -lt 1200 ] && kill -0 $pid 2>/dev/null || fail "no store in flight"
-		sleep 0.05
-	done
-	m=$(cstat writes_in_flight)
+	m=$(in_flight $pid) || exit 1
 	swapoff "$SWAPDEV" || fail "swapoff with $m writes in flight failed"
 	held=$(cat $H/pages_held)
 	swapon "$SWAPDEV" || fail "swapon again"
@@ -232,13 +240,7 @@ busy)
 	(echo "$BASHPID" >$cg/cgroup.procs &&
 		exec "$SELFTESTS/swap_workload" -s 32 -t 2 -p 2) >/dev/null 2>&1 &
 	pid=$!
-	n=0
-	until [ "$(cstat writes_in_flight)" -gt 0 ]; do
-		n=$((n + 1))
-		[ $n -lt 1200 ] && kill -0 $pid 2>/dev/null || fail "no store in flight"
-		sleep 0.05
-	done
-	m=$(cstat writes_in_flight)
+	m=$(in_flight $pid) || exit 1
 	kill -9 $pid
 	wait $pid 2>/dev/null
 	for n in $(seq 100); do
