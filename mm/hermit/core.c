@@ -27,9 +27,8 @@
 
 atomic_long_t hermit_stats[NR_HERMIT_STATS];
 atomic_long_t hermit_pages_held;
-/* Pages whose write to the backend is under way, and the most there were. */
+/* Pages whose write to the backend is under way. */
 atomic_long_t hermit_stores_in_flight;
-atomic_long_t hermit_stores_in_flight_max;
 
 const char * const hermit_stat_names[NR_HERMIT_STATS] = {
 	[HERMIT_STORED] = "stored",
@@ -245,9 +244,8 @@ static int hermit_stats_show(struct seq_file *m, void *v)
 		seq_printf(m, "%s %ld\n", hermit_stat_names[i],
 			   atomic_long_read(&hermit_stats[i]));
 	seq_printf(m, "pages_held %ld\nbytes_held %ld\n", held, held << PAGE_SHIFT);
-	seq_printf(m, "stores_in_flight %ld\nstores_in_flight_max %ld\n",
-		   atomic_long_read(&hermit_stores_in_flight),
-		   atomic_long_read(&hermit_stores_in_flight_max));
+	seq_printf(m, "stores_in_flight %ld\n",
+		   atomic_long_read(&hermit_stores_in_flight));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hermit_stats);
@@ -281,8 +279,6 @@ static int __init hermit_init(void)
 				   &hermit_stat_fops);
 	debugfs_create_file_unsafe("stores_in_flight", 0444, dir,
 				   &hermit_stores_in_flight, &hermit_stat_fops);
-	debugfs_create_file_unsafe("stores_in_flight_max", 0444, dir,
-				   &hermit_stores_in_flight_max, &hermit_stat_fops);
 	debugfs_create_file_unsafe("bytes_held", 0444, dir, NULL,
 				   &hermit_bytes_held_fops);
 	debugfs_create_file("stats", 0444, dir, NULL, &hermit_stats_fops);

@@ -79,7 +79,6 @@ extern atomic_long_t hermit_stats[NR_HERMIT_STATS];
 extern const char * const hermit_stat_names[NR_HERMIT_STATS];
 extern atomic_long_t hermit_pages_held;
 extern atomic_long_t hermit_stores_in_flight;
-extern atomic_long_t hermit_stores_in_flight_max;
 
 static inline void hermit_count(enum hermit_stat stat, long nr)
 {

@@ -199,7 +199,7 @@ bool hermit_store(struct folio *folio)
 	swp_entry_t entry = folio->swap;
 	struct hermit_area *area = hermit_area_of(swp_type(entry));
 	unsigned long offset = swp_offset(entry);
-	long i, in_flight, nr = folio_nr_pages(folio);
+	long i, nr = folio_nr_pages(folio);
 	enum hermit_stat reason;
 	struct hermit_backend *b;
 	void *chunk;
@@ -247,10 +247,7 @@ bool hermit_store(struct folio *folio)
 		for (i = 0; i < nr; i++)
 			zswap_invalidate(swp_entry(swp_type(entry), offset + i));
 	}
-	in_flight = atomic_long_add_return(nr, &hermit_stores_in_flight);
-	/* A statistic: a lost race only loses a peak seen at the same time. */
-	if (in_flight > atomic_long_read(&hermit_stores_in_flight_max))
-		atomic_long_set(&hermit_stores_in_flight_max, in_flight);
+	atomic_long_add(nr, &hermit_stores_in_flight);
 	folio_start_writeback(folio);
 	err = b->ops->store(chunk, hermit_index_in_chunk(offset), folio);
 	if (!err)

@@ -71,6 +71,7 @@ def main():
     out_dir = os.path.join(TOP, "build", "bench")
     os.makedirs(out_dir, exist_ok=True)
     csv_path = os.path.join(out_dir, f"fault-latency-{limit}.csv")
+    rev = commit()
 
     def body(c):
         mem = c.node("memory")
@@ -105,13 +106,13 @@ def main():
                                       f"{v.get('cpus', '?')} CPUs, {v.get('kernel', '?')}")
                     results[mode].append({k: float(v[k]) for k, _ in COLS + SPLIT
                                           if k in v})
-                    w.writerow([commit(), run, mode, mib, limit] +
+                    w.writerow([rev, run, mode, mib, limit] +
                                [v.get(k, "") for k, _ in COLS + SPLIT])
                     print(f"run {run} {mode}: " + " ".join(
                         f"{k} {v.get(k, '-')}" for k, _ in COLS), flush=True)
         print(f"\nfault-latency: {mib} MiB under memory.{limit} {int(mib) // 4} MiB, "
               f"offloaded reclaim off, {runs} runs, median (min-max)")
-        print(f"kernel commit {commit()}; guest: {guest}; csv: {csv_path}\n")
+        print(f"kernel commit {rev}; guest: {guest}; csv: {csv_path}\n")
         print(f"{'tier':12} " + " ".join(f"{h:>16}" for _, h in COLS))
         for mode in modes:
             rows = results[mode]

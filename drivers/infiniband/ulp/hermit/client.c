@@ -1083,7 +1083,6 @@ static int hrc_chunk_grant(struct hrc_chunk *c)
 	return 0;
 }
 
-/* Tell the server this client is alive; a dead server shows up here too. */
 /*
  * A store is not waited for: a write posted HRC_IO_TIMEOUT_NS ago and not
  * completed means a broken connection, whose flush then completes it (its
@@ -1111,6 +1110,7 @@ static void hrc_check_writes(void)
 	}
 }
 
+/* Tell the server this client is alive; a dead server shows up here too. */
 static void hrc_ping_work(struct work_struct *work)
 {
 	struct hermit_msg reply;
