@@ -63,11 +63,15 @@ def cell(values):
 def main():
     mib = sys.argv[1] if len(sys.argv) > 1 else "64"
     modes = sys.argv[2].split(",") if len(sys.argv) > 2 else MODES
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    runs = sys.argv[3] if len(sys.argv) > 3 else "3"
     limit = sys.argv[4] if len(sys.argv) > 4 else "max"
-    if limit not in ("max", "high") or runs < 1:
-        print("usage: fault-latency [MiB [MODE,... [RUNS [max|high]]]]", file=sys.stderr)
+    if (not mib.isdigit() or int(mib) < 4 or not runs.isdigit() or int(runs) < 1 or
+            limit not in ("max", "high") or not modes or
+            any(m not in MODES for m in modes)):
+        print("usage: fault-latency [MiB [MODE,... [RUNS [max|high]]]] "
+              f"(MiB >= 4, RUNS >= 1, MODE one of {','.join(MODES)})", file=sys.stderr)
         return 2
+    runs = int(runs)
     out_dir = os.path.join(TOP, "build", "bench")
     os.makedirs(out_dir, exist_ok=True)
     csv_path = os.path.join(out_dir, f"fault-latency-{limit}.csv")
