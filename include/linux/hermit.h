@@ -11,6 +11,7 @@
 #ifndef _LINUX_HERMIT_H
 #define _LINUX_HERMIT_H
 
+#include <linux/mm_types.h>
 #include <linux/types.h>
 
 struct folio;
@@ -21,6 +22,8 @@ struct mem_cgroup;
 bool hermit_store(struct folio *folio);
 bool hermit_load(struct folio *folio);
 void hermit_reload(struct folio *folio);
+void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio);
+void hermit_prefetch_unused(swp_entry_t entry, struct folio *folio);
 void hermit_invalidate(int type, unsigned long offset, unsigned int nr);
 int hermit_swapon(int type, unsigned long nr_pages);
 void hermit_swapoff(int type);
@@ -39,6 +42,9 @@ static inline bool hermit_load(struct folio *folio)
 }
 
 static inline void hermit_reload(struct folio *folio) {}
+static inline void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio) {}
+static inline void hermit_prefetch_unused(swp_entry_t entry,
+					  struct folio *folio) {}
 
 static inline void hermit_invalidate(int type, unsigned long offset,
 				     unsigned int nr) {}

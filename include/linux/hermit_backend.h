@@ -54,6 +54,14 @@ struct page;
  * @load: Read slot @index of @chunk into @page. Returns 0, or a negative
  *	errno when the data cannot be had (the faulting task then gets an I/O
  *	error: SIGBUS). May sleep.
+ * @read: Start reading slot @index of @chunk into @folio (order 0, locked,
+ *	in the swap cache, not uptodate): a page that swap readahead brings
+ *	in besides the faulting one. Returns 0 once the read is under way: the
+ *	backend then calls hermit_read_done() exactly once, from any context,
+ *	possibly before @read returns. Returns a negative errno when it cannot
+ *	start the read without waiting for its memory to be reachable again:
+ *	nothing is under way then. May sleep for room in a queue. Optional:
+ *	without it, every read is a @load.
  * @invalidate: The core no longer needs slot @index of @chunk. Called with
  *	a spinlock held: must not sleep.
  */
@@ -62,6 +70,7 @@ struct hermit_backend_ops {
 	void (*chunk_free)(int type, unsigned long index, void *chunk);
 	int (*store)(void *chunk, unsigned long index, struct folio *folio);
 	int (*load)(void *chunk, unsigned long index, struct page *page);
+	int (*read)(void *chunk, unsigned long index, struct folio *folio);
 	void (*invalidate)(void *chunk, unsigned long index);
 };
 
@@ -86,6 +95,7 @@ struct hermit_backend {
 int hermit_register_backend(struct hermit_backend *backend);
 int hermit_unregister_backend(struct hermit_backend *backend);
 void hermit_store_done(struct folio *folio, int err);
+void hermit_read_done(struct folio *folio, int err);
 struct dentry *hermit_debugfs_root(void);
 struct dentry *hermit_debugfs_knob(struct dentry *parent,
 				   const struct kernel_param *kp);

@@ -116,6 +116,13 @@ static int hermit_dram_load(void *data, unsigned long index, struct page *page)
 	return 0;
 }
 
+/* A copy, done at once: the read completes before it returns. */
+static int hermit_dram_read(void *data, unsigned long index, struct folio *folio)
+{
+	hermit_read_done(folio, hermit_dram_load(data, index, &folio->page));
+	return 0;
+}
+
 static void hermit_dram_invalidate(void *data, unsigned long index)
 {
 	hermit_dram_free_page(data, index);
@@ -126,6 +133,7 @@ static const struct hermit_backend_ops hermit_dram_ops = {
 	.chunk_free = hermit_dram_chunk_free,
 	.store = hermit_dram_store,
 	.load = hermit_dram_load,
+	.read = hermit_dram_read,
 	.invalidate = hermit_dram_invalidate,
 };
 

@@ -336,19 +336,126 @@ static bool __hermit_load(struct folio *folio, bool first)
 	return true;
 }
 
+/*
+ * Start the read of a readahead folio. Returns false when the backend does
+ * not hold its slot or cannot read asynchronously (the folio is untouched
+ * then); true when it does: the read is under way, and hermit_read_done()
+ * unlocks the folio, or it could not be started and the folio is unlocked
+ * !uptodate already.
+ */
+static bool hermit_prefetch(struct folio *folio)
+{
+	struct hermit_area *area = hermit_area_of(swp_type(folio->swap));
+	unsigned long offset = swp_offset(folio->swap);
+	struct hermit_backend *b;
+
+	if (!area || folio_test_large(folio) || !test_bit(offset, area->remote))
+		return false;
+	b = area->backend;
+	if (!b->ops->read)
+		return false;
+	hermit_count(HERMIT_PREFETCH_SWAPIN, 1);
+	if (hermit_load_fails() ||
+	    b->ops->read(area->chunks[hermit_chunk_of(offset)],
+			 hermit_index_in_chunk(offset), folio)) {
+		/* Not started: a later fault on the page reads it again. */
+		hermit_count(HERMIT_LOAD_ERRORS, 1);
+		folio_unlock(folio);
+	}
+	return true;
+}
+
+/**
+ * hermit_read_done() - a backend has finished a read that ->read started
+ * @folio: The folio ->read was given, locked.
+ * @err: 0 when the folio holds the slot's data now, else a negative errno.
+ *
+ * Marks the folio uptodate when the read succeeded and unlocks it, as
+ * end_swap_bio_read() does. A failed read leaves the folio !uptodate in
+ * the swap cache, where hermit_reload() reads it again once the page is
+ * needed: a prefetch that fails never becomes an error by itself. Any
+ * context.
+ */
+void hermit_read_done(struct folio *folio, int err)
+{
+	if (!err) {
+		folio_mark_uptodate(folio);
+		hermit_count(HERMIT_LOADED, 1);
+	} else {
+		hermit_count(HERMIT_LOAD_ERRORS, 1);
+	}
+	folio_unlock(folio);
+}
+EXPORT_SYMBOL_GPL(hermit_read_done);
+
 /**
  * hermit_load() - read a folio being swapped in from the backend
  * @folio: Locked folio with folio->swap set, not uptodate.
  *
- * Return: false when the backend does not hold the folio's slots (read the
- * swap device); true when it does: the folio is then uptodate, or, if the
- * backend could not deliver, left !uptodate; hermit_reload() tries again
- * when the folio is needed, and only if that fails too does the fault end
- * in an I/O error (SIGBUS) instead of mapping wrong data.
+ * A folio that swap readahead brings in besides the faulting page (it is
+ * marked PG_readahead before it is read) is read asynchronously where the
+ * backend can: it stays locked until the data is there, and a fault on it
+ * meanwhile waits for that lock, as for a read from a disk. Every other
+ * read is synchronous.
+ *
+ * Return: false when the backend does not hold the folio's slots: the
+ * folio is left locked, read it from the swap device. True when it does:
+ * the folio is unlocked once the read is over (possibly before this
+ * returns), uptodate if the backend delivered; otherwise it is left
+ * !uptodate, hermit_reload() tries again when the folio is needed, and
+ * only if that fails too does the fault end in an I/O error (SIGBUS)
+ * instead of mapping wrong data.
  */
 bool hermit_load(struct folio *folio)
 {
-	return __hermit_load(folio, true);
+	if (folio_test_readahead(folio) && hermit_prefetch(folio))
+		return true;
+	if (!__hermit_load(folio, true))
+		return false;
+	hermit_count(HERMIT_ONDEMAND_SWAPIN, folio_nr_pages(folio));
+	folio_unlock(folio);
+	return true;
+}
+
+/* Whether Hermit holds the slot of @entry, whose folio is @folio. */
+static bool hermit_holds(swp_entry_t entry, struct folio *folio)
+{
+	struct hermit_area *area = hermit_area_of(swp_type(entry));
+
+	return area && !folio_test_large(folio) &&
+	       test_bit(swp_offset(entry), area->remote);
+}
+
+/**
+ * hermit_prefetch_hit() - the first access found a readahead folio
+ * @entry: Its swap entry.
+ * @folio: The folio, whose PG_readahead was just cleared.
+ *
+ * Counts hits on the folios read ahead from the backend, and those hits
+ * that came before the read had completed. Any context; the folio need
+ * not be locked (a statistic).
+ */
+void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio)
+{
+	if (!hermit_holds(entry, folio))
+		return;
+	hermit_count(HERMIT_HITON_SWAP_CACHE, 1);
+	if (!folio_test_uptodate(folio))
+		hermit_count(HERMIT_PREFETCH_LATE, 1);
+}
+
+/**
+ * hermit_prefetch_unused() - a readahead folio leaves the swap cache
+ * @entry: Its swap entry.
+ * @folio: The folio, still PG_readahead: it was never accessed.
+ *
+ * Counts prefetches of the backend that were wasted. Called under the swap
+ * cache's lock.
+ */
+void hermit_prefetch_unused(swp_entry_t entry, struct folio *folio)
+{
+	if (hermit_holds(entry, folio))
+		hermit_count(HERMIT_PREFETCH_WASTED, 1);
 }
 
 /**

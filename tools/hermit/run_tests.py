@@ -279,6 +279,12 @@ def result_line(out):
     return ""
 
 
+def result_lines(out):
+    """Every 'result: ...' line a selftest prints, joined."""
+    return "; ".join(line[len("result: "):] for line in out.splitlines()
+                     if line.startswith("result: "))
+
+
 def client_server(ctx, script, server_args, client_args, timeout=180):
     srv = node_run(ctx, "memory", script, server_args, timeout, background=True)
     try:
@@ -362,6 +368,12 @@ def t_hermit_pageout(ctx):
       "is needed: no SIGBUS, verified", True)
 def t_hermit_reload(ctx):
     ctx.note(result_line(hermit_swap(ctx, "reload")))
+
+
+@test("hermit: DRAM backend, sequential and random scans: swap readahead "
+      "reads asynchronously, accuracy >= 0.9 on the sequential one, verified", True)
+def t_hermit_prefetch(ctx):
+    ctx.note(result_lines(hermit_swap(ctx, "prefetch")))
 
 
 @test("hermit: a slot zswap holds is taken by Hermit: zswap's old copy is "
@@ -488,6 +500,12 @@ def t_rdma_store(ctx):
     for k, n in zip(s0, m.groups()):
         rdma_server(ctx, "expect", k, str(s0[k] + int(n)), "15")
     ctx.note(f"{line}; the server counts them as served")
+
+
+@test("rdma: sequential and random scans: readahead as batched asynchronous "
+      "READs on the prefetch queue, accuracy >= 0.9 sequential, verified", True)
+def t_rdma_prefetch(ctx):
+    ctx.note(result_lines(rdma_client(ctx, "prefetch", timeout=600)))
 
 
 @test("rdma: MADV_PAGEOUT of THPs: each large folio whole in one RDMA write, verified", True)

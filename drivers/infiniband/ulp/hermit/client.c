@@ -15,7 +15,9 @@
  * its CPU's write queue, waiting only for room there, and returns; the
  * completion tells the core, which then ends the folio's writeback (or
  * redirties it when the write failed). A faulting task polls for its READ
- * on its own CPU's demand queue.
+ * on its own CPU's demand queue; the pages swap readahead brings in besides
+ * go the same way as stores, as READs on the prefetch queue: batched,
+ * never waited for, the completion unlocks the folio.
  *
  * Trust: the control connection starts with a handshake (struct
  * hermit_hello): with a shared key (hermit.key) client and server prove to
@@ -37,8 +39,9 @@
  *
  * Locking: hrc.rwsem is held for reading by every transfer while it is
  * started (and a read until it completes), which uses the connection's
- * resources only while the state is READY; posted stores are counted in
- * hrc.writes_in_flight until their completion. The resources are built and
+ * resources only while the state is READY; posted stores and prefetches
+ * are counted in hrc.writes_in_flight and hrc.reads_in_flight until their
+ * completion. The resources are built and
  * torn down only by works on the ordered hrc_wq, outside of any lock: they
  * first move the state away from READY (and flush the queues when the
  * connection failed), then take and drop the rwsem for writing and wait
@@ -102,7 +105,7 @@ struct hrc_queue {
 	struct rdma_cm_id *cm_id;
 	struct ib_cq *cq;
 	struct semaphore slots;		/* free send queue entries */
-	struct hrc_wreq *wreqs;		/* write queue: [HRC_QUEUE_DEPTH] */
+	struct hrc_wreq *wreqs;		/* write, prefetch: [HRC_QUEUE_DEPTH] */
 	unsigned long wbusy;		/* wreqs in use */
 	spinlock_t poll_lock;		/* one poller of a direct CQ */
 	struct completion cm_done;
@@ -120,7 +123,10 @@ struct hrc_req {
 	enum ib_wc_status status;
 };
 
-/* An asynchronous store, preallocated: HRC_QUEUE_DEPTH per write queue. */
+/*
+ * An asynchronous transfer, preallocated: HRC_QUEUE_DEPTH per write queue
+ * (stores) and per prefetch queue (readahead).
+ */
 struct hrc_wreq {
 	struct ib_cqe cqe;
 	struct hrc_queue *q;
@@ -149,6 +155,7 @@ struct hrc_chunk {
 static struct {
 	struct rw_semaphore rwsem;
 	atomic_t writes_in_flight;	/* posted stores not completed yet */
+	atomic_t reads_in_flight;	/* posted prefetches, likewise */
 	int state;
 	bool broken;			/* a queue failed while connecting */
 	wait_queue_head_t wait;
@@ -201,6 +208,7 @@ static struct {
 	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
 	atomic_t writes_in_flight_max;
 	atomic_long_t write_requests, write_posts;	/* folios; doorbells */
+	atomic_long_t prefetch_requests, prefetch_posts;
 } hrc_stats;
 
 /* A FREE that could not be sent: sent once the session is resumed. */
@@ -381,7 +389,7 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	q->kind = kind;
 	q->cpu = cpu;
 	sema_init(&q->slots, HRC_QUEUE_DEPTH);
-	if (kind == HERMIT_Q_WRITE) {
+	if (kind == HERMIT_Q_WRITE || kind == HERMIT_Q_PREFETCH) {
 		q->wreqs = kcalloc(HRC_QUEUE_DEPTH, sizeof(*q->wreqs), GFP_KERNEL);
 		if (!q->wreqs)
 			return -ENOMEM;
@@ -492,21 +500,27 @@ static void hrc_kill_queues(void)
 	hrc_queue_kill(&hrc.ctrl);
 }
 
+static bool hrc_idle(void)
+{
+	return !atomic_read(&hrc.writes_in_flight) &&
+	       !atomic_read(&hrc.reads_in_flight);
+}
+
 /*
  * Wait until no transfer that saw the state READY uses the resources:
- * the waited-for ones hold rwsem, the stores that completed nothing yet
- * are counted.
+ * the waited-for ones hold rwsem, the stores and prefetches that completed
+ * nothing yet are counted.
  */
 static void hrc_quiesce(void)
 {
 	WARN_ON_ONCE(READ_ONCE(hrc.state) == HRC_READY);
 	down_write(&hrc.rwsem);
 	up_write(&hrc.rwsem);
-	/* Stores left on a working connection complete; on a stuck one not. */
-	if (!wait_event_timeout(hrc.wait, !atomic_read(&hrc.writes_in_flight),
+	/* What is left on a working connection completes; on a stuck one not. */
+	if (!wait_event_timeout(hrc.wait, hrc_idle(),
 				nsecs_to_jiffies(HRC_IO_TIMEOUT_NS))) {
 		hrc_kill_queues();
-		wait_event(hrc.wait, !atomic_read(&hrc.writes_in_flight));
+		wait_event(hrc.wait, hrc_idle());
 	}
 }
 
@@ -1084,24 +1098,26 @@ static int hrc_chunk_grant(struct hrc_chunk *c)
 }
 
 /*
- * A store is not waited for: a write posted HRC_IO_TIMEOUT_NS ago and not
- * completed means a broken connection, whose flush then completes it (its
- * folio is redirtied). Called with rwsem held for reading, READY.
+ * Stores and prefetches are not waited for: one posted HRC_IO_TIMEOUT_NS
+ * ago and not completed means a broken connection, whose flush then
+ * completes it (a store's folio is redirtied, a prefetch is read again
+ * when needed). Called with rwsem held for reading, READY.
  */
-static void hrc_check_writes(void)
+static void hrc_check_async(void)
 {
 	unsigned long posted, old = jiffies - nsecs_to_jiffies(HRC_IO_TIMEOUT_NS);
 	struct hrc_queue *q;
-	unsigned int set, i;
+	unsigned int i, n;
 
-	for (set = 0; set < READ_ONCE(hrc.nr_sets); set++) {
-		q = &hrc.queues[set * 3 + HERMIT_Q_WRITE - 1];
+	for (n = 0; n < 3 * READ_ONCE(hrc.nr_sets); n++) {
+		q = &hrc.queues[n];
 		if (!q->wreqs)
 			continue;
 		for_each_set_bit(i, &q->wbusy, HRC_QUEUE_DEPTH) {
 			posted = READ_ONCE(q->wreqs[i].posted);
 			if (posted && time_before(posted, old)) {
-				pr_warn("a write did not complete in %d s\n",
+				pr_warn("a %s did not complete in %d s\n",
+					q->kind == HERMIT_Q_WRITE ? "write" : "prefetch",
 					(int)(HRC_IO_TIMEOUT_NS / NSEC_PER_SEC));
 				hrc_conn_error();
 				return;
@@ -1117,7 +1133,7 @@ static void hrc_ping_work(struct work_struct *work)
 
 	if (READ_ONCE(hrc.state) == HRC_READY && down_read_trylock(&hrc.rwsem)) {
 		if (READ_ONCE(hrc.state) == HRC_READY)
-			hrc_check_writes();
+			hrc_check_async();
 		if (READ_ONCE(hrc.state) == HRC_READY)
 			hrc_send_pending_frees();
 		if (READ_ONCE(hrc.state) == HRC_READY)
@@ -1204,13 +1220,40 @@ static void hrc_wreq_put(struct hrc_queue *q, struct hrc_wreq *w)
 	up(&q->slots);
 }
 
+/* One prefetch of a batch is over: tell the core, give the request back. */
+static void hrc_rreq_done(struct hrc_wreq *w, bool ok)
+{
+	struct hrc_queue *q = w->q;
+	struct folio *folio = w->folio;
+
+	if (ok) {
+		atomic_long_inc(&hrc_stats.reads);
+		if (w->registered)
+			atomic_long_inc(&hrc_stats.mr_transfers);
+	} else {
+		atomic_long_inc(&hrc_stats.read_errors);
+	}
+	rdma_rw_ctx_destroy(&w->ctx, q->cm_id->qp, q->cm_id->port_num, &w->sg,
+			    1, DMA_FROM_DEVICE);
+	hrc_wreq_put(q, w);
+	hermit_read_done(folio, ok ? 0 : -ECONNRESET);
+	/* Last: hrc_quiesce() lets the queues go once this is 0. */
+	if (atomic_dec_and_test(&hrc.reads_in_flight))
+		wake_up(&hrc.wait);
+}
+
 /* One store of a batch is over: tell the core, give the request back. */
 static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 {
 	struct hrc_queue *q = w->q;
 	struct folio *folio = w->folio;
-	unsigned int i, nr = folio_nr_pages(folio);
+	unsigned int i, nr;
 
+	if (q->kind != HERMIT_Q_WRITE) {
+		hrc_rreq_done(w, ok);
+		return;
+	}
+	nr = folio_nr_pages(folio);
 	if (ok) {
 		for (i = 0; i < nr; i++) {
 			set_bit(w->index + i, w->c->stored);
@@ -1231,7 +1274,7 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 		wake_up(&hrc.wait);
 }
 
-/* Every store of a batch, in posting order, from its first. */
+/* Every transfer of a batch, in posting order, from its first. */
 static void hrc_batch_done(struct hrc_wreq *w, bool ok)
 {
 	struct hrc_wreq *next;
@@ -1244,16 +1287,17 @@ static void hrc_batch_done(struct hrc_wreq *w, bool ok)
 
 /*
  * The completion of a batch's last work request, the only one signaled: a
- * send queue completes in order, so every store of the batch is done.
+ * send queue completes in order, so every transfer of the batch is done.
  */
-static void hrc_write_done(struct ib_cq *cq, struct ib_wc *wc)
+static void hrc_batch_cqe_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct hrc_wreq *w = container_of(wc->wr_cqe, struct hrc_wreq, cqe);
 
 	/*
 	 * A failure anywhere in the batch flushes the rest and shows here:
-	 * then every store of it failed as far as we know (an unsignaled
-	 * request reports nothing), and is written again.
+	 * then every transfer of it failed as far as we know (an unsignaled
+	 * request reports nothing): stores are written again, prefetches
+	 * read again when their page is needed.
 	 */
 	if (wc->status != IB_WC_SUCCESS)
 		hrc_conn_error();
@@ -1261,8 +1305,8 @@ static void hrc_write_done(struct ib_cq *cq, struct ib_wc *wc)
 }
 
 /*
- * Post @nr stores of @q (@reqs, in order) with one doorbell: their work
- * requests chained, only the last signaled.
+ * Post @nr transfers of @q (@reqs, in order) with one doorbell: their
+ * work requests chained, only the last signaled.
  */
 static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
 			   unsigned int nr)
@@ -1279,8 +1323,9 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
 					reqs[i] == last ? &last->cqe : NULL, first);
 	}
 	last->first = reqs[0];
-	last->cqe.done = hrc_write_done;
-	atomic_long_inc(&hrc_stats.write_posts);
+	last->cqe.done = hrc_batch_cqe_done;
+	atomic_long_inc(q->kind == HERMIT_Q_WRITE ? &hrc_stats.write_posts :
+			&hrc_stats.prefetch_posts);
 	if (ib_post_send(qp, first, NULL)) {
 		/*
 		 * Not even its signaled last request went out, so nothing
@@ -1297,9 +1342,10 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
 
 /*
  * The stores a task makes under a block plug (reclaim runs under one, see
- * shrink_lruvec()) wait in it and go out together when it is flushed: at
- * the end of the pass, when the task sleeps (so also when it waits for
- * room in a queue) or when half a queue is waiting.
+ * shrink_lruvec(); swap readahead too) wait in it and go out together when
+ * it is flushed: at the end of the pass, when the task sleeps (so also
+ * when it waits for room in a queue) or when half a queue is waiting.
+ * Stores and prefetches have a plug callback each.
  */
 #define HRC_BATCH_MAX	(HRC_QUEUE_DEPTH / 2)
 
@@ -1325,13 +1371,15 @@ static void hrc_unplug(struct blk_plug_cb *cb, bool from_schedule)
 	kfree(plug);
 }
 
+static char hrc_plug_key[HERMIT_Q_WRITE + 1];
+
 /* Post @w now, or batch it in the task's plug. */
 static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
 {
 	struct blk_plug_cb *cb;
 	struct hrc_plug *plug;
 
-	cb = blk_check_plugged(hrc_unplug, &hrc, sizeof(*plug));
+	cb = blk_check_plugged(hrc_unplug, &hrc_plug_key[q->kind], sizeof(*plug));
 	if (!cb) {
 		hrc_post_batch(q, &w, 1);
 		return;
@@ -1347,16 +1395,19 @@ static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
 }
 
 /*
- * Start the write of @folio to @index on: one RDMA WRITE (a large folio is
- * physically contiguous), posted alone or in a batch (hrc_submit()), and
- * completed by hrc_write_done(). Waits for room in the queue. Called with
- * rwsem held for reading and the state READY; the write then keeps the
- * queue from being torn down (hrc.writes_in_flight) until it completes.
+ * Start the write of @folio to @index on (@kind HERMIT_Q_WRITE), or its
+ * read from there (HERMIT_Q_PREFETCH): one RDMA WRITE or READ (a large
+ * folio is physically contiguous), posted alone or in a batch
+ * (hrc_submit()), and completed by hrc_batch_cqe_done(). Waits for room in
+ * the queue. Called with rwsem held for reading and the state READY; the
+ * transfer then keeps the queue from being torn down (hrc.writes_in_flight,
+ * hrc.reads_in_flight) until it completes.
  */
-static int hrc_write(struct hrc_chunk *c, unsigned long index,
-		     struct folio *folio)
+static int hrc_start(struct hrc_chunk *c, unsigned long index,
+		     struct folio *folio, enum hermit_queue kind)
 {
-	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), HERMIT_Q_WRITE);
+	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), kind);
+	bool write = kind == HERMIT_Q_WRITE;
 	struct ib_qp *qp = q->cm_id->qp;
 	u32 port = q->cm_id->port_num;
 	struct hrc_wreq *w;
@@ -1381,18 +1432,23 @@ static int hrc_write(struct hrc_chunk *c, unsigned long index,
 	sg_set_page(&w->sg, folio_page(folio, 0), folio_size(folio), 0);
 	err = rdma_rw_ctx_init(&w->ctx, qp, port, &w->sg, 1, 0,
 			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey,
-			       DMA_TO_DEVICE);
+			       write ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
 	if (err < 0) {
 		hrc_wreq_put(q, w);
 		return err;
 	}
 	/* One contiguous range: more than one request means a registration. */
 	w->registered = err > 1;
-	n = atomic_inc_return(&hrc.writes_in_flight);
-	/* A statistic: a lost race only loses a peak seen at the same time. */
-	if (n > atomic_read(&hrc_stats.writes_in_flight_max))
-		atomic_set(&hrc_stats.writes_in_flight_max, n);
-	atomic_long_inc(&hrc_stats.write_requests);
+	if (write) {
+		n = atomic_inc_return(&hrc.writes_in_flight);
+		/* A statistic: a lost race only loses a peak seen meanwhile. */
+		if (n > atomic_read(&hrc_stats.writes_in_flight_max))
+			atomic_set(&hrc_stats.writes_in_flight_max, n);
+		atomic_long_inc(&hrc_stats.write_requests);
+	} else {
+		atomic_inc(&hrc.reads_in_flight);
+		atomic_long_inc(&hrc_stats.prefetch_requests);
+	}
 	hrc_submit(q, w);
 	return 0;
 }
@@ -1419,7 +1475,7 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 		clear_bit(index + i, c->stored);
 	err = hrc_chunk_grant(c);
 	if (!err)
-		err = hrc_write(c, index, folio);
+		err = hrc_start(c, index, folio, HERMIT_Q_WRITE);
 	if (err)
 		atomic_long_inc(&hrc_stats.write_errors);
 	memalloc_noio_restore(noio);
@@ -1489,6 +1545,38 @@ static int hrc_load(void *data, unsigned long index, struct page *page)
 	return err;
 }
 
+/*
+ * Start reading @folio for swap readahead, on the prefetch queue; it is
+ * not waited for, and not started while the connection is down (the page
+ * is read when a fault needs it: hrc_load() waits for the connection).
+ */
+static int hrc_read(void *data, unsigned long index, struct folio *folio)
+{
+	struct hrc_chunk *c = data;
+	unsigned int noio;
+	int err;
+
+	if (!down_read_trylock(&hrc.rwsem))
+		return -ENOTCONN;
+	if (READ_ONCE(hrc.state) != HRC_READY) {
+		up_read(&hrc.rwsem);
+		return -ENOTCONN;
+	}
+	hrc_chunk_current(c);
+	if (test_bit(index, c->lost) || !test_bit(index, c->stored)) {
+		err = -EIO;
+	} else {
+		/* No I/O: a registration may allocate. */
+		noio = memalloc_noio_save();
+		err = hrc_start(c, index, folio, HERMIT_Q_PREFETCH);
+		memalloc_noio_restore(noio);
+	}
+	up_read(&hrc.rwsem);
+	if (err)
+		atomic_long_inc(&hrc_stats.read_errors);
+	return err;
+}
+
 static void hrc_invalidate(void *data, unsigned long index)
 {
 	struct hrc_chunk *c = data;
@@ -1502,6 +1590,7 @@ static const struct hermit_backend_ops hrc_ops = {
 	.chunk_free = hrc_chunk_free,
 	.store = hrc_store,
 	.load = hrc_load,
+	.read = hrc_read,
 	.invalidate = hrc_invalidate,
 };
 
@@ -1653,6 +1742,10 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 		   atomic_read(&hrc_stats.writes_in_flight_max));
 	seq_printf(m, "write_requests %ld\n", atomic_long_read(&hrc_stats.write_requests));
 	seq_printf(m, "write_posts %ld\n", atomic_long_read(&hrc_stats.write_posts));
+	seq_printf(m, "prefetches_in_flight %d\n", atomic_read(&hrc.reads_in_flight));
+	seq_printf(m, "prefetch_requests %ld\n",
+		   atomic_long_read(&hrc_stats.prefetch_requests));
+	seq_printf(m, "prefetch_posts %ld\n", atomic_long_read(&hrc_stats.prefetch_posts));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);

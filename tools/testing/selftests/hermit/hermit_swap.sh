@@ -14,6 +14,11 @@
 #                                needed, no SIGBUS
 #   hermit_swap.sh zswap         a slot zswap holds is taken by Hermit:
 #                                zswap's old copy goes (zswap_stale)
+#   hermit_swap.sh prefetch      sequential and random scans: swap
+#                                readahead reads from the backend
+#                                asynchronously; prints the prefetch
+#                                counters, asserts accuracy on the
+#                                sequential scan
 # Every page is verified by checksum after swap-in (swap_workload).
 . /run/hermit/selftests/lib.sh
 
@@ -192,8 +197,49 @@ zswap)
 	swap_teardown
 	[ $rc -eq 0 ] || fail "zswap_stale failed (exit $rc)"
 	;;
+prefetch)
+	MIB=${PREFETCH_MIB:-32}
+	swap_setup 1
+	cg=/sys/fs/cgroup/hermit-test
+	for order in seq rand; do
+		for k in ondemand_swapin prefetch_swapin hiton_swap_cache prefetch_late \
+			prefetch_wasted load_errors; do
+			eval "$k=\$(hstat $k)"
+		done
+		s0=$(hstat stored)
+		rmdir "$cg" 2>/dev/null
+		mkdir "$cg" || fail "cannot create $cg"
+		echo $((MIB << 18)) >"$cg/memory.max" || fail "cannot set memory.max"
+		(echo "$BASHPID" >"$cg/cgroup.procs" &&
+			exec "$SELFTESTS/swap_workload" -s "$MIB" -t 1 -p 2 -o $order) ||
+			fail "$order workload failed"
+		rmdir "$cg"
+		hermit_settle
+		st=$(($(hstat stored) - s0))
+		od=$(($(hstat ondemand_swapin) - ondemand_swapin))
+		pf=$(($(hstat prefetch_swapin) - prefetch_swapin))
+		hit=$(($(hstat hiton_swap_cache) - hiton_swap_cache))
+		late=$(($(hstat prefetch_late) - prefetch_late))
+		waste=$(($(hstat prefetch_wasted) - prefetch_wasted))
+		err=$(($(hstat load_errors) - load_errors))
+		acc=$(awk -v h=$hit -v p=$pf 'BEGIN { printf "%.2f", p ? h / p : 0 }')
+		cov=$(awk -v h=$hit -v d=$od 'BEGIN { printf "%.2f", h + d ? h / (h + d) : 0 }')
+		echo "result: $order: $st stored, $od on demand, $pf prefetched, $hit hits ($late late), $waste wasted, $err failed; accuracy $acc coverage $cov"
+		[ "$st" -gt 0 ] && [ "$od" -gt 0 ] || fail "$order: nothing went through the backend"
+		[ "$err" -eq 0 ] || fail "$order: $err reads failed"
+		if [ $order = seq ]; then
+			[ "$pf" -ge "$od" ] || fail "seq: fewer pages prefetched than read on demand"
+			awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }' ||
+				fail "seq: prefetch accuracy $acc < 0.9"
+		else
+			[ $((waste * 10)) -le $((od + pf)) ] ||
+				fail "rand: $waste prefetches wasted, over 10 % of the reads"
+		fi
+	done
+	swap_teardown
+	;;
 *)
-	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff | pageout | reload | zswap"
+	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff | pageout | reload | zswap | prefetch"
 	;;
 esac
 echo "ok"

@@ -8,6 +8,9 @@
 #   rdma_client.sh store [MIB]         the verified workload (MIB, default
 #                                      32) 4x over memory.max, pages to
 #                                      the server
+#   rdma_client.sh prefetch            sequential and random scans: swap
+#                                      readahead as batched asynchronous
+#                                      READs on the prefetch queue
 #   rdma_client.sh pageout             THPs pushed out with MADV_PAGEOUT:
 #                                      each large folio in one RDMA write
 #   rdma_client.sh unreachable IP:PORT no server there: a clear error, and
@@ -118,6 +121,20 @@ store)
 	echo "result: $w pages written to the server, $r read back, all verified; up to $m writes in flight; $q writes in $p posts"
 	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || fail "no RDMA traffic"
 	[ "$(cstat chunks)" = 0 ] || fail "chunks left after swapoff: $(cstat chunks)"
+	;;
+prefetch)
+	q0=$(cstat prefetch_requests)
+	p0=$(cstat prefetch_posts)
+	r0=$(cstat reads)
+	SWAP_KIB=$SWAP_KIB BACKEND=rdma PREFETCH_MIB=${2:-32} "$SELFTESTS/hermit_swap.sh" prefetch ||
+		exit 1
+	q=$(($(cstat prefetch_requests) - q0))
+	p=$(($(cstat prefetch_posts) - p0))
+	r=$(($(cstat reads) - r0))
+	echo "result: $r pages read over RDMA, $q of them prefetched in $p posts, all verified"
+	[ "$q" -gt 0 ] || fail "nothing read on the prefetch queue"
+	[ "$p" -lt "$q" ] || fail "prefetches are not batched"
+	[ "$(cstat prefetches_in_flight)" = 0 ] || fail "prefetches left in flight"
 	;;
 pageout)
 	w0=$(cstat writes)
