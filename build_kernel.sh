@@ -96,6 +96,9 @@ Commands:
   bench fault-latency [MiB [MODE,... [RUNS [max|high]]]]
                     fault latency and swap throughput: Hermit RDMA vs
                     NVMe-oF/RDMA vs Hermit DRAM vs zram vs swap disk
+  bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS]]]]]]
+                    swap-in of seq, stride and rand scans with readahead
+                    off, cluster and vma: Hermit RDMA vs NVMe-oF/RDMA
   bench offload-reclaim [MiB]
                     runtime at 50% and 25% local memory, fs_enabled N vs Y
   tree              print the path of the assembled kernel tree
@@ -461,8 +464,8 @@ cmd_bench() {
 	local name=${1:-}
 	[ $# -gt 0 ] && shift
 	case $name in
-	fault-latency | offload-reclaim) ;;
-	*) die "unknown benchmark '${name}' (fault-latency, offload-reclaim)" ;;
+	fault-latency | prefetch | offload-reclaim) ;;
+	*) die "unknown benchmark '${name}' (fault-latency, prefetch, offload-reclaim)" ;;
 	esac
 	ensure_deps
 	build_logged

@@ -813,7 +813,13 @@ def t_rdma_device_removal(ctx):
 @test("rdma: RDMA device removed under stores in flight: the failed stores are "
       "written again, no page lost, verified", True)
 def t_rdma_cut_writes(ctx):
-    ctx.note(result_line(rdma_client(ctx, "cut", timeout=900)))
+    ctx.note(result_line(rdma_client(ctx, "cut", "writes", timeout=900)))
+
+
+@test("rdma: RDMA device removed under prefetches in flight: each failed "
+      "prefetch read again where needed, no SIGBUS, verified", True)
+def t_rdma_cut_prefetches(ctx):
+    ctx.note(result_line(rdma_client(ctx, "cut", "prefetches", timeout=900)))
 
 
 @test("rdma: swapoff, and a cgroup killed and removed, with stores in flight: "

@@ -1,13 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Major-fault latency of one swap tier, on a cluster node:
-#   fault_latency_guest.sh hermit-dram|hermit-rdma|nvmeof-rdma|zram-lz4|disk [MiB [SERVER [max|high]]]
+#   fault_latency_guest.sh hermit-dram|hermit-rdma|nvmeof-rdma|zram-lz4|disk [MiB [SERVER [max|high
+#                          [ORDER [PREFETCH [LOCAL%]]]]]]
 # hermit-rdma swaps to the Hermit memory server at SERVER (rdma_server.sh
 # start there first), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
 # exports (nvmeof_swap.sh export there first).
 # fault_bench fills MiB in a cgroup whose memory.max (or memory.high) is a
-# quarter of it,
-# then reads every page in random order, timing the accesses that faulted.
+# quarter of it (LOCAL%, default 25),
+# then reads every page in ORDER (rand, the default, seq or stride), timing
+# the accesses that faulted. PREFETCH sets the kernel's swap readahead,
+# which Hermit reads asynchronously: vma (the default: VMA-based window),
+# cluster (the swap-slot cluster around the fault) or off (page-cluster 0).
 # Offloaded reclaim is off for every tier (it is measured by its own
 # benchmark). The result line says where the pages went: pages Hermit
 # stored, pages written to a swap device (pswpout, zram included), and
@@ -16,6 +20,18 @@
 
 mode=${1:?mode}
 mib=${2:-64}
+order=${5:-rand}
+prefetch=${6:-vma}
+local_pct=${7:-25}
+case $prefetch in
+vma) ra=true pc=3 ;;
+cluster) ra=false pc=3 ;;
+off) ra=true pc=0 ;;
+*) fail "prefetch must be vma, cluster or off" ;;
+esac
+pc0=$(cat /proc/sys/vm/page-cluster) ra0=$(cat /sys/kernel/mm/swap/vma_ra_enabled)
+echo $pc >/proc/sys/vm/page-cluster
+echo $ra >/sys/kernel/mm/swap/vma_ra_enabled
 H=/sys/kernel/debug/hermit
 swapoff -a 2>/dev/null
 echo 0 >$H/enabled
@@ -55,10 +71,16 @@ rmdir $cg 2>/dev/null
 mkdir $cg
 limit=${4:-max}
 case $limit in max | high) ;; *) fail "limit must be max or high" ;; esac
-echo $((mib * 1024 * 1024 / 4)) >$cg/memory.$limit
+echo $((mib * 1024 * 1024 * local_pct / 100)) >$cg/memory.$limit
 vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 stored0=$(cat $H/stored) failed0=$(cat $H/store_failed) pswpout0=$(vmstat pswpout)
+ra_keys="swap_ra swap_ra_hit pswpin"
+hermit_keys="ondemand_swapin prefetch_swapin hiton_swap_cache prefetch_late prefetch_wasted"
+for k in $ra_keys; do eval "${k}0=\$(vmstat $k)"; done
+for k in $hermit_keys; do eval "${k}0=\$(cat $H/$k)"; done
 cleanup() {
+	echo "$pc0" >/proc/sys/vm/page-cluster
+	echo "$ra0" >/sys/kernel/mm/swap/vma_ra_enabled
 	rmdir $cg 2>/dev/null
 	swapoff "$dev"
 	echo 0 >$H/enabled
@@ -66,12 +88,14 @@ cleanup() {
 	[ "$mode" = nvmeof-rdma ] && "$SELFTESTS/nvmeof_swap.sh" disconnect
 	[ -n "$fs" ] && echo "$fs" >$H/fs_enabled
 }
-if ! out=$( (echo $BASHPID >$cg/cgroup.procs && exec "$SELFTESTS/fault_bench" "$mib") 2>&1); then
+if ! out=$( (echo $BASHPID >$cg/cgroup.procs && exec "$SELFTESTS/fault_bench" "$mib" "$order") 2>&1); then
 	events=$(tr '\n' ' ' <$cg/memory.events)
 	cleanup
 	fail "fault_bench failed under memory.$limit: ${out:-killed}; memory.events: $events"
 fi
 where="stored $(($(cat $H/stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))"
 where="$where store_failed $(($(cat $H/store_failed) - failed0))"
+for k in $ra_keys; do where="$where $k $(($(vmstat $k) - ${k}0))"; done
+for k in $hermit_keys; do where="$where $k $(($(cat $H/$k) - ${k}0))"; done
 cleanup
 echo "result: $mode $out $where mem_kib $(awk '/^MemTotal/ { print $2 }' /proc/meminfo) cpus $(nproc) kernel $(uname -r)"

@@ -2,9 +2,12 @@
 /*
  * fault_bench: major-fault latency of swap-in.
  *
- * Fills -s MiB of anonymous memory (run it in a memory cgroup smaller than
+ * Fills MiB of anonymous memory (run it in a memory cgroup smaller than
  * that, so most pages are swapped out), then reads one byte of each page
- * in a random order and times every access that took a major fault.
+ * in a random order (or sequentially, or with a stride of 8 pages: every
+ * 8th page, then every 8th from the second, and so on) and times every
+ * access that took a major fault.
+ *   fault_bench [MiB [rand|seq|stride]]
  * Prints: faults, mean, median, p99 (microseconds), and the MiB/s of the
  * fill (bound by swap-out) and of the read pass (bound by swap-in), and
  * where the machine's CPU time went during the fill (fill_*_pct: user,
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #define PAGE	4096UL
+#define STRIDE	8
 
 static long majflt(void)
 {
@@ -88,6 +92,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 64;
+	const char *order = argc > 2 ? argv[2] : "rand";
 	unsigned long n = mib * (1024 * 1024 / PAGE), i, j, t, nf = 0;
 	unsigned long *perm = malloc(n * sizeof(*perm));
 	double *lat = malloc(n * sizeof(*lat)), sum = 0, t0, fill, reads;
@@ -96,6 +101,10 @@ int main(int argc, char **argv)
 	uint64_t x = 88172645463325252ULL;
 	long f0;
 
+	if (strcmp(order, "seq") && strcmp(order, "rand") && strcmp(order, "stride")) {
+		fprintf(stderr, "order must be rand, seq or stride\n");
+		return 2;
+	}
 	p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED || !perm || !lat) {
@@ -111,7 +120,12 @@ int main(int argc, char **argv)
 	}
 	fill = now_us() - fill;
 	cpu_times(&c1);
-	for (i = n - 1; i > 0; i--) {
+	if (!strcmp(order, "stride")) {
+		for (i = 0, t = 0; t < STRIDE; t++)
+			for (j = t; j < n; j += STRIDE)
+				perm[i++] = j;
+	}
+	for (i = n - 1; i > 0 && !strcmp(order, "rand"); i--) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;

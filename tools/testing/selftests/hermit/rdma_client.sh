@@ -24,8 +24,10 @@
 #                                      server; the swap area stays on
 #   rdma_client.sh off                 swapoff; prints chunks and FREEs
 #                                      deferred and pending
-#   rdma_client.sh cut                 the RDMA device removed under
-#                                      stores in flight: none lost
+#   rdma_client.sh cut [writes|prefetches]
+#                                      the RDMA device removed under
+#                                      stores or prefetches in flight:
+#                                      none lost
 #   rdma_client.sh busy                swapoff, and a cgroup removed, with
 #                                      stores in flight
 #   rdma_client.sh stats               the client's stats
@@ -198,19 +200,38 @@ fill)
 	[ "$(cstat chunks)" -gt 0 ] || fail "no chunk granted"
 	;;
 cut)
-	# The RDMA device goes (and comes back) while stores are in flight,
-	# until one of them failed: a failed store is written again, nothing
-	# is lost (the workload verifies every page, swapoff reads back all).
+	# The RDMA device goes (and comes back) while stores (cut writes) or
+	# prefetches (cut prefetches) are in flight, until one of them
+	# failed: a failed store is written again, a failed prefetch read
+	# again where its page is needed; nothing is lost (the workload
+	# verifies every page, swapoff reads back all).
+	what=${2:-writes}
+	case $what in
+	writes) gauge=writes_in_flight counter=store_failed order=mixed threads=2 ;;
+	prefetches) gauge=prefetches_in_flight counter=read_errors order=seq threads=1 ;;
+	*) fail "cut writes|prefetches" ;;
+	esac
 	swap_on
-	f0=$(awk '$1 == "store_failed" { print $2 }' $H/stats)
+	# The core's failed stores; the client's failed READs (a prefetch
+	# refused while the connection is down is not one of them).
+	failures() {
+		if [ $what = writes ]; then
+			awk -v k=$counter '$1 == k { print $2 }' $H/stats
+		else
+			cstat $counter
+		fi
+	}
+	f0=$(failures)
+	r0=$(awk '$1 == "reloaded" { print $2 }' $H/stats)
 	d0=$(vmstat pswpout)
 	out=/run/hermit/cut.out
-	run_in_memcg $((8 << 20)) "$SELFTESTS/swap_workload" -s 32 -t 2 -p 4 >$out 2>&1 &
+	run_in_memcg $((8 << 20)) "$SELFTESTS/swap_workload" -s 32 -t $threads -p 4 \
+		-o $order >$out 2>&1 &
 	pid=$!
 	cuts=0 failed=0
-	while kill -0 $pid 2>/dev/null && [ $cuts -lt 3 ] && [ $failed -eq 0 ]; do
-		if [ "$(cstat writes_in_flight)" -eq 0 ]; then
-			sleep 0.05
+	while kill -0 $pid 2>/dev/null && [ $cuts -lt 5 ] && [ $failed -eq 0 ]; do
+		if [ "$(cstat $gauge)" -eq 0 ]; then
+			sleep 0.02
 			continue
 		fi
 		rdma link delete rxe0 || fail "cannot delete rxe0"
@@ -218,19 +239,25 @@ cut)
 		sleep 2
 		rdma link add rxe0 type rxe netdev eth0 || fail "cannot add rxe0 again"
 		wait_state ready 120
-		failed=$(($(awk '$1 == "store_failed" { print $2 }' $H/stats) - f0))
+		failed=$(($(failures) - f0))
 	done
 	wait $pid
 	rc=$?
 	cat $out
 	[ $rc -eq 0 ] || fail "workload failed (exit $rc)"
 	hermit_settle
-	failed=$(($(awk '$1 == "store_failed" { print $2 }' $H/stats) - f0))
+	failed=$(($(failures) - f0))
+	reloaded=$(($(awk '$1 == "reloaded" { print $2 }' $H/stats) - r0))
 	swapoff "$SWAPDEV" || fail "swapoff failed"
 	echo 0 >$H/enabled
-	echo "result: $cuts cuts, $failed pages of stores in flight failed and written again," \
-		"$(($(vmstat pswpout) - d0)) pages to the disk, all verified"
-	[ $failed -gt 0 ] || fail "no store was in flight at a cut"
+	if [ $what = writes ]; then
+		echo "result: $cuts cuts, $failed pages of stores in flight failed and written again," \
+			"$(($(vmstat pswpout) - d0)) pages to the disk, all verified"
+	else
+		echo "result: $cuts cuts, $failed prefetches in flight failed, $reloaded pages read" \
+			"again where needed, no SIGBUS, all verified"
+	fi
+	[ $failed -gt 0 ] || fail "nothing was in flight at a cut ($gauge)"
 	;;
 busy)
 	# swapoff while stores are in flight (the workload goes on, verified,
