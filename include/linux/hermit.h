@@ -16,6 +16,21 @@
 
 struct folio;
 struct mem_cgroup;
+struct mempolicy;
+struct vm_area_struct;
+struct vm_fault;
+
+/* Swap readahead policies (hermit.prefetch); see hermit_readahead_mode(). */
+enum hermit_readahead_policy {
+	HERMIT_RA_OFF,
+	HERMIT_RA_CLUSTER,
+	HERMIT_RA_VMA,
+	HERMIT_RA_TREND,
+	HERMIT_RA_KERNEL,	/* not a Hermit swap area: the kernel's choice */
+};
+
+/* The largest readahead window of the trend policy, in pages. */
+#define HERMIT_RA_MAX	32
 
 #ifdef CONFIG_HERMIT
 
@@ -28,6 +43,12 @@ void hermit_invalidate(int type, unsigned long offset, unsigned int nr);
 int hermit_swapon(int type, unsigned long nr_pages);
 void hermit_swapoff(int type);
 bool hermit_never_used(void);
+int hermit_readahead_mode(swp_entry_t entry);
+void hermit_swap_fault(swp_entry_t entry, struct vm_area_struct *vma,
+		       unsigned long addr);
+struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
+			       struct mempolicy *mpol, pgoff_t ilx,
+			       struct vm_fault *vmf);
 
 #else
 
@@ -59,6 +80,23 @@ static inline void hermit_swapoff(int type) {}
 static inline bool hermit_never_used(void)
 {
 	return true;
+}
+
+static inline int hermit_readahead_mode(swp_entry_t entry)
+{
+	return HERMIT_RA_KERNEL;
+}
+
+static inline void hermit_swap_fault(swp_entry_t entry,
+				     struct vm_area_struct *vma,
+				     unsigned long addr) {}
+
+static inline struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
+					     struct mempolicy *mpol,
+					     pgoff_t ilx,
+					     struct vm_fault *vmf)
+{
+	return NULL;
 }
 
 #endif /* CONFIG_HERMIT */

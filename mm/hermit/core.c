@@ -288,6 +288,7 @@ static int __init hermit_init(void)
 				   &hermit_bytes_held_fops);
 	debugfs_create_file("stats", 0444, dir, NULL, &hermit_stats_fops);
 	hermit_swap_debugfs_init(dir);
+	hermit_prefetch_debugfs_init(dir);
 	pr_info("remote memory core initialised\n");
 	return 0;
 }

@@ -35,6 +35,9 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
  * @remote: One bit per slot: set while the backend holds the slot's page.
  *	Only the owner of the slot (the locked swap cache folio) sets it or
  *	reads it; the swap_info lock serialises clearing at slot free.
+ * @prefetched: One bit per slot: set while a folio read ahead from the
+ *	backend has not been accessed yet (for the prefetch counters: the
+ *	folio's PG_readahead is PG_reclaim too).
  * @chunks: Backend cookie of each chunk; NULL until its first store.
  * @nr_chunks: Entries in @chunks.
  * @backend: Bound at the first store, kept until swapoff.
@@ -45,6 +48,7 @@ struct hermit_area {
 	int type;
 	unsigned long nr_pages;
 	unsigned long *remote;
+	unsigned long *prefetched;
 	void **chunks;
 	unsigned long nr_chunks;
 	struct hermit_backend *backend;
@@ -102,6 +106,12 @@ struct hermit_backend *hermit_backend_bind(void);
 void hermit_backend_unbind(struct hermit_backend *backend);
 int hermit_backend_select(const char *name, bool must_exist);
 void hermit_backend_selected(char *buf, size_t size);
+
+/* Prefetch policy (prefetch.c); the pure parts for the tests. */
+extern unsigned int hermit_readahead_win;
+long hermit_trend_stride(const long *delta, unsigned int nr, unsigned int head);
+unsigned int hermit_trend_window(unsigned int prev, long stride, unsigned int fixed);
+void hermit_prefetch_debugfs_init(struct dentry *dir);
 
 /* Swap areas (swap.c), for the tests. */
 struct hermit_area *hermit_area_of(int type);

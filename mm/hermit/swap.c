@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) "hermit: " fmt
 
 #include <linux/bitmap.h>
+#include <linux/blkdev.h>
 #include <linux/err.h>
 #include <linux/fault-inject.h>
 #include <linux/hermit.h>
@@ -355,6 +356,7 @@ static bool hermit_prefetch(struct folio *folio)
 	if (!b->ops->read)
 		return false;
 	hermit_count(HERMIT_PREFETCH_SWAPIN, 1);
+	set_bit(offset, area->prefetched);
 	if (hermit_load_fails() ||
 	    b->ops->read(area->chunks[hermit_chunk_of(offset)],
 			 hermit_index_in_chunk(offset), folio)) {
@@ -410,6 +412,8 @@ bool hermit_load(struct folio *folio)
 {
 	if (folio_test_readahead(folio) && hermit_prefetch(folio))
 		return true;
+	/* Readahead of this task waiting in its plug goes out first. */
+	blk_flush_plug(current->plug, false);
 	if (!__hermit_load(folio, true))
 		return false;
 	hermit_count(HERMIT_ONDEMAND_SWAPIN, folio_nr_pages(folio));
@@ -417,44 +421,44 @@ bool hermit_load(struct folio *folio)
 	return true;
 }
 
-/* Whether Hermit holds the slot of @entry, whose folio is @folio. */
-static bool hermit_holds(swp_entry_t entry, struct folio *folio)
+/* Forget that the slot's page was read ahead; returns whether it was. */
+static bool hermit_unprefetch(struct hermit_area *area, unsigned long offset)
 {
-	struct hermit_area *area = hermit_area_of(swp_type(entry));
-
-	return area && !folio_test_large(folio) &&
-	       test_bit(swp_offset(entry), area->remote);
+	return area && offset < area->nr_pages &&
+	       test_bit(offset, area->prefetched) &&
+	       test_and_clear_bit(offset, area->prefetched);
 }
 
 /**
- * hermit_prefetch_hit() - the first access found a readahead folio
+ * hermit_prefetch_hit() - a fault found a folio in the swap cache
  * @entry: Its swap entry.
- * @folio: The folio, whose PG_readahead was just cleared.
+ * @folio: The folio (order 0).
  *
- * Counts hits on the folios read ahead from the backend, and those hits
- * that came before the read had completed. Any context; the folio need
- * not be locked (a statistic).
+ * Counts the first access to each folio read ahead from the backend, and
+ * those that came while its read was still under way. Any context; the
+ * folio need not be locked (a statistic).
  */
 void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio)
 {
-	if (!hermit_holds(entry, folio))
+	if (!hermit_unprefetch(hermit_area_of(swp_type(entry)), swp_offset(entry)))
 		return;
 	hermit_count(HERMIT_HITON_SWAP_CACHE, 1);
-	if (!folio_test_uptodate(folio))
+	if (folio_test_locked(folio) && !folio_test_uptodate(folio))
 		hermit_count(HERMIT_PREFETCH_LATE, 1);
 }
 
 /**
- * hermit_prefetch_unused() - a readahead folio leaves the swap cache
+ * hermit_prefetch_unused() - a folio leaves the swap cache
  * @entry: Its swap entry.
- * @folio: The folio, still PG_readahead: it was never accessed.
+ * @folio: The folio.
  *
- * Counts prefetches of the backend that were wasted. Called under the swap
- * cache's lock.
+ * Counts the folios read ahead from the backend that nothing accessed.
+ * Called under the swap cache's lock.
  */
 void hermit_prefetch_unused(swp_entry_t entry, struct folio *folio)
 {
-	if (hermit_holds(entry, folio))
+	if (!folio_test_large(folio) &&
+	    hermit_unprefetch(hermit_area_of(swp_type(entry)), swp_offset(entry)))
 		hermit_count(HERMIT_PREFETCH_WASTED, 1);
 }
 
@@ -494,8 +498,11 @@ void hermit_invalidate(int type, unsigned long offset, unsigned int nr)
 
 	if (!area || !READ_ONCE(area->backend))
 		return;
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
 		n += hermit_drop(area, offset + i);
+		if (hermit_unprefetch(area, offset + i))
+			hermit_count(HERMIT_PREFETCH_WASTED, 1);
+	}
 	if (n)
 		hermit_count(HERMIT_INVALIDATED, n);
 }
@@ -520,9 +527,11 @@ int hermit_swapon(int type, unsigned long nr_pages)
 	mutex_init(&area->lock);
 	atomic_long_set(&area->held, 0);
 	area->remote = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
+	area->prefetched = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->chunks = kvcalloc(area->nr_chunks, sizeof(void *), GFP_KERNEL);
-	if (!area->remote || !area->chunks) {
+	if (!area->remote || !area->prefetched || !area->chunks) {
 		kvfree(area->remote);
+		kvfree(area->prefetched);
 		kvfree(area->chunks);
 		kfree(area);
 		return -ENOMEM;
@@ -561,6 +570,7 @@ void hermit_swapoff(int type)
 		hermit_backend_unbind(b);
 	}
 	kvfree(area->remote);
+	kvfree(area->prefetched);
 	kvfree(area->chunks);
 	kfree(area);
 }

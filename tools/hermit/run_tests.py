@@ -370,8 +370,9 @@ def t_hermit_reload(ctx):
     ctx.note(result_line(hermit_swap(ctx, "reload")))
 
 
-@test("hermit: DRAM backend, sequential and random scans: swap readahead "
-      "reads asynchronously, accuracy >= 0.9 on the sequential one, verified", True)
+@test("hermit: DRAM backend, sequential, random and (prefetch=trend) strided "
+      "scans: readahead reads asynchronously, accuracy >= 0.9 sequential, "
+      "the stride found, verified", True)
 def t_hermit_prefetch(ctx):
     ctx.note(result_lines(hermit_swap(ctx, "prefetch")))
 
@@ -502,8 +503,9 @@ def t_rdma_store(ctx):
     ctx.note(f"{line}; the server counts them as served")
 
 
-@test("rdma: sequential and random scans: readahead as batched asynchronous "
-      "READs on the prefetch queue, accuracy >= 0.9 sequential, verified", True)
+@test("rdma: sequential, random and (prefetch=trend) strided scans: readahead "
+      "as batched asynchronous READs on the prefetch queue, accuracy >= 0.9 "
+      "sequential, the stride found, verified", True)
 def t_rdma_prefetch(ctx):
     ctx.note(result_lines(rdma_client(ctx, "prefetch", timeout=600)))
 

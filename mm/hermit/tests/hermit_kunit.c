@@ -140,6 +140,9 @@ static struct {
 	int chunks, invalidated;
 	bool defer;		/* leave the write in flight */
 	struct folio *deferred;
+	bool read_defer;	/* leave a prefetch in flight */
+	bool read_refuse;	/* refuse to start a prefetch */
+	struct folio *read_deferred;
 } fake;
 
 static void *fake_chunk_alloc(int type, unsigned long index)
@@ -184,6 +187,21 @@ static int fake_load(void *chunk, unsigned long index, struct page *page)
 	return 0;
 }
 
+static int fake_read(void *chunk, unsigned long index, struct folio *folio)
+{
+	int err;
+
+	if (fake.read_refuse)
+		return -ENOTCONN;
+	/* The data lands now; the completion comes later, or at once. */
+	err = fake_load(chunk, index, &folio->page);
+	if (fake.read_defer)
+		fake.read_deferred = folio;
+	else
+		hermit_read_done(folio, err);
+	return 0;
+}
+
 static void fake_invalidate(void *chunk, unsigned long index)
 {
 	fake.invalidated++;
@@ -197,6 +215,7 @@ static const struct hermit_backend_ops fake_ops = {
 	.chunk_free = fake_chunk_free,
 	.store = fake_store,
 	.load = fake_load,
+	.read = fake_read,
 	.invalidate = fake_invalidate,
 };
 
@@ -262,7 +281,7 @@ static void hermit_test_store_load(struct kunit *test)
 {
 	bool was_enabled = hermit_enabled;
 	struct hermit_area *area;
-	long inflight;
+	long inflight, hits, late, wasted;
 	struct folio *f, *g;
 	char before[32];
 	long i;
@@ -287,7 +306,57 @@ static void hermit_test_store_load(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, hermit_load(g));
 	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(g));
 	KUNIT_EXPECT_TRUE(test, page_filled(folio_page(g, 0), 0xa5));
+	KUNIT_EXPECT_FALSE(test, folio_test_locked(g));
 	fake_folio_put(g);
+
+	/*
+	 * A readahead folio is read asynchronously: locked until the read
+	 * completes, then uptodate. Its first access is a hit, a late one
+	 * while the read is under way.
+	 */
+	hits = atomic_long_read(&hermit_stats[HERMIT_HITON_SWAP_CACHE]);
+	late = atomic_long_read(&hermit_stats[HERMIT_PREFETCH_LATE]);
+	wasted = atomic_long_read(&hermit_stats[HERMIT_PREFETCH_WASTED]);
+	fake.read_defer = true;
+	g = fake_folio(test, 0, 5, 0);
+	folio_set_readahead(g);
+	KUNIT_EXPECT_TRUE(test, hermit_load(g));
+	KUNIT_EXPECT_PTR_EQ(test, fake.read_deferred, g);
+	KUNIT_EXPECT_TRUE(test, folio_test_locked(g));
+	KUNIT_EXPECT_FALSE(test, folio_test_uptodate(g));
+	KUNIT_EXPECT_TRUE(test, test_bit(5, area->prefetched));
+	hermit_prefetch_hit(g->swap, g);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_stats[HERMIT_HITON_SWAP_CACHE]), hits + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_stats[HERMIT_PREFETCH_LATE]), late + 1);
+	KUNIT_EXPECT_FALSE(test, test_bit(5, area->prefetched));
+	hermit_read_done(g, 0);
+	KUNIT_EXPECT_FALSE(test, folio_test_locked(g));
+	KUNIT_EXPECT_TRUE(test, folio_test_uptodate(g));
+	KUNIT_EXPECT_TRUE(test, page_filled(folio_page(g, 0), 0xa5));
+	/* A second access is no hit; leaving the cache then is no waste. */
+	hermit_prefetch_hit(g->swap, g);
+	hermit_prefetch_unused(g->swap, g);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_stats[HERMIT_HITON_SWAP_CACHE]), hits + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_stats[HERMIT_PREFETCH_WASTED]), wasted);
+	folio_clear_readahead(g);
+	fake_folio_put(g);
+	fake.read_defer = false;
+
+	/*
+	 * A prefetch that cannot start leaves the folio unlocked without
+	 * data (the fault reads it again); untouched, it is wasted.
+	 */
+	fake.read_refuse = true;
+	g = fake_folio(test, 0, 5, 0);
+	folio_set_readahead(g);
+	KUNIT_EXPECT_TRUE(test, hermit_load(g));
+	KUNIT_EXPECT_FALSE(test, folio_test_locked(g));
+	KUNIT_EXPECT_FALSE(test, folio_test_uptodate(g));
+	hermit_prefetch_unused(g->swap, g);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_stats[HERMIT_PREFETCH_WASTED]), wasted + 1);
+	folio_clear_readahead(g);
+	fake_folio_put(g);
+	fake.read_refuse = false;
 
 	/* A refused re-store drops the old copy: the disk has the data now. */
 	fake.fail_after = 0;
@@ -379,6 +448,56 @@ static void hermit_test_store_load(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
 }
 
+static void hermit_test_trend(struct kunit *test)
+{
+	long d[32];
+	unsigned int i;
+
+	/* Too few deltas to vote over: no stride. */
+	for (i = 0; i < 7; i++)
+		d[i] = 8;
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 7, 7), 0L);
+	/* A constant stride, forwards and backwards. */
+	d[7] = 8;
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 8, 8), 8L);
+	for (i = 0; i < 8; i++)
+		d[i] = -3;
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 8, 8), -3L);
+	/* A strict majority of the newest 8 (5 of 8) wins over noise. */
+	for (i = 0; i < 8; i++)
+		d[i] = i % 3 ? 2 : 100 + i;
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 8, 8), 2L);
+	/* Half is no majority... */
+	for (i = 0; i < 8; i++)
+		d[i] = i % 2 ? 4 : 1000 + i;
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 8, 8), 0L);
+	/* ...but the older deltas may make one over 16. */
+	for (i = 0; i < 16; i++)
+		d[i] = i < 8 ? 4 : (i % 2 ? 4 : 1000 + i);
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 16, 16), 4L);
+	/* The ring wraps: the newest are just before head. */
+	for (i = 0; i < 32; i++)
+		d[i] = 500 + i;
+	for (i = 0; i < 8; i++)
+		d[(28 + i) % 32] = 1;
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 32, 4), 1L);
+	/* Random deltas: none. */
+	for (i = 0; i < 32; i++)
+		d[i] = (long)(i * 7919 % 113) - 56;
+	KUNIT_EXPECT_EQ(test, hermit_trend_stride(d, 32, 0), 0L);
+
+	/* The window grows from 4 while a stride holds, up to the most. */
+	KUNIT_EXPECT_EQ(test, hermit_trend_window(0, 8, 0), 4U);
+	KUNIT_EXPECT_EQ(test, hermit_trend_window(4, 8, 0), 8U);
+	KUNIT_EXPECT_EQ(test, hermit_trend_window(32, 8, 0), 32U);
+	/* A fixed window is that window. */
+	KUNIT_EXPECT_EQ(test, hermit_trend_window(4, 8, 16), 16U);
+	/* No stride: halves, down to the faulting page alone. */
+	KUNIT_EXPECT_EQ(test, hermit_trend_window(16, 0, 0), 8U);
+	KUNIT_EXPECT_EQ(test, hermit_trend_window(1, 0, 0), 1U);
+	KUNIT_EXPECT_EQ(test, hermit_trend_window(0, 0, 16), 1U);
+}
+
 static struct kunit_case hermit_test_cases[] = {
 	KUNIT_CASE_PARAM(hermit_test_chunk_arith, chunk_gen_params),
 	KUNIT_CASE(hermit_test_nr_chunks),
@@ -388,6 +507,7 @@ static struct kunit_case hermit_test_cases[] = {
 	KUNIT_CASE(hermit_test_backend_param),
 	KUNIT_CASE(hermit_test_registry),
 	KUNIT_CASE(hermit_test_store_load),
+	KUNIT_CASE(hermit_test_trend),
 	{}
 };
 

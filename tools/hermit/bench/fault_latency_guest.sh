@@ -9,9 +9,10 @@
 # fault_bench fills MiB in a cgroup whose memory.max (or memory.high) is a
 # quarter of it (LOCAL%, default 25),
 # then reads every page in ORDER (rand, the default, seq or stride), timing
-# the accesses that faulted. PREFETCH sets the kernel's swap readahead,
-# which Hermit reads asynchronously: vma (the default: VMA-based window),
-# cluster (the swap-slot cluster around the fault) or off (page-cluster 0).
+# the accesses that faulted. PREFETCH sets the swap readahead (which
+# Hermit reads asynchronously): vma (the default: the kernel's VMA-based
+# window), cluster (the swap-slot cluster around the fault), off (none) or,
+# for Hermit only, trend (hermit.prefetch=trend, the stride detector).
 # Offloaded reclaim is off for every tier (it is measured by its own
 # benchmark). The result line says where the pages went: pages Hermit
 # stored, pages written to a swap device (pswpout, zram included), and
@@ -27,7 +28,11 @@ case $prefetch in
 vma) ra=true pc=3 ;;
 cluster) ra=false pc=3 ;;
 off) ra=true pc=0 ;;
-*) fail "prefetch must be vma, cluster or off" ;;
+trend)
+	ra=true pc=3
+	case $mode in hermit-*) ;; *) fail "prefetch trend is Hermit's alone" ;; esac
+	;;
+*) fail "prefetch must be vma, cluster, off or trend" ;;
 esac
 pc0=$(cat /proc/sys/vm/page-cluster) ra0=$(cat /sys/kernel/mm/swap/vma_ra_enabled)
 echo $pc >/proc/sys/vm/page-cluster
@@ -64,6 +69,8 @@ case $mode in
 hermit-dram | hermit-rdma)
 	echo "${mode#hermit-}" >$H/backend
 	echo 1 >$H/enabled
+	prefetch0=$(cat $H/prefetch)
+	echo "$prefetch" >$H/prefetch
 	;;
 esac
 cg=/sys/fs/cgroup/fault-bench
@@ -79,6 +86,7 @@ hermit_keys="ondemand_swapin prefetch_swapin hiton_swap_cache prefetch_late pref
 for k in $ra_keys; do eval "${k}0=\$(vmstat $k)"; done
 for k in $hermit_keys; do eval "${k}0=\$(cat $H/$k)"; done
 cleanup() {
+	[ -n "${prefetch0:-}" ] && echo "$prefetch0" >$H/prefetch
 	echo "$pc0" >/proc/sys/vm/page-cluster
 	echo "$ra0" >/sys/kernel/mm/swap/vma_ra_enabled
 	rmdir $cg 2>/dev/null

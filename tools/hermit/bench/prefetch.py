@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Prefetching: swap-in of sequential, strided and random scans on the
-compute node of the test cluster, with the kernel's swap readahead off,
-cluster-based or VMA-based, for Hermit over RDMA and the NVMe-oF/RDMA
+compute node of the test cluster, with swap readahead off, cluster-based,
+VMA-based or (Hermit only) by Hermit's stride detector, for Hermit over RDMA
+and the NVMe-oF/RDMA
 baseline over the same link (or any tier of fault-latency).
 
   ./build_kernel.sh bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS]]]]]]
 
-Defaults: 32 MiB; seq,stride,rand; off,cluster,vma; 50,25 % of it local
+Defaults: 32 MiB; seq,stride,rand; off,cluster,vma,trend (trend: Hermit
+tiers only); 50,25 % of it local
 (memory.max); hermit-rdma,nvmeof-rdma; 3 runs. Offloaded reclaim is off.
 Each cell is the median with the spread (min-max) of the runs; each row
 says where its pages went (Hermit's stored pages, a device's pswpout and
@@ -15,8 +17,7 @@ pswpin), and the readahead accuracy (the kernel's swap_ra_hit / swap_ra,
 the same arithmetic for every tier; for Hermit also its own counters).
 Runs go to build/bench/prefetch.csv. Numbers come from QEMU/TCG guests:
 compare them with each other (the ratios are printed), not with real
-hardware. Hermit has no prefetch policy of its own yet: it reads the
-kernel's readahead window asynchronously.
+hardware. Hermit reads every readahead window asynchronously.
 """
 
 import csv
@@ -29,7 +30,7 @@ sys.path.insert(0, HERE)
 import fault_latency as fl  # noqa: E402
 
 ORDERS = ("seq", "stride", "rand")
-PREFETCH = ("off", "cluster", "vma")
+PREFETCH = ("off", "cluster", "vma", "trend")
 LOCAL = ("50", "25")
 TIERS = ("hermit-rdma", "nvmeof-rdma")
 COLS = (("faults", "major"), ("median_us", "median us"), ("p99_us", "p99 us"),
@@ -76,7 +77,9 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     csv_path = os.path.join(out_dir, "prefetch.csv")
     rev = fl.commit()
-    keys = [(o, p, lp, t) for lp in local for o in orders for p in prefetch for t in tiers]
+    # The stride detector is Hermit's: no trend row for another tier.
+    keys = [(o, p, lp, t) for lp in local for o in orders for p in prefetch for t in tiers
+            if p != "trend" or t.startswith("hermit-")]
 
     def body(c):
         mem = c.node("memory")
@@ -148,7 +151,8 @@ def main():
                                 f" in {ratio(med(cur, 'read_mibps'), med(off, 'read_mibps'))}"
                                 f" p99 {ratio(med(cur, 'p99_us'), med(off, 'p99_us'))}")
                     h = results.get((o, p, lp, "hermit-rdma"))
-                    n = results.get((o, p, lp, "nvmeof-rdma"))
+                    # Trend against the baseline's own default, VMA readahead.
+                    n = results.get((o, "vma" if p == "trend" else p, lp, "nvmeof-rdma"))
                     if h and n:
                         parts.append(
                             f"hermit/nvmeof in {ratio(med(h, 'read_mibps'), med(n, 'read_mibps'))}"

@@ -441,12 +441,28 @@ class Cluster:
 
         deadline = time.time() + timeout
         pending = set(names)
+        retried = set()
         while pending:
             for name in sorted(pending):
                 n = self.nodes[name]
                 if n.ready():
                     pending.discard(name)
                     print(f"cluster: {name} ({n.ip}) is up", file=log)
+                elif not n.alive() and n is not self.hub and name not in retried:
+                    # Under TCG a CPU now and then runs code another one
+                    # is patching (an "Oops: int3" at boot); a kernel that
+                    # cannot boot fails the second time too. The failed
+                    # boot's console stays in console.log.old.
+                    retried.add(name)
+                    oops = [x for x in tail(n.console_log, 200).splitlines()
+                            if "Oops" in x or "panic" in x]
+                    print(f"cluster: {name} exited during boot "
+                          f"({oops[0].strip() if oops else 'no oops in its console'}); "
+                          "booting it once more", file=log)
+                    n.kill()
+                    self.start_node(n)
+                    self.save()
+                    deadline = max(deadline, time.time() + timeout / 2)
                 elif not n.alive():
                     give_up(f"node {name} exited during boot; "
                             f"qemu.log:\n{tail(os.path.join(n.dir, 'qemu.log'))}"

@@ -84,6 +84,8 @@
 
 #define HRC_CHUNK_BYTES		HERMIT_PROTO_CHUNK_BYTES
 #define HRC_QUEUE_DEPTH		32
+/* Transfers posted with one doorbell at most; see struct hrc_plug. */
+#define HRC_BATCH_MAX		(HRC_QUEUE_DEPTH / 2)
 #define HRC_CM_TIMEOUT_MS	3000
 #define HRC_CTRL_TIMEOUT	(15 * HZ)
 #define HRC_BACKOFF_MAX		(30 * HZ)
@@ -107,6 +109,8 @@ struct hrc_queue {
 	struct semaphore slots;		/* free send queue entries */
 	struct hrc_wreq *wreqs;		/* write, prefetch: [HRC_QUEUE_DEPTH] */
 	unsigned long wbusy;		/* wreqs in use */
+	spinlock_t orphan_lock;
+	struct hrc_wreq *orphans;	/* partly posted batches; see hrc_post_batch() */
 	spinlock_t poll_lock;		/* one poller of a direct CQ */
 	struct completion cm_done;
 	int cm_err;
@@ -396,6 +400,8 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 		q->wbusy = 0;
 	}
 	spin_lock_init(&q->poll_lock);
+	spin_lock_init(&q->orphan_lock);
+	q->orphans = NULL;
 	init_completion(&q->cm_done);
 	q->cm_id = rdma_create_id(&init_net, hrc_cm_handler, q, RDMA_PS_TCP,
 				  IB_QPT_RC);
@@ -500,6 +506,42 @@ static void hrc_kill_queues(void)
 	hrc_queue_kill(&hrc.ctrl);
 }
 
+static void hrc_batch_done(struct hrc_wreq *w, bool ok);
+
+/*
+ * Fail the batches of @q that were partly posted, once their posted work
+ * requests are certainly over: the queue is flushed by now, and draining
+ * it waits for the flush to reach the completion queue.
+ */
+static void hrc_fail_orphans(struct hrc_queue *q)
+{
+	struct hrc_wreq *w;
+
+	ib_drain_sq(q->cm_id->qp);
+	spin_lock_bh(&q->orphan_lock);
+	w = q->orphans;
+	q->orphans = NULL;
+	spin_unlock_bh(&q->orphan_lock);
+	hrc_batch_done(w, false);
+}
+
+/* Fail every partly posted batch, flushing the queues first. */
+static bool hrc_reap_orphans(void)
+{
+	bool killed = false;
+	unsigned int i;
+
+	for (i = 0; hrc.queues && i < 3 * hrc_max_sets; i++) {
+		if (!READ_ONCE(hrc.queues[i].orphans))
+			continue;
+		if (!killed)
+			hrc_kill_queues();
+		killed = true;
+		hrc_fail_orphans(&hrc.queues[i]);
+	}
+	return killed;
+}
+
 static bool hrc_idle(void)
 {
 	return !atomic_read(&hrc.writes_in_flight) &&
@@ -513,15 +555,32 @@ static bool hrc_idle(void)
  */
 static void hrc_quiesce(void)
 {
+	unsigned long deadline = jiffies + nsecs_to_jiffies(HRC_IO_TIMEOUT_NS);
+	bool killed = false;
+
 	WARN_ON_ONCE(READ_ONCE(hrc.state) == HRC_READY);
-	down_write(&hrc.rwsem);
-	up_write(&hrc.rwsem);
-	/* What is left on a working connection completes; on a stuck one not. */
-	if (!wait_event_timeout(hrc.wait, hrc_idle(),
-				nsecs_to_jiffies(HRC_IO_TIMEOUT_NS))) {
-		hrc_kill_queues();
-		wait_event(hrc.wait, hrc_idle());
+	/*
+	 * Transfers hold rwsem while they wait for room in a queue or for a
+	 * demand read: on a stuck link they never get either, until the
+	 * queues are flushed.
+	 */
+	while (!down_write_trylock(&hrc.rwsem)) {
+		if (!killed && time_after(jiffies, deadline)) {
+			hrc_kill_queues();
+			killed = true;
+		}
+		usleep_range(1000, 2000);
 	}
+	up_write(&hrc.rwsem);
+	if (hrc_reap_orphans())
+		killed = true;
+	/* What is left on a working connection completes; on a stuck one not. */
+	if (!killed && !wait_event_timeout(hrc.wait, hrc_idle(),
+					   max_t(long, deadline - jiffies, 1)))
+		hrc_kill_queues();
+	/* A plug flushed meanwhile may leave a partly posted batch too. */
+	while (!wait_event_timeout(hrc.wait, hrc_idle(), HZ))
+		hrc_reap_orphans();
 }
 
 /* Tear down every queue and the protection domain, once quiesced. */
@@ -1313,31 +1372,46 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
 {
 	struct ib_qp *qp = q->cm_id->qp;
 	u32 port = q->cm_id->port_num;
-	struct ib_send_wr *first = NULL;
-	struct hrc_wreq *last = reqs[nr - 1];
+	struct ib_send_wr *first = NULL, *wrs[HRC_BATCH_MAX];
+	const struct ib_send_wr *bad = NULL, *wr;
+	struct hrc_wreq *last = reqs[nr - 1], *tail;
 	int i;
 
 	for (i = nr - 1; i >= 0; i--) {
 		reqs[i]->next = i + 1 < nr ? reqs[i + 1] : NULL;
 		first = rdma_rw_ctx_wrs(&reqs[i]->ctx, qp, port,
 					reqs[i] == last ? &last->cqe : NULL, first);
+		wrs[i] = first;
 	}
 	last->first = reqs[0];
 	last->cqe.done = hrc_batch_cqe_done;
 	atomic_long_inc(q->kind == HERMIT_Q_WRITE ? &hrc_stats.write_posts :
 			&hrc_stats.prefetch_posts);
-	if (ib_post_send(qp, first, NULL)) {
-		/*
-		 * Not even its signaled last request went out, so nothing
-		 * will complete the batch: fail it here. Part of the chain
-		 * may be posted; the queues are flushed by the error work
-		 * (not here: this may run as the task goes to sleep), and
-		 * what those requests write is never read, the slots are
-		 * not held.
-		 */
-		hrc_conn_error();
-		hrc_batch_done(reqs[0], false);
+	if (!ib_post_send(qp, first, &bad))
+		return;
+	/*
+	 * Not even its signaled last request went out, so nothing will
+	 * complete the batch. What did not go out fails here. What did
+	 * may still move data (a READ into its folio): it fails only once
+	 * the queue is flushed, which the error work does (not here: this
+	 * may run as the task goes to sleep), see hrc_quiesce().
+	 */
+	hrc_conn_error();
+	i = 0;
+	for (wr = first; wr && wr != bad; wr = wr->next) {
+		if (i + 1 < nr && wr == wrs[i + 1])
+			i++;
 	}
+	if (bad == first) {
+		hrc_batch_done(reqs[0], false);
+		return;
+	}
+	tail = reqs[i]->next;
+	spin_lock_bh(&q->orphan_lock);
+	reqs[i]->next = q->orphans;
+	q->orphans = reqs[0];
+	spin_unlock_bh(&q->orphan_lock);
+	hrc_batch_done(tail, false);
 }
 
 /*
@@ -1347,8 +1421,6 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
  * when it waits for room in a queue) or when half a queue is waiting.
  * Stores and prefetches have a plug callback each.
  */
-#define HRC_BATCH_MAX	(HRC_QUEUE_DEPTH / 2)
-
 struct hrc_plug {
 	struct blk_plug_cb cb;
 	struct hrc_queue *q;

@@ -14,11 +14,17 @@
 #                                needed, no SIGBUS
 #   hermit_swap.sh zswap         a slot zswap holds is taken by Hermit:
 #                                zswap's old copy goes (zswap_stale)
-#   hermit_swap.sh prefetch      sequential and random scans: swap
+#   hermit_swap.sh prefetch      sequential and random scans with the
+#                                kernel's VMA readahead, strided and
+#                                sequential ones with hermit.prefetch=trend:
 #                                readahead reads from the backend
 #                                asynchronously; prints the prefetch
-#                                counters, asserts accuracy on the
-#                                sequential scan
+#                                counters, asserts accuracy >= 0.9 on the
+#                                sequential scans, >= 0.5 with coverage
+#                                >= 0.5 on the strided one (VMA readahead
+#                                gets next to nothing there), waste
+#                                <= 10 % on the random one (PREFETCH_SPECS
+#                                picks the scans)
 # Every page is verified by checksum after swap-in (swap_workload).
 . /run/hermit/selftests/lib.sh
 
@@ -201,7 +207,10 @@ prefetch)
 	MIB=${PREFETCH_MIB:-32}
 	swap_setup 1
 	cg=/sys/fs/cgroup/hermit-test
-	for order in seq rand; do
+	p0=$(cat $H/prefetch)
+	for spec in ${PREFETCH_SPECS:-seq:vma rand:vma stride:trend seq:trend}; do
+		order=${spec%:*}
+		echo "${spec#*:}" >$H/prefetch || fail "cannot set prefetch ${spec#*:}"
 		for k in ondemand_swapin prefetch_swapin hiton_swap_cache prefetch_late \
 			prefetch_wasted load_errors; do
 			eval "$k=\$(hstat $k)"
@@ -224,18 +233,22 @@ prefetch)
 		err=$(($(hstat load_errors) - load_errors))
 		acc=$(awk -v h=$hit -v p=$pf 'BEGIN { printf "%.2f", p ? h / p : 0 }')
 		cov=$(awk -v h=$hit -v d=$od 'BEGIN { printf "%.2f", h + d ? h / (h + d) : 0 }')
-		echo "result: $order: $st stored, $od on demand, $pf prefetched, $hit hits ($late late), $waste wasted, $err failed; accuracy $acc coverage $cov"
+		echo "result: $order ($(cat $H/prefetch)): $st stored, $od on demand, $pf prefetched, $hit hits ($late late), $waste wasted, $err failed; accuracy $acc coverage $cov"
 		[ "$st" -gt 0 ] && [ "$od" -gt 0 ] || fail "$order: nothing went through the backend"
 		[ "$err" -eq 0 ] || fail "$order: $err reads failed"
 		if [ $order = seq ]; then
-			[ "$pf" -ge "$od" ] || fail "seq: fewer pages prefetched than read on demand"
+			[ "$pf" -ge "$od" ] || fail "$spec: fewer pages prefetched than read on demand"
 			awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }' ||
-				fail "seq: prefetch accuracy $acc < 0.9"
+				fail "$spec: prefetch accuracy $acc < 0.9"
+		elif [ $order = stride ]; then
+			awk -v a="$acc" -v c="$cov" 'BEGIN { exit !(a >= 0.5 && c >= 0.5) }' ||
+				fail "$spec: the stride was not found (accuracy $acc, coverage $cov)"
 		else
 			[ $((waste * 10)) -le $((od + pf)) ] ||
 				fail "rand: $waste prefetches wasted, over 10 % of the reads"
 		fi
 	done
+	echo "$p0" >$H/prefetch
 	swap_teardown
 	;;
 *)

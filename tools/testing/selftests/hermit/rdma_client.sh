@@ -128,7 +128,8 @@ prefetch)
 	q0=$(cstat prefetch_requests)
 	p0=$(cstat prefetch_posts)
 	r0=$(cstat reads)
-	SWAP_KIB=$SWAP_KIB BACKEND=rdma PREFETCH_MIB=${2:-32} "$SELFTESTS/hermit_swap.sh" prefetch ||
+	SWAP_KIB=$SWAP_KIB BACKEND=rdma PREFETCH_MIB=${2:-16} \
+		PREFETCH_SPECS="seq:vma rand:vma stride:trend" "$SELFTESTS/hermit_swap.sh" prefetch ||
 		exit 1
 	q=$(($(cstat prefetch_requests) - q0))
 	p=$(($(cstat prefetch_posts) - p0))
@@ -207,8 +208,8 @@ cut)
 	# verifies every page, swapoff reads back all).
 	what=${2:-writes}
 	case $what in
-	writes) gauge=writes_in_flight counter=store_failed order=mixed threads=2 ;;
-	prefetches) gauge=prefetches_in_flight counter=read_errors order=seq threads=1 ;;
+	writes) gauge=writes_in_flight counter=store_failed order=mixed threads=2 maxcuts=5 ;;
+	prefetches) gauge=prefetches_in_flight counter=read_errors order=seq threads=1 maxcuts=10 ;;
 	*) fail "cut writes|prefetches" ;;
 	esac
 	swap_on
@@ -229,11 +230,15 @@ cut)
 		-o $order >$out 2>&1 &
 	pid=$!
 	cuts=0 failed=0
-	while kill -0 $pid 2>/dev/null && [ $cuts -lt 5 ] && [ $failed -eq 0 ]; do
-		if [ "$(cstat $gauge)" -eq 0 ]; then
+	# Prefetches are in flight for a moment only (a shell polling the
+	# gauge mostly misses them): cut at random then, every second, until
+	# one of them failed.
+	while kill -0 $pid 2>/dev/null && [ $cuts -lt $maxcuts ] && [ $failed -eq 0 ]; do
+		if [ $what = writes ] && [ "$(cstat $gauge)" -eq 0 ]; then
 			sleep 0.02
 			continue
 		fi
+		[ $what = prefetches ] && sleep 1
 		rdma link delete rxe0 || fail "cannot delete rxe0"
 		cuts=$((cuts + 1))
 		sleep 2

@@ -17,7 +17,8 @@
  *   -F path     that file (default /dev/shm/swap_workload.<pid>)
  *   -p passes   passes after the first fill (default 2)
  *   -t threads  (default 1)
- *   -o order    seq, rand or mixed (alternating; default)
+ *   -o order    seq, rand, mixed (alternating; default) or stride (every
+ *               8th page, then every 8th from the next one, and so on)
  *   -f          fork after the fill: the child verifies the shared
  *               (copy-on-write, swapped) anonymous pages, rewrites half of
  *               them and verifies again, while the parent goes on
@@ -51,7 +52,9 @@
 #define PAGE	4096UL
 #define WORDS	(PAGE / sizeof(uint64_t))
 
-enum order { ORDER_SEQ, ORDER_RAND, ORDER_MIXED };
+enum order { ORDER_SEQ, ORDER_RAND, ORDER_MIXED, ORDER_STRIDE };
+
+#define STRIDE	8
 
 struct worker {
 	pthread_t thread;
@@ -151,6 +154,11 @@ static void *work(void *arg)
 	}
 	for (i = 0; i < wk->count; i++)
 		perm[i] = wk->first + i;
+	if (order == ORDER_STRIDE) {
+		for (i = 0, t = 0; t < STRIDE; t++)
+			for (j = t; j < wk->count; j += STRIDE)
+				perm[i++] = wk->first + j;
+	}
 	for (i = wk->count - 1; rnd && i > 0; i--) {
 		j = splitmix(&x) % (i + 1);
 		t = perm[i];
@@ -268,6 +276,8 @@ int main(int argc, char **argv)
 				order = ORDER_RAND;
 			else if (!strcmp(optarg, "mixed"))
 				order = ORDER_MIXED;
+			else if (!strcmp(optarg, "stride"))
+				order = ORDER_STRIDE;
 			else
 				usage(argv[0]);
 			break;

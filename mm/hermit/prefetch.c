@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hermit prefetch policy: which pages swap readahead brings in from the
+ * backend besides the faulting one.
+ *
+ * The hermit.prefetch knob picks the policy for the swap areas Hermit
+ * serves (other swap areas keep the kernel's choice): the kernel's cluster
+ * or VMA readahead, none, or "trend", a majority-stride detector in the
+ * style of Leap and Canvas. Trend keeps, per address space, the page
+ * deltas between its recent faults; the delta that holds a strict majority
+ * of the newest 8, 16 or 32 of them is the stride, and readahead steps by
+ * it from the faulting address. Without a majority the window shrinks by
+ * half at each fault and what is left of it is read contiguously, so a
+ * random access pattern soon reads no more than the faulting page. The
+ * window grows (4, 8, ...) while the stride holds; hermit.readahead_win
+ * fixes it instead. It stays inside the VMA and the page table of the
+ * fault, as the kernel's VMA readahead does.
+ *
+ * The histories live in a small direct-mapped table keyed by the mm's
+ * address: an mm never has to be told about (nor its pointer followed),
+ * and one that takes over a slot of another learns its own trend within
+ * a few faults.
+ */
+
+#define pr_fmt(fmt) "hermit: " fmt
+
+#include <linux/blkdev.h>
+#include <linux/hash.h>
+#include <linux/hermit.h>
+#include <linux/mm.h>
+#include <linux/mempolicy.h>
+#include <linux/pagemap.h>
+#include <linux/spinlock.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
+#include <linux/vm_event_item.h>
+
+#include "../swap.h"
+#include "internal.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "hermit."
+
+#define HERMIT_TREND_HISTORY	32	/* deltas kept per mm */
+#define HERMIT_TREND_MIN	8	/* smallest window voted over */
+#define HERMIT_TREND_SLOTS_BITS	6
+
+static const char * const hermit_prefetch_names[] = {
+	[HERMIT_RA_OFF] = "off",
+	[HERMIT_RA_CLUSTER] = "cluster",
+	[HERMIT_RA_VMA] = "vma",
+	[HERMIT_RA_TREND] = "trend",
+};
+
+static int hermit_prefetch = HERMIT_RA_VMA;
+unsigned int hermit_readahead_win;	/* 0: adaptive */
+
+struct hermit_trend {
+	spinlock_t lock;		/* the fields below */
+	const struct mm_struct *mm;	/* key only, never dereferenced */
+	unsigned long last;		/* page of the last fault */
+	unsigned int nr, head;		/* deltas kept, next to write */
+	unsigned int win;		/* of the last readahead */
+	long delta[HERMIT_TREND_HISTORY];
+};
+
+static struct hermit_trend hermit_trends[1 << HERMIT_TREND_SLOTS_BITS] = {
+	[0 ... (1 << HERMIT_TREND_SLOTS_BITS) - 1] = {
+		.lock = __SPIN_LOCK_UNLOCKED(hermit_trends.lock),
+	},
+};
+
+/**
+ * hermit_trend_stride() - majority delta of the newest deltas
+ * @delta: Ring of @nr deltas, the newest at @head - 1.
+ * @nr: Deltas in the ring (at most HERMIT_TREND_HISTORY).
+ * @head: Next slot of the ring to write.
+ *
+ * Boyer-Moore majority vote over the newest 8, then 16, then 32 deltas.
+ *
+ * Return: the delta held by more than half of the smallest such window
+ * that has one, or 0 when none has.
+ */
+long hermit_trend_stride(const long *delta, unsigned int nr, unsigned int head)
+{
+	unsigned int w, i, votes, count;
+	long cand;
+
+	for (w = HERMIT_TREND_MIN; w <= nr; w *= 2) {
+		cand = 0;
+		votes = 0;
+		for (i = 1; i <= w; i++) {
+			long d = delta[(head - i) % HERMIT_TREND_HISTORY];
+
+			if (!votes) {
+				cand = d;
+				votes = 1;
+			} else {
+				votes += d == cand ? 1 : -1;
+			}
+		}
+		count = 0;
+		for (i = 1; i <= w; i++)
+			count += delta[(head - i) % HERMIT_TREND_HISTORY] == cand;
+		if (cand && count > w / 2)
+			return cand;
+	}
+	return 0;
+}
+
+/**
+ * hermit_trend_window() - the next readahead window
+ * @prev: The previous window (0 before the first).
+ * @stride: The stride found, 0 for none.
+ * @fixed: hermit.readahead_win, 0 for adaptive.
+ *
+ * Return: the pages to read, the faulting one included (at least 1, at
+ * most HERMIT_RA_MAX).
+ */
+unsigned int hermit_trend_window(unsigned int prev, long stride, unsigned int fixed)
+{
+	if (!stride)
+		return max(prev / 2, 1U);
+	if (fixed)
+		return fixed;
+	return clamp(prev * 2, 4U, (unsigned int)HERMIT_RA_MAX);
+}
+
+static struct hermit_trend *hermit_trend_of(const struct mm_struct *mm)
+{
+	return &hermit_trends[hash_ptr(mm, HERMIT_TREND_SLOTS_BITS)];
+}
+
+/**
+ * hermit_swap_fault() - a fault on a swapped-out page
+ * @entry: The page's swap entry.
+ * @vma: The VMA of the fault, or NULL when it is not a page table's fault.
+ * @addr: The address of the fault.
+ *
+ * Every fault goes into the history of its mm, the ones that find their
+ * page read ahead already too: otherwise the faults left are those past
+ * each window, and their delta is the window's, not the stride.
+ */
+void hermit_swap_fault(swp_entry_t entry, struct vm_area_struct *vma,
+		       unsigned long addr)
+{
+	unsigned long pfn = PFN_DOWN(addr);
+	struct hermit_trend *t;
+
+	if (!vma || READ_ONCE(hermit_prefetch) != HERMIT_RA_TREND ||
+	    hermit_readahead_mode(entry) != HERMIT_RA_TREND)
+		return;
+	t = hermit_trend_of(vma->vm_mm);
+	spin_lock(&t->lock);
+	if (t->mm != vma->vm_mm) {
+		t->mm = vma->vm_mm;
+		t->nr = 0;
+		t->head = 0;
+		t->win = 0;
+	} else if (pfn != t->last) {
+		t->delta[t->head] = (long)(pfn - t->last);
+		t->head = (t->head + 1) % HERMIT_TREND_HISTORY;
+		t->nr = min(t->nr + 1, (unsigned int)HERMIT_TREND_HISTORY);
+	}
+	t->last = pfn;
+	spin_unlock(&t->lock);
+}
+
+/* The stride and window of a readahead for @mm (stride 1: contiguous). */
+static unsigned int hermit_trend_next(const struct mm_struct *mm, long *stride)
+{
+	struct hermit_trend *t = hermit_trend_of(mm);
+	unsigned int win = 1;
+
+	*stride = 0;
+	spin_lock(&t->lock);
+	if (t->mm == mm) {
+		*stride = hermit_trend_stride(t->delta, t->nr, t->head);
+		win = hermit_trend_window(t->win, *stride,
+					  READ_ONCE(hermit_readahead_win));
+		t->win = win;
+	}
+	spin_unlock(&t->lock);
+	if (!*stride)
+		*stride = 1;
+	return win;
+}
+
+/**
+ * hermit_readahead_mode() - the readahead policy for a swap entry
+ * @entry: The faulting page's swap entry.
+ *
+ * Return: HERMIT_RA_KERNEL when the swap area is not Hermit's (the kernel
+ * chooses), else hermit.prefetch.
+ */
+int hermit_readahead_mode(swp_entry_t entry)
+{
+	struct hermit_area *area = hermit_area_of(swp_type(entry));
+
+	if (!area || !READ_ONCE(area->backend))
+		return HERMIT_RA_KERNEL;
+	return READ_ONCE(hermit_prefetch);
+}
+
+/**
+ * hermit_readahead() - swap in a page and, by trend, some after it
+ * @entry: The faulting page's swap entry.
+ * @gfp_mask: Allocation flags.
+ * @mpol: NUMA policy of the fault.
+ * @ilx: NUMA interleave index of the fault.
+ * @vmf: The fault; mmap_lock or the VMA lock is held.
+ *
+ * For hermit.prefetch "trend" and "off" (a window of one page). The
+ * faulting page is read first, synchronously; the pages of the window are
+ * then read as swap readahead is (asynchronously from the backend), under
+ * one plug.
+ *
+ * Return: the faulting page's folio, as swapin_readahead() does.
+ */
+struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
+			       struct mempolicy *mpol, pgoff_t ilx,
+			       struct vm_fault *vmf)
+{
+	unsigned long faddr = vmf->address, addr, lo, hi;
+	struct vm_area_struct *vma = vmf->vma;
+	struct swap_iocb *splug = NULL;
+	struct folio *folio, *ra;
+	bool page_allocated;
+	struct blk_plug plug;
+	unsigned int win = 1, i;
+	pte_t *pte, pentry;
+	long stride = 1;
+
+	if (READ_ONCE(hermit_prefetch) == HERMIT_RA_TREND)
+		win = hermit_trend_next(vma->vm_mm, &stride);
+	folio = __read_swap_cache_async(entry, gfp_mask, mpol, ilx,
+					&page_allocated, false);
+	if (!folio)
+		return NULL;
+	if (page_allocated)
+		swap_read_folio(folio, NULL);
+	if (win <= 1)
+		return folio;
+
+	lo = max(vma->vm_start, faddr & PMD_MASK);
+	hi = min(vma->vm_end, (faddr & PMD_MASK) + PMD_SIZE);
+	blk_start_plug(&plug);
+	for (i = 1; i < win; i++) {
+		addr = faddr + i * stride * (long)PAGE_SIZE;
+		if (addr < lo || addr >= hi)
+			break;
+		pte = pte_offset_map(vmf->pmd, addr);
+		if (!pte)
+			break;
+		pentry = ptep_get_lockless(pte);
+		pte_unmap(pte);
+		if (!is_swap_pte(pentry))
+			continue;
+		entry = pte_to_swp_entry(pentry);
+		if (unlikely(non_swap_entry(entry)))
+			continue;
+		ra = __read_swap_cache_async(entry, gfp_mask, mpol,
+					     ilx + i * stride, &page_allocated, false);
+		if (!ra)
+			continue;
+		if (page_allocated) {
+			folio_set_readahead(ra);
+			count_vm_event(SWAP_RA);
+			swap_read_folio(ra, &splug);
+		}
+		folio_put(ra);
+	}
+	blk_finish_plug(&plug);
+	swap_read_unplug(splug);
+	lru_add_drain();
+	return folio;
+}
+
+static int hermit_prefetch_param_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(hermit_prefetch_names, val);
+
+	if (i < 0)
+		return -EINVAL;
+	WRITE_ONCE(hermit_prefetch, i);
+	return 0;
+}
+
+static int hermit_prefetch_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", hermit_prefetch_names[READ_ONCE(hermit_prefetch)]);
+}
+
+static const struct kernel_param_ops hermit_prefetch_param_ops = {
+	.set = hermit_prefetch_param_set,
+	.get = hermit_prefetch_param_get,
+};
+module_param_cb(prefetch, &hermit_prefetch_param_ops, NULL, 0644);
+MODULE_PARM_DESC(prefetch, "Readahead from Hermit's swap areas: off, cluster, vma (default) or trend");
+
+static int hermit_win_param_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int win;
+
+	if (kstrtouint(val, 0, &win) || win > HERMIT_RA_MAX)
+		return -EINVAL;
+	WRITE_ONCE(hermit_readahead_win, win);
+	return 0;
+}
+
+static const struct kernel_param_ops hermit_win_param_ops = {
+	.set = hermit_win_param_set,
+	.get = param_get_uint,
+};
+module_param_cb(readahead_win, &hermit_win_param_ops, &hermit_readahead_win, 0644);
+MODULE_PARM_DESC(readahead_win, "Pages of a trend readahead window: 0 (adaptive, default) or 1-32");
+
+static const struct kernel_param hermit_prefetch_knobs[] = {
+	{ .name = "prefetch", .ops = &hermit_prefetch_param_ops, .perm = 0644 },
+	{ .name = "readahead_win", .ops = &hermit_win_param_ops, .perm = 0644,
+	  .arg = &hermit_readahead_win },
+};
+
+void hermit_prefetch_debugfs_init(struct dentry *dir)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hermit_prefetch_knobs); i++)
+		hermit_debugfs_knob(dir, &hermit_prefetch_knobs[i]);
+}
