@@ -96,7 +96,7 @@ Commands:
   bench fault-latency [MiB [MODE,... [RUNS [max|high]]]]
                     fault latency and swap throughput: Hermit RDMA vs
                     NVMe-oF/RDMA vs Hermit DRAM vs zram vs swap disk
-  bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS]]]]]]
+  bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS [high|max]]]]]]]
                     swap-in of seq, stride and rand scans with readahead
                     off, cluster and vma: Hermit RDMA vs NVMe-oF/RDMA
   bench offload-reclaim [MiB]

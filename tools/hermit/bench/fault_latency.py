@@ -50,6 +50,18 @@ def commit():
         return "unknown"
 
 
+def start_servers(mem):
+    """The Hermit memory server and the NVMe-oF/RDMA target on the memory
+    node; False (and why, printed) when one does not start."""
+    for script, args in (("rdma_server.sh", ["start", "1G"]),
+                         ("nvmeof_swap.sh", ["export"])):
+        rc, out, err = mem.run(os.path.join(SELFTESTS_HOST, script), args, 120)
+        if rc != 0:
+            print(f"memory node: {script} failed: {(out + err).strip()[-300:]}")
+            return False
+    return True
+
+
 def cell(values):
     """Median and spread of a column's runs."""
     if not values:
@@ -79,12 +91,8 @@ def main():
 
     def body(c):
         mem = c.node("memory")
-        for script, args in (("rdma_server.sh", ["start", "1G"]),
-                             ("nvmeof_swap.sh", ["export"])):
-            rc, out, err = mem.run(os.path.join(SELFTESTS_HOST, script), args, 120)
-            if rc != 0:
-                print(f"memory node: {script} failed: {(out + err).strip()[-300:]}")
-                return 1
+        if not start_servers(mem):
+            return 1
         results = {m: [] for m in modes}
         failed = {m: [] for m in modes}
         guest = None

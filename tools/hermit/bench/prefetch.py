@@ -6,11 +6,13 @@ VMA-based or (Hermit only) by Hermit's stride detector, for Hermit over RDMA
 and the NVMe-oF/RDMA
 baseline over the same link (or any tier of fault-latency).
 
-  ./build_kernel.sh bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS]]]]]]
+  ./build_kernel.sh bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS [high|max]]]]]]]
 
 Defaults: 32 MiB; seq,stride,rand; off,cluster,vma,trend (trend: Hermit
 tiers only); 50,25 % of it local
-(memory.max); hermit-rdma,nvmeof-rdma; 3 runs. Offloaded reclaim is off.
+(memory.high by default: under memory.max NVMe-oF/RDMA swap is
+OOM-killed on these guests); hermit-rdma,nvmeof-rdma; 3 runs. Offloaded
+reclaim is off.
 Each cell is the median with the spread (min-max) of the runs; each row
 says where its pages went (Hermit's stored pages, a device's pswpout and
 pswpin), and the readahead accuracy (the kernel's swap_ra_hit / swap_ra,
@@ -60,15 +62,15 @@ def parse_list(arg, allowed, default):
 
 
 def main():
-    a = sys.argv[1:] + [None] * 6
-    mib, runs = a[0] or "32", a[5] or "3"
+    a = sys.argv[1:] + [None] * 7
+    mib, runs, limit = a[0] or "32", a[5] or "3", a[6] or "high"
     orders = parse_list(a[1], ORDERS, ORDERS)
     prefetch = parse_list(a[2], PREFETCH, PREFETCH)
     local = parse_list(a[3], [str(i) for i in range(5, 100)], LOCAL)
     tiers = parse_list(a[4], fl.MODES, TIERS)
     if (not mib.isdigit() or int(mib) < 4 or not runs.isdigit() or int(runs) < 1 or
-            None in (orders, prefetch, local, tiers)):
-        print("usage: prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS]]]]]] "
+            None in (orders, prefetch, local, tiers) or limit not in ("high", "max")):
+        print("usage: prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS [high|max]]]]]]] "
               f"(MiB >= 4, ORDER of {','.join(ORDERS)}, PREFETCH of {','.join(PREFETCH)}, "
               f"LOCAL% 5-99, TIER of {','.join(fl.MODES)}, RUNS >= 1)", file=sys.stderr)
         return 2
@@ -83,12 +85,8 @@ def main():
 
     def body(c):
         mem = c.node("memory")
-        for script, args in (("rdma_server.sh", ["start", "1G"]),
-                             ("nvmeof_swap.sh", ["export"])):
-            rc, out, err = mem.run(os.path.join(fl.SELFTESTS_HOST, script), args, 120)
-            if rc != 0:
-                print(f"memory node: {script} failed: {(out + err).strip()[-300:]}")
-                return 1
+        if not fl.start_servers(mem):
+            return 1
         results = {k: [] for k in keys}
         failed = {k: [] for k in keys}
         guest = None
@@ -101,7 +99,7 @@ def main():
                     o, p, lp, t = k
                     rc, out, err = c.node("compute").run(
                         os.path.join(HERE, "fault_latency_guest.sh"),
-                        [t, mib, mem.ip, "max", o, p, lp], 1800)
+                        [t, mib, mem.ip, limit, o, p, lp], 1800)
                     line = next((x for x in out.splitlines()
                                  if x.startswith("result: ")), None)
                     if rc != 0 or not line:
@@ -121,7 +119,7 @@ def main():
                     w.writerow([rev, run, o, p, lp, t, mib] + [v.get(x, "") for x in RAW])
                     print(f"run {run} {o} {p} {lp}% {t}: " + " ".join(
                         f"{x} {r.get(x, '-')}" for x, _ in COLS), flush=True)
-        print(f"\nprefetch: {mib} MiB, memory.max at LOCAL% of it, offloaded reclaim off, "
+        print(f"\nprefetch: {mib} MiB, memory.{limit} at LOCAL% of it, offloaded reclaim off, "
               f"{runs} runs, median (min-max)")
         print(f"kernel commit {rev}; guest: {guest}; csv: {csv_path}\n")
         print(f"{'order':6} {'prefetch':8} {'local':5} {'tier':12} " +

@@ -1279,57 +1279,36 @@ static void hrc_wreq_put(struct hrc_queue *q, struct hrc_wreq *w)
 	up(&q->slots);
 }
 
-/* One prefetch of a batch is over: tell the core, give the request back. */
-static void hrc_rreq_done(struct hrc_wreq *w, bool ok)
-{
-	struct hrc_queue *q = w->q;
-	struct folio *folio = w->folio;
-
-	if (ok) {
-		atomic_long_inc(&hrc_stats.reads);
-		if (w->registered)
-			atomic_long_inc(&hrc_stats.mr_transfers);
-	} else {
-		atomic_long_inc(&hrc_stats.read_errors);
-	}
-	rdma_rw_ctx_destroy(&w->ctx, q->cm_id->qp, q->cm_id->port_num, &w->sg,
-			    1, DMA_FROM_DEVICE);
-	hrc_wreq_put(q, w);
-	hermit_read_done(folio, ok ? 0 : -ECONNRESET);
-	/* Last: hrc_quiesce() lets the queues go once this is 0. */
-	if (atomic_dec_and_test(&hrc.reads_in_flight))
-		wake_up(&hrc.wait);
-}
-
-/* One store of a batch is over: tell the core, give the request back. */
+/* One transfer of a batch is over: tell the core, give the request back. */
 static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 {
 	struct hrc_queue *q = w->q;
 	struct folio *folio = w->folio;
-	unsigned int i, nr;
+	bool write = q->kind == HERMIT_Q_WRITE;
+	unsigned int i, nr = folio_nr_pages(folio);
 
-	if (q->kind != HERMIT_Q_WRITE) {
-		hrc_rreq_done(w, ok);
-		return;
-	}
-	nr = folio_nr_pages(folio);
-	if (ok) {
+	if (ok && write) {
 		for (i = 0; i < nr; i++) {
 			set_bit(w->index + i, w->c->stored);
 			clear_bit(w->index + i, w->c->lost);
 		}
-		atomic_long_add(nr, &hrc_stats.writes);
+	}
+	if (ok) {
+		atomic_long_add(nr, write ? &hrc_stats.writes : &hrc_stats.reads);
 		if (w->registered)
 			atomic_long_inc(&hrc_stats.mr_transfers);
 	} else {
-		atomic_long_inc(&hrc_stats.write_errors);
+		atomic_long_inc(write ? &hrc_stats.write_errors : &hrc_stats.read_errors);
 	}
 	rdma_rw_ctx_destroy(&w->ctx, q->cm_id->qp, q->cm_id->port_num, &w->sg,
-			    1, DMA_TO_DEVICE);
+			    1, write ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
 	hrc_wreq_put(q, w);
-	hermit_store_done(folio, ok ? 0 : -ENOTCONN);
-	/* Last: hrc_quiesce() lets the queues go once this is 0. */
-	if (atomic_dec_and_test(&hrc.writes_in_flight))
+	if (write)
+		hermit_store_done(folio, ok ? 0 : -ENOTCONN);
+	else
+		hermit_read_done(folio, ok ? 0 : -ECONNRESET);
+	/* Last: hrc_quiesce() lets the queues go once these are 0. */
+	if (atomic_dec_and_test(write ? &hrc.writes_in_flight : &hrc.reads_in_flight))
 		wake_up(&hrc.wait);
 }
 
@@ -1525,6 +1504,17 @@ static int hrc_start(struct hrc_chunk *c, unsigned long index,
 	return 0;
 }
 
+/* Take rwsem for reading if the connection is READY now; never waits. */
+static bool hrc_try_ready(void)
+{
+	if (!down_read_trylock(&hrc.rwsem))
+		return false;
+	if (READ_ONCE(hrc.state) == HRC_READY)
+		return true;
+	up_read(&hrc.rwsem);
+	return false;
+}
+
 /*
  * Start storing @folio at @index on; hermit_store_done() follows once the
  * server has it. Stores never wait for the connection.
@@ -1535,12 +1525,8 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 	struct hrc_chunk *c = data;
 	int err;
 
-	if (!down_read_trylock(&hrc.rwsem))
+	if (!hrc_try_ready())
 		return -ENOTCONN;
-	if (READ_ONCE(hrc.state) != HRC_READY) {
-		up_read(&hrc.rwsem);
-		return -ENOTCONN;
-	}
 	noio = memalloc_noio_save();
 	/* Whatever the slots held before is overwritten or given up. */
 	for (i = 0; i < nr; i++)
@@ -1628,12 +1614,8 @@ static int hrc_read(void *data, unsigned long index, struct folio *folio)
 	unsigned int noio;
 	int err;
 
-	if (!down_read_trylock(&hrc.rwsem))
+	if (!hrc_try_ready())
 		return -ENOTCONN;
-	if (READ_ONCE(hrc.state) != HRC_READY) {
-		up_read(&hrc.rwsem);
-		return -ENOTCONN;
-	}
 	hrc_chunk_current(c);
 	if (test_bit(index, c->lost) || !test_bit(index, c->stored)) {
 		err = -EIO;
