@@ -147,8 +147,7 @@ void hermit_swap_fault(swp_entry_t entry, struct vm_area_struct *vma,
 	unsigned long pfn = PFN_DOWN(addr);
 	struct hermit_trend *t;
 
-	if (!vma || READ_ONCE(hermit_prefetch) != HERMIT_RA_TREND ||
-	    hermit_readahead_mode(entry) != HERMIT_RA_TREND)
+	if (!vma || hermit_readahead_mode(entry) != HERMIT_RA_TREND)
 		return;
 	t = hermit_trend_of(vma->vm_mm);
 	spin_lock(&t->lock);

@@ -301,7 +301,12 @@ void hermit_store_done(struct folio *folio, int err)
 }
 EXPORT_SYMBOL_GPL(hermit_store_done);
 
-/* Returns whether the backend holds the slots; see hermit_load(). */
+/*
+ * Returns whether the backend holds the slots; see hermit_load(). @first:
+ * the read swap_read_folio() asks for (not hermit_reload()'s): the fault
+ * injection applies, a readahead folio is read asynchronously where the
+ * backend can, and the folio is unlocked once the read is over.
+ */
 static bool __hermit_load(struct folio *folio, bool first)
 {
 	swp_entry_t entry = folio->swap;
@@ -320,50 +325,39 @@ static bool __hermit_load(struct folio *folio, bool first)
 	/* Large swap-in is off while Hermit is used (hermit_never_used()). */
 	if (WARN_ON_ONCE(held != nr) || (first && hermit_load_fails())) {
 		hermit_count(HERMIT_LOAD_ERRORS, nr);
-		return true;
+		goto out;
 	}
 	b = area->backend;
+	if (first && nr == 1 && b->ops->read && folio_test_readahead(folio)) {
+		hermit_count(HERMIT_PREFETCH_SWAPIN, 1);
+		set_bit(offset, area->prefetched);
+		/* Started: hermit_read_done() unlocks the folio. */
+		if (!b->ops->read(area->chunks[hermit_chunk_of(offset)],
+				  hermit_index_in_chunk(offset), folio))
+			return true;
+		/* Not started: a later fault on the page reads it again. */
+		hermit_count(HERMIT_LOAD_ERRORS, 1);
+		goto out;
+	}
+	if (first) {
+		/* Readahead of this task waiting in its plug goes out first. */
+		blk_flush_plug(current->plug, false);
+		hermit_count(HERMIT_ONDEMAND_SWAPIN, nr);
+	}
 	for (i = 0; i < nr; i++) {
 		unsigned long slot = offset + i;
 
 		if (b->ops->load(area->chunks[hermit_chunk_of(slot)],
 				 hermit_index_in_chunk(slot), folio_page(folio, i))) {
 			hermit_count(HERMIT_LOAD_ERRORS, nr);
-			return true;
+			goto out;
 		}
 	}
 	folio_mark_uptodate(folio);
 	hermit_count(HERMIT_LOADED, nr);
-	return true;
-}
-
-/*
- * Start the read of a readahead folio. Returns false when the backend does
- * not hold its slot or cannot read asynchronously (the folio is untouched
- * then); true when it does: the read is under way, and hermit_read_done()
- * unlocks the folio, or it could not be started and the folio is unlocked
- * !uptodate already.
- */
-static bool hermit_prefetch(struct folio *folio)
-{
-	struct hermit_area *area = hermit_area_of(swp_type(folio->swap));
-	unsigned long offset = swp_offset(folio->swap);
-	struct hermit_backend *b;
-
-	if (!area || folio_test_large(folio) || !test_bit(offset, area->remote))
-		return false;
-	b = area->backend;
-	if (!b->ops->read)
-		return false;
-	hermit_count(HERMIT_PREFETCH_SWAPIN, 1);
-	set_bit(offset, area->prefetched);
-	if (hermit_load_fails() ||
-	    b->ops->read(area->chunks[hermit_chunk_of(offset)],
-			 hermit_index_in_chunk(offset), folio)) {
-		/* Not started: a later fault on the page reads it again. */
-		hermit_count(HERMIT_LOAD_ERRORS, 1);
+out:
+	if (first)
 		folio_unlock(folio);
-	}
 	return true;
 }
 
@@ -410,22 +404,13 @@ EXPORT_SYMBOL_GPL(hermit_read_done);
  */
 bool hermit_load(struct folio *folio)
 {
-	if (folio_test_readahead(folio) && hermit_prefetch(folio))
-		return true;
-	/* Readahead of this task waiting in its plug goes out first. */
-	blk_flush_plug(current->plug, false);
-	if (!__hermit_load(folio, true))
-		return false;
-	hermit_count(HERMIT_ONDEMAND_SWAPIN, folio_nr_pages(folio));
-	folio_unlock(folio);
-	return true;
+	return __hermit_load(folio, true);
 }
 
 /* Forget that the slot's page was read ahead; returns whether it was. */
 static bool hermit_unprefetch(struct hermit_area *area, unsigned long offset)
 {
-	return area && offset < area->nr_pages &&
-	       test_bit(offset, area->prefetched) &&
+	return area && test_bit(offset, area->prefetched) &&
 	       test_and_clear_bit(offset, area->prefetched);
 }
 
@@ -449,7 +434,8 @@ void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio)
 
 /**
  * hermit_prefetch_unused() - a folio leaves the swap cache
- * @entry: Its swap entry.
+ * @entry: Its swap entry (the first, for a large folio: only order-0
+ *	folios are read ahead).
  * @folio: The folio.
  *
  * Counts the folios read ahead from the backend that nothing accessed.
@@ -457,8 +443,7 @@ void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio)
  */
 void hermit_prefetch_unused(swp_entry_t entry, struct folio *folio)
 {
-	if (!folio_test_large(folio) &&
-	    hermit_unprefetch(hermit_area_of(swp_type(entry)), swp_offset(entry)))
+	if (hermit_unprefetch(hermit_area_of(swp_type(entry)), swp_offset(entry)))
 		hermit_count(HERMIT_PREFETCH_WASTED, 1);
 }
 

@@ -525,21 +525,26 @@ static void hrc_fail_orphans(struct hrc_queue *q)
 	hrc_batch_done(w, false);
 }
 
-/* Fail every partly posted batch, flushing the queues first. */
-static bool hrc_reap_orphans(void)
+/* Fail every partly posted batch; the queues are flushed already. */
+static void hrc_reap_orphans(void)
 {
-	bool killed = false;
 	unsigned int i;
 
 	for (i = 0; hrc.queues && i < 3 * hrc_max_sets; i++) {
-		if (!READ_ONCE(hrc.queues[i].orphans))
-			continue;
-		if (!killed)
-			hrc_kill_queues();
-		killed = true;
-		hrc_fail_orphans(&hrc.queues[i]);
+		if (READ_ONCE(hrc.queues[i].orphans))
+			hrc_fail_orphans(&hrc.queues[i]);
 	}
-	return killed;
+}
+
+static bool hrc_has_orphans(void)
+{
+	unsigned int i;
+
+	for (i = 0; hrc.queues && i < 3 * hrc_max_sets; i++) {
+		if (READ_ONCE(hrc.queues[i].orphans))
+			return true;
+	}
+	return false;
 }
 
 static bool hrc_idle(void)
@@ -561,8 +566,10 @@ static void hrc_quiesce(void)
 	WARN_ON_ONCE(READ_ONCE(hrc.state) == HRC_READY);
 	/*
 	 * Transfers hold rwsem while they wait for room in a queue or for a
-	 * demand read: on a stuck link they never get either, until the
-	 * queues are flushed.
+	 * demand read, and what they posted completes on a working link; on
+	 * a stuck one neither happens until the queues are flushed. A
+	 * partly posted batch (see hrc_post_batch()) completes only by the
+	 * flush too.
 	 */
 	while (!down_write_trylock(&hrc.rwsem)) {
 		if (!killed && time_after(jiffies, deadline)) {
@@ -572,15 +579,14 @@ static void hrc_quiesce(void)
 		usleep_range(1000, 2000);
 	}
 	up_write(&hrc.rwsem);
-	if (hrc_reap_orphans())
-		killed = true;
-	/* What is left on a working connection completes; on a stuck one not. */
-	if (!killed && !wait_event_timeout(hrc.wait, hrc_idle(),
-					   max_t(long, deadline - jiffies, 1)))
-		hrc_kill_queues();
-	/* A plug flushed meanwhile may leave a partly posted batch too. */
-	while (!wait_event_timeout(hrc.wait, hrc_idle(), HZ))
-		hrc_reap_orphans();
+	while (!wait_event_timeout(hrc.wait, hrc_idle(), HZ / 10)) {
+		if (!killed && (hrc_has_orphans() || time_after(jiffies, deadline))) {
+			hrc_kill_queues();
+			killed = true;
+		}
+		if (killed)
+			hrc_reap_orphans();
+	}
 }
 
 /* Tear down every queue and the protection domain, once quiesced. */
@@ -1542,6 +1548,16 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 }
 
 /*
+ * Whether slot @index of @c holds a page the server still has. Called with
+ * rwsem held for reading.
+ */
+static bool hrc_readable(struct hrc_chunk *c, unsigned long index)
+{
+	hrc_chunk_current(c);
+	return !test_bit(index, c->lost) && test_bit(index, c->stored);
+}
+
+/*
  * Wait for a usable connection, at most until hrc_load_timeout seconds
  * after it was lost and after @start (a connection that keeps breaking
  * moves the first forward); returns with rwsem held for reading.
@@ -1584,8 +1600,7 @@ static int hrc_load(void *data, unsigned long index, struct page *page)
 		err = hrc_wait_ready(start);
 		if (err)
 			break;
-		hrc_chunk_current(c);
-		if (test_bit(index, c->lost) || !test_bit(index, c->stored)) {
+		if (!hrc_readable(c, index)) {
 			err = -EIO;
 		} else {
 			err = hrc_rdma(c, index, page, 1, HERMIT_Q_DEMAND);
@@ -1616,8 +1631,7 @@ static int hrc_read(void *data, unsigned long index, struct folio *folio)
 
 	if (!hrc_try_ready())
 		return -ENOTCONN;
-	hrc_chunk_current(c);
-	if (test_bit(index, c->lost) || !test_bit(index, c->stored)) {
+	if (!hrc_readable(c, index)) {
 		err = -EIO;
 	} else {
 		/* No I/O: a registration may allocate. */

@@ -219,7 +219,7 @@ static int child(void)
 	for (pg = 0; pg < nr_anon; pg++)
 		bad += check_page(pg);
 	if (bad)
-		fprintf(stderr, "child: %lu bad pages\n", bad);
+		fprintf(stderr, "forked process: %lu bad pages\n", bad);
 	return bad ? 1 : 0;
 }
 
@@ -237,7 +237,7 @@ static void wait_for(const char *dir)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-s MiB] [-m MiB] [-F file] [-p passes] [-t threads] [-o seq|rand|mixed] [-f] [-P dir] [-H] [-w N] [-S seed]\n",
+		"Usage: %s [-s MiB] [-m MiB] [-F file] [-p passes] [-t threads] [-o seq|rand|mixed|stride] [-f] [-P dir] [-H] [-w N] [-S seed]\n",
 		prog);
 	exit(2);
 }
