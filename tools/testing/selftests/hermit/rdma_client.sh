@@ -68,6 +68,19 @@ in_flight() {
 	cstat writes_in_flight
 }
 
+# Poll stat $1 of the client, without forking, for at most $2 seconds;
+# succeed as soon as it is above 0.
+gauge_up() {
+	local end=$((SECONDS + $2)) k v
+
+	while [ $SECONDS -lt $end ]; do
+		while read -r k v; do
+			[ "$k" = "$1" ] && [ "$v" -gt 0 ] && return 0
+		done <$H/rdma/stats
+	done
+	return 1
+}
+
 swap_on() {
 	swapoff -a 2>/dev/null
 	mkswap "$SWAPDEV" "$SWAP_KIB" >/dev/null || fail "mkswap"
@@ -230,15 +243,16 @@ cut)
 		-o $order >$out 2>&1 &
 	pid=$!
 	cuts=0 failed=0
-	# Prefetches are in flight for a moment only (a shell polling the
-	# gauge mostly misses them): cut at random then, every second, until
-	# one of them failed.
+	# Prefetches are in flight for a moment only: their gauge is polled
+	# without forking (an awk per sample mostly misses them).
 	while kill -0 $pid 2>/dev/null && [ $cuts -lt $maxcuts ] && [ $failed -eq 0 ]; do
 		if [ $what = writes ] && [ "$(cstat $gauge)" -eq 0 ]; then
 			sleep 0.02
 			continue
 		fi
-		[ $what = prefetches ] && sleep 1
+		if [ $what = prefetches ] && ! gauge_up $gauge 5; then
+			continue
+		fi
 		rdma link delete rxe0 || fail "cannot delete rxe0"
 		cuts=$((cuts + 1))
 		sleep 2
