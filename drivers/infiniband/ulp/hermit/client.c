@@ -54,174 +54,19 @@
 
 #define pr_fmt(fmt) "hermit: rdma: " fmt
 
-#include <linux/bitmap.h>
-#include <linux/blkdev.h>
-#include <linux/debugfs.h>
-#include <linux/delay.h>
-#include <linux/fault-inject.h>
-#include <linux/hermit_backend.h>
-#include <linux/jiffies.h>
-#include <linux/module.h>
-#include <linux/random.h>
-#include <linux/rwsem.h>
-#include <linux/scatterlist.h>
-#include <linux/sched/mm.h>
-#include <linux/seq_file.h>
-#include <linux/slab.h>
-#include <linux/wait.h>
-#include <linux/workqueue.h>
-#include <crypto/utils.h>
-#include <rdma/ib_verbs.h>
-#include <rdma/rdma_cm.h>
-#include <rdma/rw.h>
+#include "client.h"
 
-#include "hermit_rdma.h"
-
-#ifndef MODULE
-#undef MODULE_PARAM_PREFIX
-#define MODULE_PARAM_PREFIX "hermit."
-#endif
-
-#define HRC_CHUNK_BYTES		HERMIT_PROTO_CHUNK_BYTES
-#define HRC_QUEUE_DEPTH		32
-/* Transfers posted with one doorbell at most; see struct hrc_plug. */
-#define HRC_BATCH_MAX		(HRC_QUEUE_DEPTH / 2)
-#define HRC_CM_TIMEOUT_MS	3000
-#define HRC_CTRL_TIMEOUT	(15 * HZ)
-#define HRC_BACKOFF_MAX		(30 * HZ)
-/* How long a demand read spins before it also sleeps between polls. */
-#define HRC_SPIN_NS		(50 * NSEC_PER_USEC)
-/* A transfer not completed by then means a broken connection. */
-#define HRC_IO_TIMEOUT_NS	(30 * NSEC_PER_SEC)
-
-enum hrc_state {
-	HRC_IDLE,		/* no server configured */
-	HRC_CONNECTING,
-	HRC_READY,
-	HRC_DOWN,		/* reconnecting */
-};
-
-struct hrc_wreq;
-
-struct hrc_queue {
-	struct rdma_cm_id *cm_id;
-	struct ib_cq *cq;
-	struct semaphore slots;		/* free send queue entries */
-	struct hrc_wreq *wreqs;		/* write, prefetch: [HRC_QUEUE_DEPTH] */
-	unsigned long wbusy;		/* wreqs in use */
-	spinlock_t orphan_lock;
-	struct hrc_wreq *orphans;	/* partly posted batches; see hrc_post_batch() */
-	spinlock_t poll_lock;		/* one poller of a direct CQ */
-	struct completion cm_done;
-	int cm_err;
-	u8 kind;
-	int cpu;
-	struct hermit_conn_rep rep;
-};
-
-/* One transfer or control request; lives on its waiter's stack. */
-struct hrc_req {
-	struct ib_cqe cqe;
-	struct completion done;
-	int finished;
-	enum ib_wc_status status;
-};
-
-/*
- * An asynchronous transfer, preallocated: HRC_QUEUE_DEPTH per write queue
- * (stores) and per prefetch queue (readahead).
- */
-struct hrc_wreq {
-	struct ib_cqe cqe;
-	struct hrc_queue *q;
-	struct hrc_chunk *c;
-	struct folio *folio;
-	unsigned long index;
-	unsigned long posted;		/* jiffies (never 0); 0: not posted */
-	struct hrc_wreq *next;		/* in its batch */
-	struct hrc_wreq *first;		/* of its batch, if it is the last */
-	bool registered;
-	struct scatterlist sg;
-	struct rdma_rw_ctx ctx;
-};
-
-struct hrc_chunk {
-	int area;
-	unsigned long index;
-	spinlock_t lock;		/* gen, addr, rkey; conversion of a lost grant */
-	u64 gen;			/* session generation of the grant; 0: none */
-	u64 addr;
-	u32 rkey;
-	unsigned long stored[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
-	unsigned long lost[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
-};
-
-static struct {
-	struct rw_semaphore rwsem;
-	atomic_t writes_in_flight;	/* posted stores not completed yet */
-	atomic_t reads_in_flight;	/* posted prefetches, likewise */
-	int state;
-	bool broken;			/* a queue failed while connecting */
-	wait_queue_head_t wait;
-	struct sockaddr_storage addr;
-	bool addr_set;
-	u8 id[HERMIT_CLIENT_ID_LEN];
-	u64 epoch, session, gen;
-	u8 secret[HERMIT_MAC_LEN];	/* of the session; never sent */
-	/* The session the connection being built belongs to, and its secret. */
-	u64 next_session;
-	u8 next_secret[HERMIT_MAC_LEN];
-	u8 nonce[HERMIT_NONCE_LEN];	/* ours, of the control connection */
-	u64 data_counter;		/* of data connect requests; never reused */
-	/* hrc_stats' reads and writes when the session began (for PINGs) */
-	long sess_reads0, sess_writes0;
-	struct ib_device *dev;
-	struct ib_pd *pd;
-	struct hrc_queue ctrl;
-	struct hrc_queue *queues;	/* [set * 3 + kind - 1] */
-	unsigned int nr_sets;		/* connected; changed only quiesced */
-	struct mutex ctrl_mutex;	/* one control request at a time */
-	struct hermit_msg *bufs;	/* [0]: reply, [1]: request */
-	u64 bufs_dma;
-	u64 tag;
-	struct delayed_work connect_work;
-	struct work_struct error_work;
-	struct work_struct remove_work;
-	struct delayed_work ping_work;
-	struct ib_device *removing;
-	unsigned long down_since;	/* jiffies when READY was left */
-	struct list_head pending_frees;	/* under ctrl_mutex */
-	unsigned long backoff;
-	unsigned long full_until;
-	bool warned;
-} hrc;
+struct hrc_client hrc;
+struct hrc_stats hrc_stats;
 
 /* The shared key; no key: the server is not authenticated either. */
-static struct hermit_key hrc_key = HERMIT_KEY_INIT(hrc_key);
+struct hermit_key hrc_key = HERMIT_KEY_INIT(hrc_key);
 
-static struct workqueue_struct *hrc_wq;
-static atomic_long_t hrc_chunks;
-static unsigned int hrc_load_timeout = 60;	/* seconds */
-static unsigned int hrc_max_sets;	/* room in hrc.queues */
-static unsigned int hrc_queue_sets;	/* knob; 0: one per CPU */
-
-static struct {
-	atomic_long_t reads, writes, read_errors, write_errors, lost;
-	atomic_long_t connects, disconnects, grants, refused;
-	atomic_long_t frees_pending, frees_deferred;
-	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
-	atomic_t writes_in_flight_max;
-	atomic_long_t write_requests, write_posts;	/* folios; doorbells */
-	atomic_long_t prefetch_requests, prefetch_posts;
-} hrc_stats;
-
-/* A FREE that could not be sent: sent once the session is resumed. */
-struct hrc_pending_free {
-	struct list_head node;
-	u32 area;
-	u64 index;
-	u64 gen;
-};
+struct workqueue_struct *hrc_wq;
+atomic_long_t hrc_chunks;
+unsigned int hrc_load_timeout = 60;	/* seconds */
+unsigned int hrc_max_sets;	/* room in hrc.queues */
+unsigned int hrc_queue_sets;	/* knob; 0: one per CPU */
 
 #ifdef CONFIG_HERMIT_FAULT_INJECTION
 static DECLARE_FAULT_ATTR(hrc_fail_ctrl_send);
@@ -244,13 +89,6 @@ static bool hrc_ctrl_send_fails(void)
 static void hrc_fault_inject_init(struct dentry *dir) {}
 #endif
 
-static const char * const hrc_state_names[] = {
-	[HRC_IDLE] = "idle",
-	[HRC_CONNECTING] = "connecting",
-	[HRC_READY] = "ready",
-	[HRC_DOWN] = "down",
-};
-
 /* ---- connection ---- */
 
 /*
@@ -267,7 +105,7 @@ static void hrc_mark_down(void)
 }
 
 /* The connection broke: stores stop at once, the worker reconnects. */
-static void hrc_conn_error(void)
+void hrc_conn_error(void)
 {
 	WRITE_ONCE(hrc.broken, true);
 	hrc_mark_down();
@@ -339,12 +177,6 @@ static int hrc_cm_wait(struct hrc_queue *q)
 					 msecs_to_jiffies(2 * HRC_CM_TIMEOUT_MS)))
 		return -ETIMEDOUT;
 	return q->cm_err;
-}
-
-/* The queue of @kind that @cpu uses: CPUs share sets when there are fewer. */
-static struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)
-{
-	return &hrc.queues[(cpu % READ_ONCE(hrc.nr_sets)) * 3 + kind - 1];
 }
 
 static void hrc_queue_disconnect(struct hrc_queue *q)
@@ -505,8 +337,6 @@ static void hrc_kill_queues(void)
 	}
 	hrc_queue_kill(&hrc.ctrl);
 }
-
-static void hrc_batch_done(struct hrc_wreq *w, bool ok);
 
 /*
  * Fail the batches of @q that were partly posted, once their posted work
@@ -762,123 +592,6 @@ static void hrc_remove_work(struct work_struct *work)
 	hrc_error_work(work);
 }
 
-/* ---- transfers ---- */
-
-static void hrc_io_done(struct ib_cq *cq, struct ib_wc *wc)
-{
-	struct hrc_req *req = container_of(wc->wr_cqe, struct hrc_req, cqe);
-
-	req->status = wc->status;
-	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
-		hrc_conn_error();
-	if (cq->poll_ctx == IB_POLL_DIRECT)
-		/* Pairs with hrc_poll(): the status is seen with the flag. */
-		smp_store_release(&req->finished, 1);
-	else
-		complete(&req->done);
-}
-
-/* Poll the faulting CPU's demand queue until @req completes. */
-static void hrc_poll(struct hrc_queue *q, struct hrc_req *req)
-{
-	u64 start = ktime_get_ns(), now;
-	bool timed_out = false;
-
-	/* Pairs with hrc_io_done(). */
-	while (!smp_load_acquire(&req->finished)) {
-		if (spin_trylock_bh(&q->poll_lock)) {
-			ib_process_cq_direct(q->cq, 16);
-			spin_unlock_bh(&q->poll_lock);
-		}
-		if (smp_load_acquire(&req->finished))	/* as above */
-			break;
-		now = ktime_get_ns();
-		if (!timed_out && now - start > HRC_IO_TIMEOUT_NS) {
-			/* Tearing the queues down flushes the request. */
-			timed_out = true;
-			hrc_conn_error();
-		}
-		/* rxe completes from softirq and work items: let them run. */
-		if (now - start > HRC_SPIN_NS)
-			usleep_range(10, 50);
-		else
-			cpu_relax();
-	}
-}
-
-static void hrc_wait(struct hrc_req *req)
-{
-	if (!wait_for_completion_timeout(&req->done,
-					 nsecs_to_jiffies(HRC_IO_TIMEOUT_NS))) {
-		hrc_conn_error();
-		wait_for_completion(&req->done);
-	}
-}
-
-/*
- * @nr pages (physically contiguous) to or from the server: one RDMA WRITE
- * or READ, with a registration of the local pages first where the device
- * needs it. Called with rwsem held for reading.
- * Returns 0, or -ECONNRESET when the connection failed under the transfer.
- */
-static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
-		    struct page *page, unsigned int nr, enum hermit_queue kind)
-{
-	size_t len = (size_t)nr << PAGE_SHIFT;
-	bool write = kind == HERMIT_Q_WRITE;
-	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), kind);
-	struct hrc_req req = { .cqe.done = hrc_io_done };
-	struct ib_qp *qp = q->cm_id->qp;
-	u32 port = q->cm_id->port_num;
-	struct rdma_rw_ctx ctx;
-	struct scatterlist sg;
-	unsigned int noio;
-	bool registered;
-	int err;
-
-	init_completion(&req.done);
-	sg_init_table(&sg, 1);
-	sg_set_page(&sg, page, len, 0);
-	/* A slot first: it also bounds the registrations in use. */
-	down(&q->slots);
-	/* No I/O from here: a registration may allocate. */
-	noio = memalloc_noio_save();
-	err = rdma_rw_ctx_init(&ctx, qp, port, &sg, 1, 0,
-			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey, dir);
-	memalloc_noio_restore(noio);
-	if (err < 0) {
-		up(&q->slots);
-		return err;
-	}
-	/* One contiguous range: more than one request means a registration. */
-	registered = err > 1;
-	err = rdma_rw_ctx_post(&ctx, qp, port, &req.cqe, NULL);
-	if (!err) {
-		if (kind == HERMIT_Q_DEMAND)
-			hrc_poll(q, &req);
-		else
-			hrc_wait(&req);
-		err = 0;
-		if (req.status != IB_WC_SUCCESS) {
-			/*
-			 * A flush too: the error may have been the
-			 * unsignaled registration's, which reports nothing.
-			 */
-			hrc_conn_error();
-			err = -ECONNRESET;
-		} else if (registered) {
-			atomic_long_inc(&hrc_stats.mr_transfers);
-		}
-	} else {
-		hrc_conn_error();
-		err = -ECONNRESET;
-	}
-	rdma_rw_ctx_destroy(&ctx, qp, port, &sg, 1, dir);
-	up(&q->slots);
-	return err;
-}
-
 /*
  * Send the message in bufs[1] on the control connection and receive the
  * reply into bufs[0]. Called with ctrl_mutex held, and rwsem for reading
@@ -1071,7 +784,7 @@ static void hrc_pending_free_cancel(u32 area, u64 index)
 }
 
 /* As __hrc_ctrl_call(). Called with rwsem held for reading. */
-static int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
 {
 	int err;
 
@@ -1111,7 +824,7 @@ static void hrc_send_pending_frees(void)
  * the server has lost turns every page stored under it into a lost page.
  * Called with rwsem held for reading.
  */
-static bool hrc_chunk_current(struct hrc_chunk *c)
+bool hrc_chunk_current(struct hrc_chunk *c)
 {
 	bool granted;
 	long lost;
@@ -1134,7 +847,7 @@ static bool hrc_chunk_current(struct hrc_chunk *c)
  * grant of the current session. Called with rwsem held for reading.
  * Returns 0 or a negative errno.
  */
-static int hrc_chunk_grant(struct hrc_chunk *c)
+int hrc_chunk_grant(struct hrc_chunk *c)
 {
 	struct hermit_msg reply;
 	int err;
@@ -1208,631 +921,6 @@ static void hrc_ping_work(struct work_struct *work)
 	queue_delayed_work(system_wq, &hrc.ping_work, HERMIT_PING_SECS * HZ);
 }
 
-/* ---- backend ops ---- */
-
-static void *hrc_chunk_alloc(int type, unsigned long index)
-{
-	unsigned int noio = memalloc_noio_save();
-	struct hrc_chunk *c;
-	int err;
-
-	if (!down_read_trylock(&hrc.rwsem)) {
-		memalloc_noio_restore(noio);
-		return ERR_PTR(-ENOTCONN);
-	}
-	err = -ENOTCONN;
-	if (READ_ONCE(hrc.state) != HRC_READY)
-		goto out;
-	err = -ENOMEM;
-	c = kvzalloc(sizeof(*c), GFP_KERNEL | __GFP_NOWARN);
-	if (!c)
-		goto out;
-	c->area = type;
-	c->index = index;
-	spin_lock_init(&c->lock);
-	err = hrc_chunk_grant(c);
-	if (err) {
-		kvfree(c);
-		goto out;
-	}
-	atomic_long_inc(&hrc_chunks);
-	up_read(&hrc.rwsem);
-	memalloc_noio_restore(noio);
-	return c;
-out:
-	up_read(&hrc.rwsem);
-	memalloc_noio_restore(noio);
-	return ERR_PTR(err);
-}
-
-/*
- * Free a chunk on the server. Without a connection the FREE waits until the
- * session is resumed (or the server forgets the session and the chunk).
- */
-static void hrc_chunk_free(int type, unsigned long index, void *data)
-{
-	struct hrc_chunk *c = data;
-	struct hrc_pending_free *p;
-	struct hermit_msg reply;
-
-	down_read(&hrc.rwsem);
-	if (c->gen && c->gen == hrc.gen &&
-	    (READ_ONCE(hrc.state) != HRC_READY ||
-	     hrc_ctrl_call(HERMIT_MSG_FREE, c->area, c->index, &reply) == -ECONNRESET)) {
-		p = kmalloc(sizeof(*p), GFP_KERNEL);
-		if (p) {
-			p->area = c->area;
-			p->index = c->index;
-			p->gen = c->gen;
-			mutex_lock(&hrc.ctrl_mutex);
-			list_add_tail(&p->node, &hrc.pending_frees);
-			mutex_unlock(&hrc.ctrl_mutex);
-			atomic_long_inc(&hrc_stats.frees_pending);
-			atomic_long_inc(&hrc_stats.frees_deferred);
-		}
-	}
-	up_read(&hrc.rwsem);
-	atomic_long_dec(&hrc_chunks);
-	kvfree(c);
-}
-
-/* Give a request back; the watchdog ignores it from now on. */
-static void hrc_wreq_put(struct hrc_queue *q, struct hrc_wreq *w)
-{
-	WRITE_ONCE(w->posted, 0);
-	/* Our reads of *w are done before another taker sees it free. */
-	clear_bit_unlock(w - q->wreqs, &q->wbusy);
-	up(&q->slots);
-}
-
-/* One transfer of a batch is over: tell the core, give the request back. */
-static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
-{
-	struct hrc_queue *q = w->q;
-	struct folio *folio = w->folio;
-	bool write = q->kind == HERMIT_Q_WRITE;
-	unsigned int i, nr = folio_nr_pages(folio);
-
-	if (ok && write) {
-		for (i = 0; i < nr; i++) {
-			set_bit(w->index + i, w->c->stored);
-			clear_bit(w->index + i, w->c->lost);
-		}
-	}
-	if (ok) {
-		atomic_long_add(nr, write ? &hrc_stats.writes : &hrc_stats.reads);
-		if (w->registered)
-			atomic_long_inc(&hrc_stats.mr_transfers);
-	} else {
-		atomic_long_inc(write ? &hrc_stats.write_errors : &hrc_stats.read_errors);
-	}
-	rdma_rw_ctx_destroy(&w->ctx, q->cm_id->qp, q->cm_id->port_num, &w->sg,
-			    1, write ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
-	hrc_wreq_put(q, w);
-	if (write)
-		hermit_store_done(folio, ok ? 0 : -ENOTCONN);
-	else
-		hermit_read_done(folio, ok ? 0 : -ECONNRESET);
-	/* Last: hrc_quiesce() lets the queues go once these are 0. */
-	if (atomic_dec_and_test(write ? &hrc.writes_in_flight : &hrc.reads_in_flight))
-		wake_up(&hrc.wait);
-}
-
-/* Every transfer of a batch, in posting order, from its first. */
-static void hrc_batch_done(struct hrc_wreq *w, bool ok)
-{
-	struct hrc_wreq *next;
-
-	for (; w; w = next) {
-		next = w->next;
-		hrc_wreq_done(w, ok);
-	}
-}
-
-/*
- * The completion of a batch's last work request, the only one signaled: a
- * send queue completes in order, so every transfer of the batch is done.
- */
-static void hrc_batch_cqe_done(struct ib_cq *cq, struct ib_wc *wc)
-{
-	struct hrc_wreq *w = container_of(wc->wr_cqe, struct hrc_wreq, cqe);
-
-	/*
-	 * A failure anywhere in the batch flushes the rest and shows here:
-	 * then every transfer of it failed as far as we know (an unsignaled
-	 * request reports nothing): stores are written again, prefetches
-	 * read again when their page is needed.
-	 */
-	if (wc->status != IB_WC_SUCCESS)
-		hrc_conn_error();
-	hrc_batch_done(w->first, wc->status == IB_WC_SUCCESS);
-}
-
-/*
- * Post @nr transfers of @q (@reqs, in order) with one doorbell: their
- * work requests chained, only the last signaled.
- */
-static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
-			   unsigned int nr)
-{
-	struct ib_qp *qp = q->cm_id->qp;
-	u32 port = q->cm_id->port_num;
-	struct ib_send_wr *first = NULL, *wrs[HRC_BATCH_MAX];
-	const struct ib_send_wr *bad = NULL, *wr;
-	struct hrc_wreq *last = reqs[nr - 1], *tail;
-	int i;
-
-	for (i = nr - 1; i >= 0; i--) {
-		reqs[i]->next = i + 1 < nr ? reqs[i + 1] : NULL;
-		first = rdma_rw_ctx_wrs(&reqs[i]->ctx, qp, port,
-					reqs[i] == last ? &last->cqe : NULL, first);
-		wrs[i] = first;
-	}
-	last->first = reqs[0];
-	last->cqe.done = hrc_batch_cqe_done;
-	atomic_long_inc(q->kind == HERMIT_Q_WRITE ? &hrc_stats.write_posts :
-			&hrc_stats.prefetch_posts);
-	if (!ib_post_send(qp, first, &bad))
-		return;
-	/*
-	 * Not even its signaled last request went out, so nothing will
-	 * complete the batch. What did not go out fails here. What did
-	 * may still move data (a READ into its folio): it fails only once
-	 * the queue is flushed, which the error work does (not here: this
-	 * may run as the task goes to sleep), see hrc_quiesce().
-	 */
-	hrc_conn_error();
-	i = 0;
-	for (wr = first; wr && wr != bad; wr = wr->next) {
-		if (i + 1 < nr && wr == wrs[i + 1])
-			i++;
-	}
-	if (bad == first) {
-		hrc_batch_done(reqs[0], false);
-		return;
-	}
-	tail = reqs[i]->next;
-	spin_lock_bh(&q->orphan_lock);
-	reqs[i]->next = q->orphans;
-	q->orphans = reqs[0];
-	spin_unlock_bh(&q->orphan_lock);
-	hrc_batch_done(tail, false);
-}
-
-/*
- * The stores a task makes under a block plug (reclaim runs under one, see
- * shrink_lruvec(); swap readahead too) wait in it and go out together when
- * it is flushed: at the end of the pass, when the task sleeps (so also
- * when it waits for room in a queue) or when half a queue is waiting.
- * Stores and prefetches have a plug callback each.
- */
-struct hrc_plug {
-	struct blk_plug_cb cb;
-	struct hrc_queue *q;
-	unsigned int nr;
-	struct hrc_wreq *reqs[HRC_BATCH_MAX];
-};
-
-static void hrc_plug_flush(struct hrc_plug *plug)
-{
-	if (plug->nr)
-		hrc_post_batch(plug->q, plug->reqs, plug->nr);
-	plug->nr = 0;
-}
-
-static void hrc_unplug(struct blk_plug_cb *cb, bool from_schedule)
-{
-	struct hrc_plug *plug = container_of(cb, struct hrc_plug, cb);
-
-	hrc_plug_flush(plug);
-	kfree(plug);
-}
-
-static char hrc_plug_key[HERMIT_Q_WRITE + 1];
-
-/* Post @w now, or batch it in the task's plug. */
-static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
-{
-	struct blk_plug_cb *cb;
-	struct hrc_plug *plug;
-
-	cb = blk_check_plugged(hrc_unplug, &hrc_plug_key[q->kind], sizeof(*plug));
-	if (!cb) {
-		hrc_post_batch(q, &w, 1);
-		return;
-	}
-	plug = container_of(cb, struct hrc_plug, cb);
-	/* A task that moved to another CPU's queue: the old batch first. */
-	if (plug->nr && plug->q != q)
-		hrc_plug_flush(plug);
-	plug->q = q;
-	plug->reqs[plug->nr++] = w;
-	if (plug->nr == HRC_BATCH_MAX)
-		hrc_plug_flush(plug);
-}
-
-/*
- * Start the write of @folio to @index on (@kind HERMIT_Q_WRITE), or its
- * read from there (HERMIT_Q_PREFETCH): one RDMA WRITE or READ (a large
- * folio is physically contiguous), posted alone or in a batch
- * (hrc_submit()), and completed by hrc_batch_cqe_done(). Waits for room in
- * the queue. Called with rwsem held for reading and the state READY; the
- * transfer then keeps the queue from being torn down (hrc.writes_in_flight,
- * hrc.reads_in_flight) until it completes.
- */
-static int hrc_start(struct hrc_chunk *c, unsigned long index,
-		     struct folio *folio, enum hermit_queue kind)
-{
-	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), kind);
-	bool write = kind == HERMIT_Q_WRITE;
-	struct ib_qp *qp = q->cm_id->qp;
-	u32 port = q->cm_id->port_num;
-	struct hrc_wreq *w;
-	unsigned int i;
-	int err, n;
-
-	down(&q->slots);
-	/* The semaphore leaves one free; racing takers try the next. */
-	for (;;) {
-		i = find_first_zero_bit(&q->wbusy, HRC_QUEUE_DEPTH);
-		if (i < HRC_QUEUE_DEPTH && !test_and_set_bit_lock(i, &q->wbusy))
-			break;
-	}
-	w = &q->wreqs[i];
-	/* Before the post: the watchdog may see the request from now on. */
-	WRITE_ONCE(w->posted, jiffies ?: 1);
-	w->q = q;
-	w->c = c;
-	w->folio = folio;
-	w->index = index;
-	sg_init_table(&w->sg, 1);
-	sg_set_page(&w->sg, folio_page(folio, 0), folio_size(folio), 0);
-	err = rdma_rw_ctx_init(&w->ctx, qp, port, &w->sg, 1, 0,
-			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey,
-			       write ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
-	if (err < 0) {
-		hrc_wreq_put(q, w);
-		return err;
-	}
-	/* One contiguous range: more than one request means a registration. */
-	w->registered = err > 1;
-	if (write) {
-		n = atomic_inc_return(&hrc.writes_in_flight);
-		/* A statistic: a lost race only loses a peak seen meanwhile. */
-		if (n > atomic_read(&hrc_stats.writes_in_flight_max))
-			atomic_set(&hrc_stats.writes_in_flight_max, n);
-		atomic_long_inc(&hrc_stats.write_requests);
-	} else {
-		atomic_inc(&hrc.reads_in_flight);
-		atomic_long_inc(&hrc_stats.prefetch_requests);
-	}
-	hrc_submit(q, w);
-	return 0;
-}
-
-/* Take rwsem for reading if the connection is READY now; never waits. */
-static bool hrc_try_ready(void)
-{
-	if (!down_read_trylock(&hrc.rwsem))
-		return false;
-	if (READ_ONCE(hrc.state) == HRC_READY)
-		return true;
-	up_read(&hrc.rwsem);
-	return false;
-}
-
-/*
- * Start storing @folio at @index on; hermit_store_done() follows once the
- * server has it. Stores never wait for the connection.
- */
-static int hrc_store(void *data, unsigned long index, struct folio *folio)
-{
-	unsigned int noio, i, nr = folio_nr_pages(folio);
-	struct hrc_chunk *c = data;
-	int err;
-
-	if (!hrc_try_ready())
-		return -ENOTCONN;
-	noio = memalloc_noio_save();
-	/* Whatever the slots held before is overwritten or given up. */
-	for (i = 0; i < nr; i++)
-		clear_bit(index + i, c->stored);
-	err = hrc_chunk_grant(c);
-	if (!err)
-		err = hrc_start(c, index, folio, HERMIT_Q_WRITE);
-	if (err)
-		atomic_long_inc(&hrc_stats.write_errors);
-	memalloc_noio_restore(noio);
-	up_read(&hrc.rwsem);
-	return err == -ECONNRESET ? -ENOTCONN : err;
-}
-
-/*
- * Whether slot @index of @c holds a page the server still has. Called with
- * rwsem held for reading.
- */
-static bool hrc_readable(struct hrc_chunk *c, unsigned long index)
-{
-	hrc_chunk_current(c);
-	return !test_bit(index, c->lost) && test_bit(index, c->stored);
-}
-
-/*
- * Wait for a usable connection, at most until hrc_load_timeout seconds
- * after it was lost and after @start (a connection that keeps breaking
- * moves the first forward); returns with rwsem held for reading.
- */
-static int hrc_wait_ready(unsigned long start)
-{
-	unsigned long since;
-	long left;
-
-	for (;;) {
-		if (down_read_killable(&hrc.rwsem))
-			return -EINTR;
-		if (READ_ONCE(hrc.state) == HRC_READY)
-			return 0;
-		up_read(&hrc.rwsem);
-		if (READ_ONCE(hrc.state) == HRC_IDLE)
-			return -ENOTCONN;
-		smp_rmb();	/* The outage's time, see hrc_mark_down(). */
-		since = READ_ONCE(hrc.down_since);
-		if (time_after(since, start))
-			since = start;
-		left = (long)(since + READ_ONCE(hrc_load_timeout) * HZ - jiffies);
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (wait_event_killable_timeout(hrc.wait,
-						READ_ONCE(hrc.state) == HRC_READY ||
-						READ_ONCE(hrc.state) == HRC_IDLE,
-						left) < 0)
-			return -EINTR;
-	}
-}
-
-static int hrc_load(void *data, unsigned long index, struct page *page)
-{
-	unsigned long start = jiffies;
-	struct hrc_chunk *c = data;
-	int err;
-
-	do {
-		err = hrc_wait_ready(start);
-		if (err)
-			break;
-		if (!hrc_readable(c, index)) {
-			err = -EIO;
-		} else {
-			err = hrc_rdma(c, index, page, 1, HERMIT_Q_DEMAND);
-			if (!err)
-				atomic_long_inc(&hrc_stats.reads);
-		}
-		up_read(&hrc.rwsem);
-		/* A transfer cut by a failed connection is retried after it. */
-	} while (err == -ECONNRESET);
-	if (err) {
-		atomic_long_inc(&hrc_stats.read_errors);
-		pr_err_ratelimited("cannot read page %lu of chunk %d:%lu: %d\n",
-				   index, c->area, c->index, err);
-	}
-	return err;
-}
-
-/*
- * Start reading @folio for swap readahead, on the prefetch queue; it is
- * not waited for, and not started while the connection is down (the page
- * is read when a fault needs it: hrc_load() waits for the connection).
- */
-static int hrc_read(void *data, unsigned long index, struct folio *folio)
-{
-	struct hrc_chunk *c = data;
-	unsigned int noio;
-	int err;
-
-	if (!hrc_try_ready())
-		return -ENOTCONN;
-	if (!hrc_readable(c, index)) {
-		err = -EIO;
-	} else {
-		/* No I/O: a registration may allocate. */
-		noio = memalloc_noio_save();
-		err = hrc_start(c, index, folio, HERMIT_Q_PREFETCH);
-		memalloc_noio_restore(noio);
-	}
-	up_read(&hrc.rwsem);
-	if (err)
-		atomic_long_inc(&hrc_stats.read_errors);
-	return err;
-}
-
-static void hrc_invalidate(void *data, unsigned long index)
-{
-	struct hrc_chunk *c = data;
-
-	clear_bit(index, c->stored);
-	clear_bit(index, c->lost);
-}
-
-static const struct hermit_backend_ops hrc_ops = {
-	.chunk_alloc = hrc_chunk_alloc,
-	.chunk_free = hrc_chunk_free,
-	.store = hrc_store,
-	.load = hrc_load,
-	.read = hrc_read,
-	.invalidate = hrc_invalidate,
-};
-
-static struct hermit_backend hrc_backend = {
-	.name = "rdma",
-	.owner = THIS_MODULE,
-	.ops = &hrc_ops,
-};
-
-/* ---- knobs ---- */
-
-/*
- * Connect to the server at @s ("IP[:PORT]"), or forget it ("off"). The
- * server cannot change while it holds chunks: they would be lost.
- */
-static int hrc_set_server(const char *s)
-{
-	struct sockaddr_storage ss = {};
-	bool off = sysfs_streq(s, "off") || sysfs_streq(s, "");
-
-	if (!off && hermit_parse_addr(s, &ss))
-		return -EINVAL;
-	if (!hrc_wq) {		/* the kernel command line, before init */
-		hrc.addr = ss;
-		hrc.addr_set = !off;
-		return 0;
-	}
-	down_write(&hrc.rwsem);
-	if (atomic_long_read(&hrc_chunks) &&
-	    (off || memcmp(&ss, &hrc.addr, sizeof(ss)))) {
-		up_write(&hrc.rwsem);
-		return -EBUSY;
-	}
-	hrc.addr = ss;
-	hrc.addr_set = !off;
-	hrc.backoff = HZ;
-	hrc.warned = false;
-	if (off)
-		WRITE_ONCE(hrc.state, HRC_DOWN);
-	up_write(&hrc.rwsem);
-	mod_delayed_work(hrc_wq, &hrc.connect_work, 0);
-	return 0;
-}
-
-static int hrc_show_server(char *buf, size_t size)
-{
-	int state = READ_ONCE(hrc.state);
-
-	if (!hrc.addr_set)
-		return scnprintf(buf, size, "off\n");
-	return scnprintf(buf, size, "%pISpc %s\n", &hrc.addr,
-			 hrc_state_names[state]);
-}
-
-static int hrc_param_server_set(const char *val, const struct kernel_param *kp)
-{
-	return hrc_set_server(val);
-}
-
-static int hrc_param_server_get(char *buf, const struct kernel_param *kp)
-{
-	return hrc_show_server(buf, PAGE_SIZE);
-}
-
-static const struct kernel_param_ops hrc_server_ops = {
-	.set = hrc_param_server_set,
-	.get = hrc_param_server_get,
-};
-module_param_cb(server, &hrc_server_ops, NULL, 0644);
-MODULE_PARM_DESC(server, "Hermit memory server IP[:PORT] (port 50000 by default), or off");
-
-static int hrc_param_timeout_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-
-	if (kstrtouint(val, 10, &v) || !v || v > 3600)
-		return -EINVAL;
-	WRITE_ONCE(hrc_load_timeout, v);
-	return 0;
-}
-
-static const struct kernel_param_ops hrc_timeout_ops = {
-	.set = hrc_param_timeout_set,
-	.get = param_get_uint,
-};
-module_param_cb(rdma_load_timeout, &hrc_timeout_ops, &hrc_load_timeout, 0644);
-MODULE_PARM_DESC(rdma_load_timeout, "Seconds a fault waits for the server to come back (1-3600, default 60)");
-
-static int hrc_param_sets_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-
-	if (kstrtouint(val, 10, &v) || v > HERMIT_MAX_QUEUE_SETS)
-		return -EINVAL;
-	WRITE_ONCE(hrc_queue_sets, v);
-	return 0;
-}
-
-static const struct kernel_param_ops hrc_sets_ops = {
-	.set = hrc_param_sets_set,
-	.get = param_get_uint,
-};
-module_param_cb(rdma_queues, &hrc_sets_ops, &hrc_queue_sets, 0644);
-MODULE_PARM_DESC(rdma_queues, "Sets of data queues from the next connection on (0: one per CPU, the default; at most 512)");
-
-/* The key is used from the next connection on. */
-static int hrc_param_key_set(const char *val, const struct kernel_param *kp)
-{
-	return hermit_key_set(&hrc_key, val);
-}
-
-static int hrc_param_key_get(char *buf, const struct kernel_param *kp)
-{
-	return hermit_key_show(&hrc_key, buf);
-}
-
-static const struct kernel_param_ops hrc_key_ops = {
-	.set = hrc_param_key_set,
-	.get = hrc_param_key_get,
-};
-module_param_cb(key, &hrc_key_ops, NULL, 0200);
-MODULE_PARM_DESC(key, "Shared key to prove to the server and expect back: 32 to 128 hex digits, or off (write-only)");
-
-static int hrc_stats_show(struct seq_file *m, void *v)
-{
-	char server[HERMIT_ADDR_MAX + 16];
-
-	hrc_show_server(server, sizeof(server));
-	seq_printf(m, "server %s", server);
-	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc.id);
-	seq_printf(m, "session %llx\n", hrc.session);
-	seq_printf(m, "key %s\n", READ_ONCE(hrc_key.len) ? "set" : "off");
-	seq_printf(m, "queue_sets %u\n", READ_ONCE(hrc.nr_sets));
-	seq_printf(m, "chunks %ld\n", atomic_long_read(&hrc_chunks));
-	seq_printf(m, "grants %ld\n", atomic_long_read(&hrc_stats.grants));
-	seq_printf(m, "refused_full %ld\n", atomic_long_read(&hrc_stats.refused));
-	seq_printf(m, "writes %ld\n", atomic_long_read(&hrc_stats.writes));
-	seq_printf(m, "reads %ld\n", atomic_long_read(&hrc_stats.reads));
-	seq_printf(m, "write_errors %ld\n", atomic_long_read(&hrc_stats.write_errors));
-	seq_printf(m, "read_errors %ld\n", atomic_long_read(&hrc_stats.read_errors));
-	seq_printf(m, "lost_pages %ld\n", atomic_long_read(&hrc_stats.lost));
-	seq_printf(m, "connects %ld\n", atomic_long_read(&hrc_stats.connects));
-	seq_printf(m, "disconnects %ld\n", atomic_long_read(&hrc_stats.disconnects));
-	seq_printf(m, "frees_deferred %ld\n", atomic_long_read(&hrc_stats.frees_deferred));
-	seq_printf(m, "frees_pending %ld\n", atomic_long_read(&hrc_stats.frees_pending));
-	seq_printf(m, "mr_transfers %ld\n", atomic_long_read(&hrc_stats.mr_transfers));
-	seq_printf(m, "writes_in_flight %d\n", atomic_read(&hrc.writes_in_flight));
-	seq_printf(m, "writes_in_flight_max %d\n",
-		   atomic_read(&hrc_stats.writes_in_flight_max));
-	seq_printf(m, "write_requests %ld\n", atomic_long_read(&hrc_stats.write_requests));
-	seq_printf(m, "write_posts %ld\n", atomic_long_read(&hrc_stats.write_posts));
-	seq_printf(m, "prefetches_in_flight %d\n", atomic_read(&hrc.reads_in_flight));
-	seq_printf(m, "prefetch_requests %ld\n",
-		   atomic_long_read(&hrc_stats.prefetch_requests));
-	seq_printf(m, "prefetch_posts %ld\n", atomic_long_read(&hrc_stats.prefetch_posts));
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(hrc_stats);
-
-static struct dentry *hrc_debugfs, *hrc_connect_file;
-
-/* Static: a module's unload takes them along with their files. */
-static const struct kernel_param hrc_connect_knob = {
-	.name = "connect", .ops = &hrc_server_ops, .perm = 0644,
-};
-
-static const struct kernel_param hrc_knobs[] = {
-	{ .name = "load_timeout", .ops = &hrc_timeout_ops, .perm = 0644,
-	  .arg = &hrc_load_timeout },
-	{ .name = "key", .ops = &hrc_key_ops, .perm = 0200 },
-	{ .name = "queues", .ops = &hrc_sets_ops, .perm = 0644,
-	  .arg = &hrc_queue_sets },
-};
-
 /* ---- devices ---- */
 
 static int hrc_add_one(struct ib_device *dev)
@@ -1860,7 +948,6 @@ static struct ib_client hrc_ib_client = {
 static int __init hrc_init(void)
 {
 	struct dentry *dir;
-	unsigned int i;
 	int err;
 
 	hermit_proto_size_checks();
@@ -1891,13 +978,7 @@ static int __init hrc_init(void)
 	err = hermit_register_backend(&hrc_backend);
 	if (err)
 		goto client;
-	hrc_connect_file = hermit_debugfs_knob(hermit_debugfs_root(),
-					       &hrc_connect_knob);
-	dir = debugfs_create_dir("rdma", hermit_debugfs_root());
-	hrc_debugfs = dir;
-	for (i = 0; i < ARRAY_SIZE(hrc_knobs); i++)
-		hermit_debugfs_knob(dir, &hrc_knobs[i]);
-	debugfs_create_file("stats", 0400, dir, NULL, &hrc_stats_fops);
+	dir = hrc_debugfs_init();
 	hrc_fault_inject_init(dir);
 	WRITE_ONCE(hrc.state, hrc.addr_set ? HRC_DOWN : HRC_IDLE);
 	if (hrc.addr_set)
@@ -1919,8 +1000,7 @@ static void __exit hrc_exit(void)
 {
 	if (hermit_unregister_backend(&hrc_backend))
 		pr_err("still in use at exit\n");
-	debugfs_remove(hrc_connect_file);
-	debugfs_remove_recursive(hrc_debugfs);
+	hrc_debugfs_exit();
 	ib_unregister_client(&hrc_ib_client);
 	hrc.addr_set = false;
 	/* A resumed connect queues the ping: disable it for good first. */
@@ -1948,3 +1028,4 @@ module_exit(hrc_exit);
 
 MODULE_DESCRIPTION("Hermit RDMA client: swap to the memory of other machines");
 MODULE_LICENSE("GPL");
+

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hermit RDMA client: what its parts share. client.c holds the connection
+ * and the control path, client-io.c the data path (the backend's ops),
+ * client-knobs.c the knobs and statistics; client.c describes the design.
+ */
+#ifndef _HERMIT_CLIENT_H
+#define _HERMIT_CLIENT_H
+
+#include <linux/bitmap.h>
+#include <linux/blkdev.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/fault-inject.h>
+#include <linux/hermit_backend.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/rwsem.h>
+#include <linux/scatterlist.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <crypto/utils.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+#include <rdma/rw.h>
+
+#include "hermit_rdma.h"
+
+#define HRC_CHUNK_BYTES		HERMIT_PROTO_CHUNK_BYTES
+#define HRC_QUEUE_DEPTH		32
+/* Transfers posted with one doorbell at most; see struct hrc_plug. */
+#define HRC_BATCH_MAX		(HRC_QUEUE_DEPTH / 2)
+#define HRC_CM_TIMEOUT_MS	3000
+#define HRC_CTRL_TIMEOUT	(15 * HZ)
+#define HRC_BACKOFF_MAX		(30 * HZ)
+/* How long a demand read spins before it also sleeps between polls. */
+#define HRC_SPIN_NS		(50 * NSEC_PER_USEC)
+/* A transfer not completed by then means a broken connection. */
+#define HRC_IO_TIMEOUT_NS	(30 * NSEC_PER_SEC)
+
+enum hrc_state {
+	HRC_IDLE,		/* no server configured */
+	HRC_CONNECTING,
+	HRC_READY,
+	HRC_DOWN,		/* reconnecting */
+};
+
+struct hrc_wreq;
+
+struct hrc_queue {
+	struct rdma_cm_id *cm_id;
+	struct ib_cq *cq;
+	struct semaphore slots;		/* free send queue entries */
+	struct hrc_wreq *wreqs;		/* write, prefetch: [HRC_QUEUE_DEPTH] */
+	unsigned long wbusy;		/* wreqs in use */
+	spinlock_t orphan_lock;
+	struct hrc_wreq *orphans;	/* partly posted batches; see hrc_post_batch() */
+	spinlock_t poll_lock;		/* one poller of a direct CQ */
+	struct completion cm_done;
+	int cm_err;
+	u8 kind;
+	int cpu;
+	struct hermit_conn_rep rep;
+};
+
+/* One transfer or control request; lives on its waiter's stack. */
+struct hrc_req {
+	struct ib_cqe cqe;
+	struct completion done;
+	int finished;
+	enum ib_wc_status status;
+};
+
+/*
+ * An asynchronous transfer, preallocated: HRC_QUEUE_DEPTH per write queue
+ * (stores) and per prefetch queue (readahead).
+ */
+struct hrc_wreq {
+	struct ib_cqe cqe;
+	struct hrc_queue *q;
+	struct hrc_chunk *c;
+	struct folio *folio;
+	unsigned long index;
+	unsigned long posted;		/* jiffies (never 0); 0: not posted */
+	struct hrc_wreq *next;		/* in its batch */
+	struct hrc_wreq *first;		/* of its batch, if it is the last */
+	bool registered;
+	struct scatterlist sg;
+	struct rdma_rw_ctx ctx;
+};
+
+struct hrc_chunk {
+	int area;
+	unsigned long index;
+	spinlock_t lock;		/* gen, addr, rkey; conversion of a lost grant */
+	u64 gen;			/* session generation of the grant; 0: none */
+	u64 addr;
+	u32 rkey;
+	unsigned long stored[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
+	unsigned long lost[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
+};
+
+/* The client's one connection to its server. */
+struct hrc_client {
+	struct rw_semaphore rwsem;
+	atomic_t writes_in_flight;	/* posted stores not completed yet */
+	atomic_t reads_in_flight;	/* posted prefetches, likewise */
+	int state;
+	bool broken;			/* a queue failed while connecting */
+	wait_queue_head_t wait;
+	struct sockaddr_storage addr;
+	bool addr_set;
+	u8 id[HERMIT_CLIENT_ID_LEN];
+	u64 epoch, session, gen;
+	u8 secret[HERMIT_MAC_LEN];	/* of the session; never sent */
+	/* The session the connection being built belongs to, and its secret. */
+	u64 next_session;
+	u8 next_secret[HERMIT_MAC_LEN];
+	u8 nonce[HERMIT_NONCE_LEN];	/* ours, of the control connection */
+	u64 data_counter;		/* of data connect requests; never reused */
+	/* hrc_stats' reads and writes when the session began (for PINGs) */
+	long sess_reads0, sess_writes0;
+	struct ib_device *dev;
+	struct ib_pd *pd;
+	struct hrc_queue ctrl;
+	struct hrc_queue *queues;	/* [set * 3 + kind - 1] */
+	unsigned int nr_sets;		/* connected; changed only quiesced */
+	struct mutex ctrl_mutex;	/* one control request at a time */
+	struct hermit_msg *bufs;	/* [0]: reply, [1]: request */
+	u64 bufs_dma;
+	u64 tag;
+	struct delayed_work connect_work;
+	struct work_struct error_work;
+	struct work_struct remove_work;
+	struct delayed_work ping_work;
+	struct ib_device *removing;
+	unsigned long down_since;	/* jiffies when READY was left */
+	struct list_head pending_frees;	/* under ctrl_mutex */
+	unsigned long backoff;
+	unsigned long full_until;
+	bool warned;
+};
+
+struct hrc_stats {
+	atomic_long_t reads, writes, read_errors, write_errors, lost;
+	atomic_long_t connects, disconnects, grants, refused;
+	atomic_long_t frees_pending, frees_deferred;
+	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
+	atomic_t writes_in_flight_max;
+	atomic_long_t write_requests, write_posts;	/* folios; doorbells */
+	atomic_long_t prefetch_requests, prefetch_posts;
+};
+
+/* A FREE that could not be sent: sent once the session is resumed. */
+struct hrc_pending_free {
+	struct list_head node;
+	u32 area;
+	u64 index;
+	u64 gen;
+};
+
+extern struct hrc_client hrc;
+extern struct hrc_stats hrc_stats;
+extern struct hermit_key hrc_key;
+extern struct workqueue_struct *hrc_wq;
+extern atomic_long_t hrc_chunks;
+extern unsigned int hrc_load_timeout;
+extern unsigned int hrc_max_sets;
+extern unsigned int hrc_queue_sets;
+
+/* The queue of @kind that @cpu uses: CPUs share sets when there are fewer. */
+static inline struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)
+{
+	return &hrc.queues[(cpu % READ_ONCE(hrc.nr_sets)) * 3 + kind - 1];
+}
+
+/* client.c: the connection and the control path */
+void hrc_conn_error(void);
+int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply);
+bool hrc_chunk_current(struct hrc_chunk *c);
+int hrc_chunk_grant(struct hrc_chunk *c);
+
+/* client-io.c: the data path */
+extern struct hermit_backend hrc_backend;
+void hrc_batch_done(struct hrc_wreq *w, bool ok);
+
+/* client-knobs.c */
+struct dentry *hrc_debugfs_init(void);
+void hrc_debugfs_exit(void);
+
+#endif /* _HERMIT_CLIENT_H */
