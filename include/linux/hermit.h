@@ -44,6 +44,8 @@ int hermit_swapon(int type, unsigned long nr_pages);
 void hermit_swapoff(int type);
 bool hermit_never_used(void);
 int hermit_readahead_mode(swp_entry_t entry);
+bool hermit_holds(swp_entry_t entry);
+bool hermit_wants_readahead(swp_entry_t entry);
 void hermit_swap_fault(swp_entry_t entry, struct vm_area_struct *vma,
 		       unsigned long addr);
 struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
@@ -85,6 +87,16 @@ static inline bool hermit_never_used(void)
 static inline int hermit_readahead_mode(swp_entry_t entry)
 {
 	return HERMIT_RA_KERNEL;
+}
+
+static inline bool hermit_holds(swp_entry_t entry)
+{
+	return false;
+}
+
+static inline bool hermit_wants_readahead(swp_entry_t entry)
+{
+	return false;
 }
 
 static inline void hermit_swap_fault(swp_entry_t entry,

@@ -20,6 +20,15 @@
  * address: an mm never has to be told about (nor its pointer followed),
  * and one that takes over a slot of another learns its own trend within
  * a few faults.
+ *
+ * With hermit.prefetch_async, the faulting task only reads its own page
+ * and notes the swap entries of its window; a worker allocates the
+ * window's folios, charges them (to the memory cgroup each entry was
+ * swapped out from, as any swap readahead does) and starts their reads,
+ * on whichever CPU is free. Only swap entries are handed over, no mm or
+ * VMA: an entry freed meanwhile is skipped by the swap cache, one reused
+ * meanwhile is read for its new owner, as cluster readahead reads any
+ * slot.
  */
 
 #define pr_fmt(fmt) "hermit: " fmt
@@ -34,6 +43,7 @@
 #include <linux/swap.h>
 #include <linux/swapops.h>
 #include <linux/vm_event_item.h>
+#include <linux/workqueue.h>
 
 #include "../swap.h"
 #include "internal.h"
@@ -54,6 +64,19 @@ static const char * const hermit_prefetch_names[] = {
 
 static int hermit_prefetch = HERMIT_RA_VMA;
 unsigned int hermit_readahead_win;	/* 0: adaptive */
+static bool hermit_prefetch_async;
+
+/* Entries of trend windows waiting for a worker (prefetch_async). */
+#define HERMIT_RA_QUEUE		(2 * HERMIT_RA_MAX)
+
+struct hermit_ra_queue {
+	struct work_struct work;
+	spinlock_t lock;		/* nr, entries */
+	unsigned int nr;
+	swp_entry_t entries[HERMIT_RA_QUEUE];
+};
+
+static DEFINE_PER_CPU(struct hermit_ra_queue, hermit_ra_queues);
 
 struct hermit_trend {
 	spinlock_t lock;		/* the fields below */
@@ -202,6 +225,100 @@ int hermit_readahead_mode(swp_entry_t entry)
 }
 
 /**
+ * hermit_holds() - whether the backend holds a swap slot's page
+ * @entry: The swap entry; the caller keeps its swap device from going.
+ *
+ * It may change right after (a store, an invalidation): for choices that
+ * are only about speed.
+ *
+ * Return: true when a read of the slot would be served by the backend.
+ */
+bool hermit_holds(swp_entry_t entry)
+{
+	struct hermit_area *area = hermit_area_of(swp_type(entry));
+
+	return area && test_bit(swp_offset(entry), area->remote);
+}
+
+/**
+ * hermit_wants_readahead() - whether a fault should read ahead around a slot
+ * @entry: The faulting page's swap entry, as for hermit_holds().
+ *
+ * On a swap device that is SWP_SYNCHRONOUS_IO (zram), the kernel faults a
+ * page mapped once in without the swap cache, and so without readahead;
+ * a page the backend holds should still bring its readahead window along.
+ *
+ * Return: true when the backend holds the slot and hermit.prefetch reads
+ * ahead.
+ */
+bool hermit_wants_readahead(swp_entry_t entry)
+{
+	return READ_ONCE(hermit_prefetch) != HERMIT_RA_OFF && hermit_holds(entry);
+}
+
+/* Allocate, add to the swap cache and start reading one readahead entry. */
+static void hermit_read_ahead(swp_entry_t entry, gfp_t gfp_mask,
+			      struct mempolicy *mpol, pgoff_t ilx,
+			      struct swap_iocb **splug)
+{
+	bool page_allocated;
+	struct folio *ra;
+
+	ra = __read_swap_cache_async(entry, gfp_mask, mpol, ilx,
+				     &page_allocated, false);
+	if (!ra)
+		return;
+	if (page_allocated) {
+		folio_set_readahead(ra);
+		count_vm_event(SWAP_RA);
+		swap_read_folio(ra, splug);
+	}
+	folio_put(ra);
+}
+
+static void hermit_ra_work(struct work_struct *work)
+{
+	struct hermit_ra_queue *q = container_of(work, struct hermit_ra_queue, work);
+	swp_entry_t entries[HERMIT_RA_QUEUE];
+	struct mempolicy *mpol = get_task_policy(current);
+	struct swap_iocb *splug = NULL;
+	struct blk_plug plug;
+	unsigned int nr, i;
+
+	spin_lock(&q->lock);
+	nr = q->nr;
+	memcpy(entries, q->entries, nr * sizeof(entries[0]));
+	q->nr = 0;
+	spin_unlock(&q->lock);
+	blk_start_plug(&plug);
+	/* Speculative: may reclaim once, never retries nor calls the OOM killer. */
+	for (i = 0; i < nr; i++)
+		hermit_read_ahead(entries[i], GFP_HIGHUSER_MOVABLE | __GFP_NORETRY |
+				  __GFP_NOWARN, mpol, NO_INTERLEAVE_INDEX, &splug);
+	blk_finish_plug(&plug);
+	swap_read_unplug(splug);
+	lru_add_drain();
+}
+
+/* Hand @nr entries to a worker; those that find no room are not read. */
+static void hermit_ra_queue(const swp_entry_t *entries, unsigned int nr)
+{
+	struct hermit_ra_queue *q = raw_cpu_ptr(&hermit_ra_queues);
+	unsigned int room;
+
+	spin_lock(&q->lock);
+	room = min(nr, HERMIT_RA_QUEUE - q->nr);
+	memcpy(&q->entries[q->nr], entries, room * sizeof(entries[0]));
+	q->nr += room;
+	spin_unlock(&q->lock);
+	if (room)
+		queue_work(system_unbound_wq, &q->work);
+	hermit_count(HERMIT_PREFETCH_QUEUED, room);
+	if (nr > room)
+		hermit_count(HERMIT_PREFETCH_DROPPED, nr - room);
+}
+
+/**
  * hermit_readahead() - swap in a page and, by trend, some after it
  * @entry: The faulting page's swap entry.
  * @gfp_mask: Allocation flags.
@@ -212,7 +329,8 @@ int hermit_readahead_mode(swp_entry_t entry)
  * For hermit.prefetch "trend" and "off" (a window of one page). The
  * faulting page is read first, synchronously; the pages of the window are
  * then read as swap readahead is (asynchronously from the backend), under
- * one plug.
+ * one plug, by the faulting task or with hermit.prefetch_async by a
+ * worker.
  *
  * Return: the faulting page's folio, as swapin_readahead() does.
  */
@@ -222,11 +340,13 @@ struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
 {
 	unsigned long faddr = vmf->address, addr, lo, hi;
 	struct vm_area_struct *vma = vmf->vma;
+	swp_entry_t entries[HERMIT_RA_MAX];
+	u8 steps[HERMIT_RA_MAX];
 	struct swap_iocb *splug = NULL;
-	struct folio *folio, *ra;
+	unsigned int win = 1, i, nr = 0;
 	bool page_allocated;
 	struct blk_plug plug;
-	unsigned int win = 1, i;
+	struct folio *folio;
 	pte_t *pte, pentry;
 	long stride = 1;
 
@@ -243,7 +363,6 @@ struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
 
 	lo = max(vma->vm_start, faddr & PMD_MASK);
 	hi = min(vma->vm_end, (faddr & PMD_MASK) + PMD_SIZE);
-	blk_start_plug(&plug);
 	for (i = 1; i < win; i++) {
 		addr = faddr + i * stride * (long)PAGE_SIZE;
 		if (addr < lo || addr >= hi)
@@ -258,17 +377,17 @@ struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
 		entry = pte_to_swp_entry(pentry);
 		if (unlikely(non_swap_entry(entry)))
 			continue;
-		ra = __read_swap_cache_async(entry, gfp_mask, mpol,
-					     ilx + i * stride, &page_allocated, false);
-		if (!ra)
-			continue;
-		if (page_allocated) {
-			folio_set_readahead(ra);
-			count_vm_event(SWAP_RA);
-			swap_read_folio(ra, &splug);
-		}
-		folio_put(ra);
+		steps[nr] = i;
+		entries[nr++] = entry;
 	}
+	if (READ_ONCE(hermit_prefetch_async)) {
+		hermit_ra_queue(entries, nr);
+		return folio;
+	}
+	blk_start_plug(&plug);
+	for (i = 0; i < nr; i++)
+		hermit_read_ahead(entries[i], gfp_mask, mpol,
+				  ilx + steps[i] * stride, &splug);
 	blk_finish_plug(&plug);
 	swap_read_unplug(splug);
 	lru_add_drain();
@@ -314,10 +433,15 @@ static const struct kernel_param_ops hermit_win_param_ops = {
 module_param_cb(readahead_win, &hermit_win_param_ops, &hermit_readahead_win, 0644);
 MODULE_PARM_DESC(readahead_win, "Pages of a trend readahead window: 0 (adaptive, default) or 1-32");
 
+module_param_cb(prefetch_async, &hermit_bool_param_ops, &hermit_prefetch_async, 0644);
+MODULE_PARM_DESC(prefetch_async, "Start a trend window's reads from a worker, not the faulting task (default N)");
+
 static const struct kernel_param hermit_prefetch_knobs[] = {
 	{ .name = "prefetch", .ops = &hermit_prefetch_param_ops, .perm = 0644 },
 	{ .name = "readahead_win", .ops = &hermit_win_param_ops, .perm = 0644,
 	  .arg = &hermit_readahead_win },
+	{ .name = "prefetch_async", .ops = &hermit_bool_param_ops, .perm = 0644,
+	  .arg = &hermit_prefetch_async },
 };
 
 void hermit_prefetch_debugfs_init(struct dentry *dir)
@@ -327,3 +451,17 @@ void hermit_prefetch_debugfs_init(struct dentry *dir)
 	for (i = 0; i < ARRAY_SIZE(hermit_prefetch_knobs); i++)
 		hermit_debugfs_knob(dir, &hermit_prefetch_knobs[i]);
 }
+
+static int __init hermit_prefetch_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct hermit_ra_queue *q = per_cpu_ptr(&hermit_ra_queues, cpu);
+
+		spin_lock_init(&q->lock);
+		INIT_WORK(&q->work, hermit_ra_work);
+	}
+	return 0;
+}
+subsys_initcall(hermit_prefetch_init);

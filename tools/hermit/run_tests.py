@@ -371,10 +371,16 @@ def t_hermit_reload(ctx):
 
 
 @test("hermit: DRAM backend, sequential, random and (prefetch=trend) strided "
-      "scans: readahead reads asynchronously, accuracy >= 0.9 sequential, "
-      "the stride found, verified", True)
+      "scans, MADV_WILLNEED: readahead reads asynchronously, accuracy >= 0.9 "
+      "sequential, the stride found, verified", True)
 def t_hermit_prefetch(ctx):
     ctx.note(result_lines(hermit_swap(ctx, "prefetch")))
+
+
+@test("hermit: zram as the swap device (SWP_SYNCHRONOUS_IO skips the kernel's "
+      "readahead): Hermit's pages are still read ahead, verified", True)
+def t_hermit_prefetch_zram(ctx):
+    ctx.note(result_lines(hermit_swap(ctx, "prefetch-zram")))
 
 
 @test("hermit: a slot zswap holds is taken by Hermit: zswap's old copy is "

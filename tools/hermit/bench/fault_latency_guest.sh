@@ -12,7 +12,9 @@
 # the accesses that faulted. PREFETCH sets the swap readahead (which
 # Hermit reads asynchronously): vma (the default: the kernel's VMA-based
 # window), cluster (the swap-slot cluster around the fault), off (none) or,
-# for Hermit only, trend (hermit.prefetch=trend, the stride detector).
+# for Hermit only, trend (hermit.prefetch=trend, the stride detector) and
+# trend-async (the same, its windows started by a worker:
+# hermit.prefetch_async).
 # Offloaded reclaim is off for every tier (it is measured by its own
 # benchmark). The result line says where the pages went: pages Hermit
 # stored, pages written to a swap device (pswpout, zram included), and
@@ -28,11 +30,11 @@ case $prefetch in
 vma) ra=true pc=3 ;;
 cluster) ra=false pc=3 ;;
 off) ra=true pc=0 ;;
-trend)
+trend | trend-async)
 	ra=true pc=3
-	case $mode in hermit-*) ;; *) fail "prefetch trend is Hermit's alone" ;; esac
+	case $mode in hermit-*) ;; *) fail "prefetch $prefetch is Hermit's alone" ;; esac
 	;;
-*) fail "prefetch must be vma, cluster, off or trend" ;;
+*) fail "prefetch must be vma, cluster, off, trend or trend-async" ;;
 esac
 pc0=$(cat /proc/sys/vm/page-cluster) ra0=$(cat /sys/kernel/mm/swap/vma_ra_enabled)
 echo $pc >/proc/sys/vm/page-cluster
@@ -69,8 +71,9 @@ case $mode in
 hermit-dram | hermit-rdma)
 	echo "${mode#hermit-}" >$H/backend
 	echo 1 >$H/enabled
-	prefetch0=$(cat $H/prefetch)
-	echo "$prefetch" >$H/prefetch
+	prefetch0=$(cat $H/prefetch) async0=$(cat $H/prefetch_async)
+	echo "${prefetch%-async}" >$H/prefetch
+	case $prefetch in *-async) echo Y ;; *) echo N ;; esac >$H/prefetch_async
 	;;
 esac
 cg=/sys/fs/cgroup/fault-bench
@@ -87,6 +90,7 @@ for k in $ra_keys; do eval "${k}0=\$(vmstat $k)"; done
 for k in $hermit_keys; do eval "${k}0=\$(cat $H/$k)"; done
 cleanup() {
 	[ -n "${prefetch0:-}" ] && echo "$prefetch0" >$H/prefetch
+	[ -n "${async0:-}" ] && echo "$async0" >$H/prefetch_async
 	echo "$pc0" >/proc/sys/vm/page-cluster
 	echo "$ra0" >/sys/kernel/mm/swap/vma_ra_enabled
 	rmdir $cg 2>/dev/null

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """Prefetching: swap-in of sequential, strided and random scans on the
 compute node of the test cluster, with swap readahead off, cluster-based,
-VMA-based or (Hermit only) by Hermit's stride detector, for Hermit over RDMA
+VMA-based or (Hermit only) by Hermit's stride detector, its windows started
+by the faulting task or by a worker (trend-async), for Hermit over RDMA
 and the NVMe-oF/RDMA
 baseline over the same link (or any tier of fault-latency).
 
   ./build_kernel.sh bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS [high|max]]]]]]]
 
-Defaults: 32 MiB; seq,stride,rand; off,cluster,vma,trend (trend: Hermit
-tiers only); 50,25 % of it local
+Defaults: 32 MiB; seq,stride,rand; off,cluster,vma,trend,trend-async
+(trend: Hermit tiers only); 50,25 % of it local
 (memory.high by default: under memory.max NVMe-oF/RDMA swap is
 OOM-killed on these guests); hermit-rdma,nvmeof-rdma; 3 runs. Offloaded
 reclaim is off.
@@ -32,7 +33,7 @@ sys.path.insert(0, HERE)
 import fault_latency as fl  # noqa: E402
 
 ORDERS = ("seq", "stride", "rand")
-PREFETCH = ("off", "cluster", "vma", "trend")
+PREFETCH = ("off", "cluster", "vma", "trend", "trend-async")
 LOCAL = ("50", "25")
 TIERS = ("hermit-rdma", "nvmeof-rdma")
 COLS = (("faults", "major"), ("median_us", "median us"), ("p99_us", "p99 us"),
@@ -81,7 +82,7 @@ def main():
     rev = fl.commit()
     # The stride detector is Hermit's: no trend row for another tier.
     keys = [(o, p, lp, t) for lp in local for o in orders for p in prefetch for t in tiers
-            if p != "trend" or t.startswith("hermit-")]
+            if not p.startswith("trend") or t.startswith("hermit-")]
 
     def body(c):
         mem = c.node("memory")
@@ -122,11 +123,11 @@ def main():
         print(f"\nprefetch: {mib} MiB, memory.{limit} at LOCAL% of it, offloaded reclaim off, "
               f"{runs} runs, median (min-max)")
         print(f"kernel commit {rev}; guest: {guest}; csv: {csv_path}\n")
-        print(f"{'order':6} {'prefetch':8} {'local':5} {'tier':12} " +
+        print(f"{'order':6} {'prefetch':11} {'local':5} {'tier':12} " +
               " ".join(f"{h:>14}" for _, h in COLS))
         for k in keys:
             rows = results[k]
-            head = f"{k[0]:6} {k[1]:8} {k[2] + '%':5} {k[3]:12}"
+            head = f"{k[0]:6} {k[1]:11} {k[2] + '%':5} {k[3]:12}"
             if failed[k]:
                 print(f"{head} failed in {len(failed[k])} of {runs} runs: "
                       f"{', '.join(sorted(set(failed[k])))}")
@@ -150,13 +151,14 @@ def main():
                                 f" p99 {ratio(med(cur, 'p99_us'), med(off, 'p99_us'))}")
                     h = results.get((o, p, lp, "hermit-rdma"))
                     # Trend against the baseline's own default, VMA readahead.
-                    n = results.get((o, "vma" if p == "trend" else p, lp, "nvmeof-rdma"))
+                    n = results.get((o, "vma" if p.startswith("trend") else p, lp,
+                                     "nvmeof-rdma"))
                     if h and n:
                         parts.append(
                             f"hermit/nvmeof in {ratio(med(h, 'read_mibps'), med(n, 'read_mibps'))}"
                             f" median {ratio(med(h, 'median_us'), med(n, 'median_us'))}")
                     if parts:
-                        print(f"  {o:6} {p:8} {lp + '%':5} " + "; ".join(parts))
+                        print(f"  {o:6} {p:11} {lp + '%':5} " + "; ".join(parts))
         return 0 if all(results[k] for k in keys) else 1
     return fl.vm.run_bench(body)
 

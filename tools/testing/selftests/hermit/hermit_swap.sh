@@ -16,15 +16,25 @@
 #                                zswap's old copy goes (zswap_stale)
 #   hermit_swap.sh prefetch      sequential and random scans with the
 #                                kernel's VMA readahead, strided and
-#                                sequential ones with hermit.prefetch=trend:
+#                                sequential ones with hermit.prefetch=trend
+#                                (trend-async: its windows started by a
+#                                worker, hermit.prefetch_async):
 #                                readahead reads from the backend
 #                                asynchronously; prints the prefetch
 #                                counters, asserts accuracy >= 0.9 on the
 #                                sequential scans, >= 0.5 with coverage
 #                                >= 0.5 on the strided one (VMA readahead
 #                                gets next to nothing there), waste
-#                                <= 10 % on the random one (PREFETCH_SPECS
-#                                picks the scans)
+#                                <= 10 % on the random one; a seq scan
+#                                of memory pushed out with MADV_PAGEOUT
+#                                and hinted back with MADV_WILLNEED
+#                                (willneed:*): the hint reads >= 0.9 of
+#                                the pages asynchronously, accuracy
+#                                >= 0.9 (PREFETCH_SPECS picks the scans)
+#   hermit_swap.sh prefetch-zram the sequential scans with zram as the swap
+#                                device (SWP_SYNCHRONOUS_IO, which skips
+#                                the kernel's readahead): Hermit's pages
+#                                are still read ahead
 # Every page is verified by checksum after swap-in (swap_workload).
 . /run/hermit/selftests/lib.sh
 
@@ -203,25 +213,59 @@ zswap)
 	swap_teardown
 	[ $rc -eq 0 ] || fail "zswap_stale failed (exit $rc)"
 	;;
-prefetch)
+prefetch | prefetch-zram)
 	MIB=${PREFETCH_MIB:-32}
+	specs=${PREFETCH_SPECS:-seq:vma rand:vma stride:trend seq:trend seq:trend-async willneed:vma}
+	if [ "$1" = prefetch-zram ]; then
+		zram=/sys/block/zram0
+		[ -d $zram ] || fail "no zram in this kernel"
+		echo 1 >$zram/reset
+		echo $((MIB * 2))M >$zram/disksize || fail "cannot size zram0"
+		SWAPDEV=/dev/zram0
+		specs=${PREFETCH_SPECS:-seq:vma seq:trend}
+	fi
 	swap_setup 1
 	cg=/sys/fs/cgroup/hermit-test
-	p0=$(cat $H/prefetch)
-	for spec in ${PREFETCH_SPECS:-seq:vma rand:vma stride:trend seq:trend}; do
+	p0=$(cat $H/prefetch) a0=$(cat $H/prefetch_async)
+	for spec in $specs; do
 		order=${spec%:*}
-		echo "${spec#*:}" >$H/prefetch || fail "cannot set prefetch ${spec#*:}"
+		opts=(-o "$order" -p 2)
+		limit=$((MIB << 18))
+		# The hint brings back all of it: no limit, MADV_PAGEOUT instead.
+		[ "$order" = willneed ] && opts=(-o seq -p 0 -W -P /run/hermit-willneed) limit=max
+		mode=${spec#*:}
+		echo "${mode%-async}" >$H/prefetch || fail "cannot set prefetch $mode"
+		case $mode in *-async) echo Y ;; *) echo N ;; esac >$H/prefetch_async
 		for k in ondemand_swapin prefetch_swapin hiton_swap_cache prefetch_late \
-			prefetch_wasted load_errors; do
+			prefetch_wasted prefetch_queued load_errors; do
 			eval "$k=\$(hstat $k)"
 		done
 		s0=$(hstat stored)
 		rmdir "$cg" 2>/dev/null
 		mkdir "$cg" || fail "cannot create $cg"
-		echo $((MIB << 18)) >"$cg/memory.max" || fail "cannot set memory.max"
-		(echo "$BASHPID" >"$cg/cgroup.procs" &&
-			exec "$SELFTESTS/swap_workload" -s "$MIB" -t 1 -p 2 -o $order) ||
-			fail "$order workload failed"
+		echo $limit >"$cg/memory.max" || fail "cannot set memory.max"
+		if [ "$order" = willneed ]; then
+			# Pushed out and written (an asynchronous store leaves the
+			# folio in the swap cache until reclaim comes back for it):
+			# drop the swap cache too, then the hint.
+			rm -rf /run/hermit-willneed && mkdir /run/hermit-willneed
+			(echo "$BASHPID" >"$cg/cgroup.procs" &&
+				exec "$SELFTESTS/swap_workload" -s "$MIB" -t 1 "${opts[@]}") &
+			pid=$!
+			while [ ! -e /run/hermit-willneed/ready ]; do
+				kill -0 $pid 2>/dev/null || break
+				sleep 0.1
+			done
+			hermit_settle
+			echo $((MIB * 2))M >"$cg/memory.reclaim" 2>/dev/null
+			touch /run/hermit-willneed/go
+			wait $pid || fail "$order workload failed"
+			rm -rf /run/hermit-willneed
+		else
+			(echo "$BASHPID" >"$cg/cgroup.procs" &&
+				exec "$SELFTESTS/swap_workload" -s "$MIB" -t 1 "${opts[@]}") ||
+				fail "$order workload failed"
+		fi
 		rmdir "$cg"
 		hermit_settle
 		st=$(($(hstat stored) - s0))
@@ -231,12 +275,22 @@ prefetch)
 		late=$(($(hstat prefetch_late) - prefetch_late))
 		waste=$(($(hstat prefetch_wasted) - prefetch_wasted))
 		err=$(($(hstat load_errors) - load_errors))
+		queued=$(($(hstat prefetch_queued) - prefetch_queued))
 		acc=$(awk -v h=$hit -v p=$pf 'BEGIN { printf "%.2f", p ? h / p : 0 }')
 		cov=$(awk -v h=$hit -v d=$od 'BEGIN { printf "%.2f", h + d ? h / (h + d) : 0 }')
-		echo "result: $order ($(cat $H/prefetch)): $st stored, $od on demand, $pf prefetched, $hit hits ($late late), $waste wasted, $err failed; accuracy $acc coverage $cov"
-		[ "$st" -gt 0 ] && [ "$od" -gt 0 ] || fail "$order: nothing went through the backend"
+		echo "result: $order ($mode): $st stored, $od on demand, $pf prefetched, $hit hits ($late late), $waste wasted, $queued to the worker, $err failed; accuracy $acc coverage $cov"
+		[ "$st" -gt 0 ] && [ $((od + pf)) -gt 0 ] || fail "$order: nothing went through the backend"
 		[ "$err" -eq 0 ] || fail "$order: $err reads failed"
-		if [ $order = seq ]; then
+		case $mode in
+		*-async) [ "$queued" -gt 0 ] || fail "$spec: no window went to the worker" ;;
+		*) [ "$queued" -eq 0 ] || fail "$spec: $queued entries went to the worker" ;;
+		esac
+		if [ $order = willneed ]; then
+			[ $((pf * 10)) -ge $((st * 9)) ] ||
+				fail "$spec: the hint read $pf of $st pages stored"
+			awk -v a="$acc" -v c="$cov" 'BEGIN { exit !(a >= 0.9 && c >= 0.9) }' ||
+				fail "$spec: accuracy $acc, coverage $cov (< 0.9)"
+		elif [ $order = seq ]; then
 			[ "$pf" -ge "$od" ] || fail "$spec: fewer pages prefetched than read on demand"
 			awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }' ||
 				fail "$spec: prefetch accuracy $acc < 0.9"
@@ -249,10 +303,12 @@ prefetch)
 		fi
 	done
 	echo "$p0" >$H/prefetch
+	echo "$a0" >$H/prefetch_async
 	swap_teardown
+	if [ -n "${zram:-}" ]; then echo 1 >$zram/reset; fi
 	;;
 *)
-	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff | pageout | reload | zswap | prefetch"
+	fail "usage: hermit_swap.sh store v1|v2 | disabled | full | swapoff | pageout | reload | zswap | prefetch | prefetch-zram"
 	;;
 esac
 echo "ok"

@@ -8,9 +8,10 @@
 #   rdma_client.sh store [MIB]         the verified workload (MIB, default
 #                                      32) 4x over memory.max, pages to
 #                                      the server
-#   rdma_client.sh prefetch            sequential and random scans: swap
-#                                      readahead as batched asynchronous
-#                                      READs on the prefetch queue
+#   rdma_client.sh prefetch            sequential and random scans, and
+#                                      MADV_WILLNEED: swap readahead as
+#                                      batched asynchronous READs on the
+#                                      prefetch queue
 #   rdma_client.sh pageout             THPs pushed out with MADV_PAGEOUT:
 #                                      each large folio in one RDMA write
 #   rdma_client.sh unreachable IP:PORT no server there: a clear error, and
@@ -142,7 +143,7 @@ prefetch)
 	p0=$(cstat prefetch_posts)
 	r0=$(cstat reads)
 	SWAP_KIB=$SWAP_KIB BACKEND=rdma PREFETCH_MIB=${2:-16} \
-		PREFETCH_SPECS="seq:vma rand:vma stride:trend" "$SELFTESTS/hermit_swap.sh" prefetch ||
+		PREFETCH_SPECS="seq:vma rand:vma stride:trend stride:trend-async willneed:vma" "$SELFTESTS/hermit_swap.sh" prefetch ||
 		exit 1
 	q=$(($(cstat prefetch_requests) - q0))
 	p=$(($(cstat prefetch_posts) - p0))

@@ -26,6 +26,9 @@
  *   -H          back the anonymous memory with THP where possible and push
  *               it out with MADV_PAGEOUT after every pass (large folios
  *               through swap, no cgroup needed)
+ *   -W          push the anonymous memory out with MADV_PAGEOUT after every
+ *               pass and ask for it back with MADV_WILLNEED before the next
+ *               (4 KiB pages, no cgroup needed)
  *   -w N        compute on every page visited: N more hashes of its
  *               contents (an application's work between accesses)
  *   -S seed
@@ -71,6 +74,7 @@ static uint32_t *gens;
 static enum order order = ORDER_MIXED;
 static uint64_t seed = 1;
 static int pageout;
+static int willneed;
 static int compute;
 
 static uint64_t splitmix(uint64_t *x)
@@ -186,6 +190,8 @@ static unsigned long run_pass(struct worker *wk, int threads, int pass,
 	unsigned long per = (nr_pages + threads - 1) / threads, bad = 0;
 	int c;
 
+	if (willneed && pass != 0 && madvise(anon, nr_anon * PAGE, MADV_WILLNEED))
+		perror("madvise(MADV_WILLNEED)");
 	for (c = 0; c < threads; c++) {
 		memset(&wk[c], 0, sizeof(wk[c]));
 		wk[c].pass = pass;
@@ -202,7 +208,8 @@ static unsigned long run_pass(struct worker *wk, int threads, int pass,
 		bad += wk[c].bad;
 		*checked += wk[c].checked;
 	}
-	if (pageout && pass >= 0 && madvise(anon, nr_anon * PAGE, MADV_PAGEOUT))
+	if ((pageout || willneed) && pass >= 0 &&
+	    madvise(anon, nr_anon * PAGE, MADV_PAGEOUT))
 		perror("madvise(MADV_PAGEOUT)");
 	return bad;
 }
@@ -237,7 +244,7 @@ static void wait_for(const char *dir)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"Usage: %s [-s MiB] [-m MiB] [-F file] [-p passes] [-t threads] [-o seq|rand|mixed|stride] [-f] [-P dir] [-H] [-w N] [-S seed]\n",
+		"Usage: %s [-s MiB] [-m MiB] [-F file] [-p passes] [-t threads] [-o seq|rand|mixed|stride] [-f] [-P dir] [-H] [-W] [-w N] [-S seed]\n",
 		prog);
 	exit(2);
 }
@@ -252,7 +259,7 @@ int main(int argc, char **argv)
 	struct worker *wk;
 	pid_t pid = 0;
 
-	while ((c = getopt(argc, argv, "s:m:F:p:t:o:fP:S:Hw:")) != -1) {
+	while ((c = getopt(argc, argv, "s:m:F:p:t:o:fP:S:HWw:")) != -1) {
 		switch (c) {
 		case 's':
 			mib = strtoul(optarg, NULL, 0);
@@ -295,6 +302,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			pageout = 1;
+			break;
+		case 'W':
+			willneed = 1;
 			break;
 		default:
 			usage(argv[0]);
