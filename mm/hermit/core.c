@@ -40,7 +40,6 @@ const char * const hermit_stat_names[NR_HERMIT_STATS] = {
 	[HERMIT_PREFETCH_LATE] = "prefetch_late",
 	[HERMIT_PREFETCH_WASTED] = "prefetch_wasted",
 	[HERMIT_PREFETCH_QUEUED] = "prefetch_queued",
-	[HERMIT_PREFETCH_DROPPED] = "prefetch_dropped",
 	[HERMIT_INVALIDATED] = "invalidated",
 	[HERMIT_REFUSED_DISABLED] = "refused_disabled",
 	[HERMIT_REFUSED_NO_BACKEND] = "refused_no_backend",

@@ -66,14 +66,12 @@ static int hermit_prefetch = HERMIT_RA_VMA;
 unsigned int hermit_readahead_win;	/* 0: adaptive */
 static bool hermit_prefetch_async;
 
-/* Entries of trend windows waiting for a worker (prefetch_async). */
-#define HERMIT_RA_QUEUE		(2 * HERMIT_RA_MAX)
-
+/* A trend window waiting for a worker (prefetch_async). */
 struct hermit_ra_queue {
 	struct work_struct work;
 	spinlock_t lock;		/* nr, entries */
-	unsigned int nr;
-	swp_entry_t entries[HERMIT_RA_QUEUE];
+	unsigned int nr;		/* 0: the worker has taken the last one */
+	swp_entry_t entries[HERMIT_RA_MAX];
 };
 
 static DEFINE_PER_CPU(struct hermit_ra_queue, hermit_ra_queues);
@@ -225,22 +223,6 @@ int hermit_readahead_mode(swp_entry_t entry)
 }
 
 /**
- * hermit_holds() - whether the backend holds a swap slot's page
- * @entry: The swap entry; the caller keeps its swap device from going.
- *
- * It may change right after (a store, an invalidation): for choices that
- * are only about speed.
- *
- * Return: true when a read of the slot would be served by the backend.
- */
-bool hermit_holds(swp_entry_t entry)
-{
-	struct hermit_area *area = hermit_area_of(swp_type(entry));
-
-	return area && test_bit(swp_offset(entry), area->remote);
-}
-
-/**
  * hermit_wants_readahead() - whether a fault should read ahead around a slot
  * @entry: The faulting page's swap entry, as for hermit_holds().
  *
@@ -279,7 +261,7 @@ static void hermit_read_ahead(swp_entry_t entry, gfp_t gfp_mask,
 static void hermit_ra_work(struct work_struct *work)
 {
 	struct hermit_ra_queue *q = container_of(work, struct hermit_ra_queue, work);
-	swp_entry_t entries[HERMIT_RA_QUEUE];
+	swp_entry_t entries[HERMIT_RA_MAX];
 	struct mempolicy *mpol = get_task_policy(current);
 	struct swap_iocb *splug = NULL;
 	struct blk_plug plug;
@@ -300,22 +282,28 @@ static void hermit_ra_work(struct work_struct *work)
 	lru_add_drain();
 }
 
-/* Hand @nr entries to a worker; those that find no room are not read. */
-static void hermit_ra_queue(const swp_entry_t *entries, unsigned int nr)
+/*
+ * Hand a window of @nr entries to a worker, unless the worker has not
+ * taken the last one yet: then it is behind the faults (a backend as fast
+ * as DRAM), and the faulting task reads the window itself.
+ */
+static bool hermit_ra_hand_off(const swp_entry_t *entries, unsigned int nr)
 {
 	struct hermit_ra_queue *q = raw_cpu_ptr(&hermit_ra_queues);
-	unsigned int room;
+	bool taken = false;
 
 	spin_lock(&q->lock);
-	room = min(nr, HERMIT_RA_QUEUE - q->nr);
-	memcpy(&q->entries[q->nr], entries, room * sizeof(entries[0]));
-	q->nr += room;
+	if (!q->nr) {
+		memcpy(q->entries, entries, nr * sizeof(entries[0]));
+		q->nr = nr;
+		taken = true;
+	}
 	spin_unlock(&q->lock);
-	if (room)
-		queue_work(system_unbound_wq, &q->work);
-	hermit_count(HERMIT_PREFETCH_QUEUED, room);
-	if (nr > room)
-		hermit_count(HERMIT_PREFETCH_DROPPED, nr - room);
+	if (!taken)
+		return false;
+	queue_work(system_unbound_wq, &q->work);
+	hermit_count(HERMIT_PREFETCH_QUEUED, nr);
+	return true;
 }
 
 /**
@@ -380,10 +368,8 @@ struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
 		steps[nr] = i;
 		entries[nr++] = entry;
 	}
-	if (READ_ONCE(hermit_prefetch_async)) {
-		hermit_ra_queue(entries, nr);
+	if (!nr || (READ_ONCE(hermit_prefetch_async) && hermit_ra_hand_off(entries, nr)))
 		return folio;
-	}
 	blk_start_plug(&plug);
 	for (i = 0; i < nr; i++)
 		hermit_read_ahead(entries[i], gfp_mask, mpol,

@@ -362,6 +362,22 @@ out:
 }
 
 /**
+ * hermit_holds() - whether the backend holds a swap slot's page
+ * @entry: The swap entry; the caller keeps its swap device from going.
+ *
+ * It may change right after (a store, an invalidation): for choices that
+ * are only about speed.
+ *
+ * Return: true when a read of the slot would be served by the backend.
+ */
+bool hermit_holds(swp_entry_t entry)
+{
+	struct hermit_area *area = hermit_area_of(swp_type(entry));
+
+	return area && test_bit(swp_offset(entry), area->remote);
+}
+
+/**
  * hermit_read_done() - a backend has finished a read that ->read started
  * @folio: The folio ->read was given, locked.
  * @err: 0 when the folio holds the slot's data now, else a negative errno.
