@@ -487,7 +487,7 @@ def t_rdma_connect(ctx):
 
 
 @test("rdma: workload 4x over memory.max swaps to the server, stores asynchronous "
-      "and batched, every page verified", True)
+      "and batched, neighbouring slots in one WRITE, every page verified", True)
 def t_rdma_store(ctx):
     a0 = int(rdma_server(ctx, "expect", "chunk_allocs", "0").split()[-1])
     s0 = {k: int(rdma_server(ctx, "expect", k, "0").split()[-1])

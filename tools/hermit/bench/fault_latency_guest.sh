@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Major-fault latency of one swap tier, on a cluster node:
-#   fault_latency_guest.sh hermit-dram|hermit-rdma|nvmeof-rdma|zram-lz4|disk [MiB [SERVER [max|high
-#                          [ORDER [PREFETCH [LOCAL%]]]]]]
+#   fault_latency_guest.sh hermit-dram|hermit-rdma|hermit-rdma-nomerge|nvmeof-rdma|zram-lz4|disk
+#                          [MiB [SERVER [max|high [ORDER [PREFETCH [LOCAL%]]]]]]
 # hermit-rdma swaps to the Hermit memory server at SERVER (rdma_server.sh
-# start there first), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
+# start there first; hermit-rdma-nomerge does with hermit.rdma_merge=1,
+# every folio its own RDMA transfer), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
 # exports (nvmeof_swap.sh export there first).
 # fault_bench fills MiB in a cgroup whose memory.max (or memory.high) is a
 # quarter of it (LOCAL%, default 25),
@@ -48,8 +49,10 @@ case $mode in
 hermit-dram | disk)
 	dev=/dev/vdb
 	;;
-hermit-rdma)
+hermit-rdma | hermit-rdma-nomerge)
 	dev=/dev/vdb
+	merge0=$(cat $H/rdma/merge)
+	[ $mode = hermit-rdma ] && echo 16 >$H/rdma/merge || echo 1 >$H/rdma/merge
 	"$SELFTESTS/rdma_client.sh" connect "${3:?server}" >/dev/null ||
 		fail "cannot connect to the Hermit server"
 	;;
@@ -68,8 +71,8 @@ esac
 # 512 MiB of swap area: as much as the NVMe-oF ramdisk, 8 chunks on a server.
 mkswap "$dev" 524288 >/dev/null && swapon "$dev" || fail "swapon $dev"
 case $mode in
-hermit-dram | hermit-rdma)
-	echo "${mode#hermit-}" >$H/backend
+hermit-*)
+	case $mode in hermit-dram) echo dram ;; *) echo rdma ;; esac >$H/backend
 	echo 1 >$H/enabled
 	prefetch0=$(cat $H/prefetch) async0=$(cat $H/prefetch_async)
 	echo "${prefetch%-async}" >$H/prefetch
@@ -91,6 +94,7 @@ for k in $hermit_keys; do eval "${k}0=\$(cat $H/$k)"; done
 cleanup() {
 	[ -n "${prefetch0:-}" ] && echo "$prefetch0" >$H/prefetch
 	[ -n "${async0:-}" ] && echo "$async0" >$H/prefetch_async
+	[ -n "${merge0:-}" ] && echo "$merge0" >$H/rdma/merge
 	echo "$pc0" >/proc/sys/vm/page-cluster
 	echo "$ra0" >/sys/kernel/mm/swap/vma_ra_enabled
 	rmdir $cg 2>/dev/null

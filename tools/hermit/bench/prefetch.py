@@ -68,12 +68,12 @@ def main():
     orders = parse_list(a[1], ORDERS, ORDERS)
     prefetch = parse_list(a[2], PREFETCH, PREFETCH)
     local = parse_list(a[3], [str(i) for i in range(5, 100)], LOCAL)
-    tiers = parse_list(a[4], fl.MODES, TIERS)
+    tiers = parse_list(a[4], fl.MODES + fl.EXTRA, TIERS)
     if (not mib.isdigit() or int(mib) < 4 or not runs.isdigit() or int(runs) < 1 or
             None in (orders, prefetch, local, tiers) or limit not in ("high", "max")):
         print("usage: prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS [high|max]]]]]]] "
               f"(MiB >= 4, ORDER of {','.join(ORDERS)}, PREFETCH of {','.join(PREFETCH)}, "
-              f"LOCAL% 5-99, TIER of {','.join(fl.MODES)}, RUNS >= 1)", file=sys.stderr)
+              f"LOCAL% 5-99, TIER of {','.join(fl.MODES + fl.EXTRA)}, RUNS >= 1)", file=sys.stderr)
         return 2
     runs = int(runs)
     out_dir = os.path.join(fl.TOP, "build", "bench")

@@ -266,7 +266,45 @@ static void hrc_batch_cqe_done(struct ib_cq *cq, struct ib_wc *wc)
 }
 
 /*
- * Post @nr transfers of @q (@reqs, in order) with one doorbell: their
+ * Whether @w can go in one work request with the run ending in @prev: the
+ * next slots of the same chunk, both plain transfers (not through a
+ * registered MR) with one SGE each, and room left in the request.
+ */
+static bool hrc_merges(struct hrc_wreq *prev, struct hrc_wreq *w,
+		       unsigned int pages, unsigned int max)
+{
+	return !prev->registered && !w->registered && prev->c == w->c &&
+	       w->index == prev->index + folio_nr_pages(prev->folio) &&
+	       pages + folio_nr_pages(w->folio) <= max;
+}
+
+/*
+ * One RDMA WRITE or READ for the @n neighbouring transfers @reqs: the
+ * head's own work request (its remote address and key) with the mapped
+ * SGE of each. Signaled if @cqe is given, then it ends the chain.
+ */
+static struct ib_send_wr *hrc_merge_wr(struct hrc_wreq **reqs, unsigned int n,
+				       struct ib_cqe *cqe,
+				       struct ib_send_wr *next)
+{
+	struct hrc_wreq *head = reqs[0];
+	struct ib_rdma_wr *wr = &head->mwr;
+	unsigned int i;
+
+	*wr = head->ctx.single.wr;
+	for (i = 0; i < n; i++)
+		head->msge[i] = reqs[i]->ctx.single.sge;
+	wr->wr.sg_list = head->msge;
+	wr->wr.num_sge = n;
+	wr->wr.next = next;
+	wr->wr.wr_cqe = cqe;
+	wr->wr.send_flags = cqe ? IB_SEND_SIGNALED : 0;
+	return &wr->wr;
+}
+
+/*
+ * Post @nr transfers of @q (@reqs, in order) with one doorbell: runs of
+ * neighbouring slots in one work request each (see hrc_merges()), the
  * work requests chained, only the last signaled.
  */
 static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
@@ -277,18 +315,45 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
 	struct ib_send_wr *first = NULL, *wrs[HRC_BATCH_MAX];
 	const struct ib_send_wr *bad = NULL, *wr;
 	struct hrc_wreq *last = reqs[nr - 1], *tail;
-	int i;
+	unsigned int heads[HRC_BATCH_MAX + 1], runs = 0, pages = 0, merged;
+	unsigned int max = min(q->max_merge, READ_ONCE(hrc_merge));
+	struct ib_cqe *cqe;
+	int i, r, n;
 
-	for (i = nr - 1; i >= 0; i--) {
+	/* Runs: heads[r] is the first transfer of run r. */
+	for (i = 0; i < nr; i++) {
+		if (i && hrc_merges(reqs[i - 1], reqs[i], pages, max)) {
+			pages += folio_nr_pages(reqs[i]->folio);
+			continue;
+		}
+		heads[runs++] = i;
+		pages = folio_nr_pages(reqs[i]->folio);
+	}
+	heads[runs] = nr;
+	for (i = 0; i < nr; i++)
 		reqs[i]->next = i + 1 < nr ? reqs[i + 1] : NULL;
-		first = rdma_rw_ctx_wrs(&reqs[i]->ctx, qp, port,
-					reqs[i] == last ? &last->cqe : NULL, first);
-		wrs[i] = first;
+	for (r = runs - 1; r >= 0; r--) {
+		n = heads[r + 1] - heads[r];
+		cqe = r == runs - 1 ? &last->cqe : NULL;
+		if (n == 1)
+			first = rdma_rw_ctx_wrs(&reqs[heads[r]]->ctx, qp, port,
+						cqe, first);
+		else
+			first = hrc_merge_wr(reqs + heads[r], n, cqe, first);
+		wrs[r] = first;
 	}
 	last->first = reqs[0];
 	last->cqe.done = hrc_batch_cqe_done;
-	atomic_long_inc(q->kind == HERMIT_Q_WRITE ? &hrc_stats.write_posts :
-			&hrc_stats.prefetch_posts);
+	merged = nr - runs;
+	if (q->kind == HERMIT_Q_WRITE) {
+		atomic_long_inc(&hrc_stats.write_posts);
+		if (merged)
+			atomic_long_add(merged, &hrc_stats.write_merged);
+	} else {
+		atomic_long_inc(&hrc_stats.prefetch_posts);
+		if (merged)
+			atomic_long_add(merged, &hrc_stats.prefetch_merged);
+	}
 	if (!ib_post_send(qp, first, &bad))
 		return;
 	/*
@@ -299,15 +364,17 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
 	 * may run as the task goes to sleep), see hrc_quiesce().
 	 */
 	hrc_conn_error();
-	i = 0;
-	for (wr = first; wr && wr != bad; wr = wr->next) {
-		if (i + 1 < nr && wr == wrs[i + 1])
-			i++;
-	}
 	if (bad == first) {
 		hrc_batch_done(reqs[0], false);
 		return;
 	}
+	/* The run of the last work request that went out. */
+	r = 0;
+	for (wr = first; wr && wr != bad; wr = wr->next) {
+		if (r + 1 < runs && wr == wrs[r + 1])
+			r++;
+	}
+	i = heads[r + 1] - 1;
 	tail = reqs[i]->next;
 	spin_lock_bh(&q->orphan_lock);
 	reqs[i]->next = q->orphans;

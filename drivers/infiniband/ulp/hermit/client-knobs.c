@@ -116,6 +116,23 @@ static const struct kernel_param_ops hrc_sets_ops = {
 module_param_cb(rdma_queues, &hrc_sets_ops, &hrc_queue_sets, 0644);
 MODULE_PARM_DESC(rdma_queues, "Sets of data queues from the next connection on (0: one per CPU, the default; at most 512)");
 
+static int hrc_param_merge_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+
+	if (kstrtouint(val, 10, &v) || !v || v > HRC_MERGE_MAX)
+		return -EINVAL;
+	WRITE_ONCE(hrc_merge, v);
+	return 0;
+}
+
+static const struct kernel_param_ops hrc_merge_ops = {
+	.set = hrc_param_merge_set,
+	.get = param_get_uint,
+};
+module_param_cb(rdma_merge, &hrc_merge_ops, &hrc_merge, 0644);
+MODULE_PARM_DESC(rdma_merge, "Pages of neighbouring slots one RDMA transfer carries at most (1-16, default 16; 1: no merging)");
+
 /* The key is used from the next connection on. */
 static int hrc_param_key_set(const char *val, const struct kernel_param *kp)
 {
@@ -162,10 +179,13 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 		   atomic_read(&hrc_stats.writes_in_flight_max));
 	seq_printf(m, "write_requests %ld\n", atomic_long_read(&hrc_stats.write_requests));
 	seq_printf(m, "write_posts %ld\n", atomic_long_read(&hrc_stats.write_posts));
+	seq_printf(m, "write_merged %ld\n", atomic_long_read(&hrc_stats.write_merged));
 	seq_printf(m, "prefetches_in_flight %d\n", atomic_read(&hrc.reads_in_flight));
 	seq_printf(m, "prefetch_requests %ld\n",
 		   atomic_long_read(&hrc_stats.prefetch_requests));
 	seq_printf(m, "prefetch_posts %ld\n", atomic_long_read(&hrc_stats.prefetch_posts));
+	seq_printf(m, "prefetch_merged %ld\n",
+		   atomic_long_read(&hrc_stats.prefetch_merged));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
@@ -183,6 +203,8 @@ static const struct kernel_param hrc_knobs[] = {
 	{ .name = "key", .ops = &hrc_key_ops, .perm = 0200 },
 	{ .name = "queues", .ops = &hrc_sets_ops, .perm = 0644,
 	  .arg = &hrc_queue_sets },
+	{ .name = "merge", .ops = &hrc_merge_ops, .perm = 0644,
+	  .arg = &hrc_merge },
 };
 
 /* The knobs' and statistics' files; returns the "rdma" directory. */

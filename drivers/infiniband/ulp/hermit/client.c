@@ -67,6 +67,7 @@ atomic_long_t hrc_chunks;
 unsigned int hrc_load_timeout = 60;	/* seconds */
 unsigned int hrc_max_sets;	/* room in hrc.queues */
 unsigned int hrc_queue_sets;	/* knob; 0: one per CPU */
+unsigned int hrc_merge = HRC_MERGE_MAX;	/* knob: pages per transfer */
 
 #ifdef CONFIG_HERMIT_FAULT_INJECTION
 static DECLARE_FAULT_ATTR(hrc_fail_ctrl_send);
@@ -292,9 +293,16 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 		attr.cap.max_send_wr = 1;
 		attr.cap.max_rdma_ctxs = HRC_QUEUE_DEPTH;
 	}
+	/* Neighbouring slots go in one transfer, an SGE each. */
+	if (kind == HERMIT_Q_WRITE || kind == HERMIT_Q_PREFETCH)
+		attr.cap.max_send_sge = clamp_t(u32, dev->attrs.max_send_sge, 1,
+						HRC_MERGE_MAX);
 	err = rdma_create_qp(q->cm_id, hrc.pd, &attr);
 	if (err)
 		return err;
+	q->max_merge = kind == HERMIT_Q_WRITE ? q->cm_id->qp->max_write_sge :
+		       q->cm_id->qp->max_read_sge;
+	q->max_merge = clamp_t(u32, q->max_merge, 1, HRC_MERGE_MAX);
 
 	req.magic = cpu_to_le32(HERMIT_PROTO_MAGIC);
 	req.version = HERMIT_PROTO_VERSION;

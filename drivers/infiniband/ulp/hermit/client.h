@@ -34,6 +34,8 @@
 #define HRC_QUEUE_DEPTH		32
 /* Transfers posted with one doorbell at most; see struct hrc_plug. */
 #define HRC_BATCH_MAX		(HRC_QUEUE_DEPTH / 2)
+/* Pages one work request carries at most: neighbouring slots merged. */
+#define HRC_MERGE_MAX		16
 #define HRC_CM_TIMEOUT_MS	3000
 #define HRC_CTRL_TIMEOUT	(15 * HZ)
 #define HRC_BACKOFF_MAX		(30 * HZ)
@@ -64,6 +66,7 @@ struct hrc_queue {
 	int cm_err;
 	u8 kind;
 	int cpu;
+	unsigned int max_merge;		/* SGEs of one transfer the QP takes */
 	struct hermit_conn_rep rep;
 };
 
@@ -91,6 +94,9 @@ struct hrc_wreq {
 	bool registered;
 	struct scatterlist sg;
 	struct rdma_rw_ctx ctx;
+	/* The work request of a run of neighbours this one heads. */
+	struct ib_rdma_wr mwr;
+	struct ib_sge msge[HRC_MERGE_MAX];
 };
 
 struct hrc_chunk {
@@ -153,6 +159,8 @@ struct hrc_stats {
 	atomic_t writes_in_flight_max;
 	atomic_long_t write_requests, write_posts;	/* folios; doorbells */
 	atomic_long_t prefetch_requests, prefetch_posts;
+	/* transfers that went in the work request of the slot before */
+	atomic_long_t write_merged, prefetch_merged;
 };
 
 /* A FREE that could not be sent: sent once the session is resumed. */
@@ -171,6 +179,7 @@ extern atomic_long_t hrc_chunks;
 extern unsigned int hrc_load_timeout;
 extern unsigned int hrc_max_sets;
 extern unsigned int hrc_queue_sets;
+extern unsigned int hrc_merge;
 
 /* The queue of @kind that @cpu uses: CPUs share sets when there are fewer. */
 static inline struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)

@@ -30,6 +30,7 @@ GARBAGE = {
     "server/grace_period": ["-1", "abc", "86401", "\x01"],
     "server/client_quota": ["abc", "-1", "12x", "99999T", "\x01"],
     "rdma/queues": ["-1", "abc", "513", "1.5", "\x01"],
+    "rdma/merge": ["0", "-1", "17", "abc", "1.5", "\x01"],
     "rdma/key": ["abc", "00112233", "0" * 31, "g" * 32, "0" * 130, "set", "\x01"],
     "server/key": ["abc", "00112233", "0" * 33, "g" * 32, "0" * 130, "set", "\x01"],
 }
@@ -51,6 +52,7 @@ GOOD = {
     "server/grace_period": ["10", "300"],
     "server/client_quota": ["64M", "0"],
     "rdma/queues": ["1", "512", "0"],
+    "rdma/merge": ["1", "16", "4"],
     "rdma/key": ["00112233445566778899aabbccddeeff", "off"],
     "server/key": ["ab" * 64, "off"],
 }
@@ -64,7 +66,7 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "server/capacity": "../../hermit_server/parameters/capacity",
          "server/grace_period": "../../hermit_server/parameters/grace_period",
          "server/client_quota": "../../hermit_server/parameters/client_quota",
-         "rdma/queues": "rdma_queues", "rdma/key": "key",
+         "rdma/queues": "rdma_queues", "rdma/merge": "rdma_merge", "rdma/key": "key",
          "server/key": "../../hermit_server/parameters/key"}
 # Keys are write-only: reading tells only whether one is set.
 SECRET = {"rdma/key", "server/key"}

@@ -127,6 +127,8 @@ store)
 	r0=$(cstat reads)
 	q0=$(cstat write_requests)
 	p0=$(cstat write_posts)
+	g0=$(cstat write_merged)
+	mr0=$(cstat mr_transfers)
 	SWAP_KIB=$SWAP_KIB BACKEND=rdma MIB=${2:-32} "$SELFTESTS/hermit_swap.sh" store v2 ||
 		exit 1
 	w=$(($(cstat writes) - w0))
@@ -134,13 +136,22 @@ store)
 	m=$(cstat writes_in_flight_max)
 	q=$(($(cstat write_requests) - q0))
 	p=$(($(cstat write_posts) - p0))
-	echo "result: $w pages written to the server, $r read back, all verified; up to $m writes in flight; $q writes in $p posts"
+	g=$(($(cstat write_merged) - g0))
+	echo "result: $w pages written to the server, $r read back, all verified; up to $m writes in flight; $q writes in $p posts, $g of them in the WRITE of the slot before"
 	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || fail "no RDMA traffic"
+	# A transfer through a registered MR (ib_core.force_mr=1) is never
+	# merged; plain ones are where their slots are neighbours.
+	if [ "$(cstat mr_transfers)" -gt "$mr0" ]; then
+		[ "$g" = 0 ] || fail "$g transfers through an MR merged"
+	else
+		[ "$g" -gt 0 ] || fail "no neighbouring slots merged into one WRITE"
+	fi
 	[ "$(cstat chunks)" = 0 ] || fail "chunks left after swapoff: $(cstat chunks)"
 	;;
 prefetch)
 	q0=$(cstat prefetch_requests)
 	p0=$(cstat prefetch_posts)
+	g0=$(cstat prefetch_merged)
 	r0=$(cstat reads)
 	SWAP_KIB=$SWAP_KIB BACKEND=rdma PREFETCH_MIB=${2:-16} \
 		PREFETCH_SPECS="seq:vma rand:vma stride:trend stride:trend-async willneed:vma" "$SELFTESTS/hermit_swap.sh" prefetch ||
@@ -148,8 +159,10 @@ prefetch)
 	q=$(($(cstat prefetch_requests) - q0))
 	p=$(($(cstat prefetch_posts) - p0))
 	r=$(($(cstat reads) - r0))
-	echo "result: $r pages read over RDMA, $q of them prefetched in $p posts, all verified"
+	g=$(($(cstat prefetch_merged) - g0))
+	echo "result: $r pages read over RDMA, $q of them prefetched in $p posts ($g in the READ of the slot before), all verified"
 	[ "$q" -gt 0 ] || fail "nothing read on the prefetch queue"
+	[ "$g" -gt 0 ] || fail "no neighbouring slots merged into one READ"
 	[ "$p" -lt "$q" ] || fail "prefetches are not batched"
 	[ "$(cstat prefetches_in_flight)" = 0 ] || fail "prefetches left in flight"
 	;;
