@@ -11,6 +11,7 @@
 
 #define pr_fmt(fmt) "hermit: " fmt
 
+#include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -18,7 +19,9 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/syscalls.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/hermit.h>
 
 #include "internal.h"
 
@@ -255,6 +258,49 @@ static int hermit_stats_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hermit_stats);
+
+/*
+ * hermit_stats(2): the counters, in the order of enum hermit_stat, then
+ * the two gauges, into a struct hermit_stats of @size bytes (see
+ * include/uapi/linux/hermit.h).
+ */
+SYSCALL_DEFINE3(hermit_stats, struct hermit_stats __user *, ustats,
+		size_t, size, unsigned int, flags)
+{
+	struct hermit_stats ks;
+	u64 *v = (u64 *)&ks;
+	int i;
+
+	BUILD_BUG_ON(offsetof(struct hermit_stats, pages_held) !=
+		     NR_HERMIT_STATS * sizeof(u64));
+	BUILD_BUG_ON(sizeof(ks) != HERMIT_STATS_SIZE_VER0);
+	if (flags || size < HERMIT_STATS_SIZE_VER0 || size > PAGE_SIZE)
+		return -EINVAL;
+	for (i = 0; i < NR_HERMIT_STATS; i++)
+		v[i] = atomic_long_read(&hermit_stats[i]);
+	ks.pages_held = atomic_long_read(&hermit_pages_held);
+	ks.stores_in_flight = atomic_long_read(&hermit_stores_in_flight);
+	if (copy_to_user(ustats, &ks, min(size, sizeof(ks))))
+		return -EFAULT;
+	if (size > sizeof(ks) &&
+	    clear_user((u8 __user *)ustats + sizeof(ks), size - sizeof(ks)))
+		return -EFAULT;
+	return 0;
+}
+
+/* hermit_reset(2): zero the counters (not the gauges). */
+SYSCALL_DEFINE1(hermit_reset, unsigned int, flags)
+{
+	int i;
+
+	if (flags)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	for (i = 0; i < NR_HERMIT_STATS; i++)
+		atomic_long_set(&hermit_stats[i], 0);
+	return 0;
+}
 
 static int hermit_bytes_held_get(void *data, u64 *val)
 {

@@ -56,6 +56,7 @@ struct hermit_area {
 	atomic_long_t held;
 };
 
+/* The order is ABI: struct hermit_stats in include/uapi/linux/hermit.h. */
 enum hermit_stat {
 	HERMIT_STORED,
 	HERMIT_STORED_LARGE,

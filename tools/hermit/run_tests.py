@@ -394,6 +394,12 @@ def t_hermit_knobs(ctx):
     expect_ok("compute", node_run(ctx, "compute", "hermit_knobs.py", [], 120))
 
 
+@test("hermit: hermit_stats/hermit_reset system calls (errors, sizes, EPERM) and "
+      "syscaller.py on cgroup v2: counters equal debugfs's, original lines", True)
+def t_hermit_syscalls_v2(ctx):
+    ctx.note(result_line(hermit_swap(ctx, "syscalls", "v2")))
+
+
 def offload(ctx, *args, timeout=900):
     out = expect_ok("compute", node_run(ctx, "compute", "offload_reclaim.sh",
                                         list(args), timeout))
@@ -1035,6 +1041,15 @@ def t_offload_v1(ctx):
     notes = [result_line(offload(ctx, "ratio", "v1", f)) for f in ("2", "4")]
     ctx.notes[:] = ["; ".join(notes)]
     expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
+
+
+@test("hermit: syscaller.py on cgroup v1: counters equal debugfs's, a memory "
+      "cgroup's line its memory.stat", True)
+def t_hermit_syscalls_v1(ctx):
+    n = ctx.cluster.node("compute")
+    if "hvm.cgroup=1" not in n.cmdline:
+        ctx.cluster.restart("compute", (n.cmdline + " hvm.cgroup=1").strip())
+    ctx.note(result_line(hermit_swap(ctx, "syscalls", "v1")))
 
 
 # ------------------------------------------------------------------- runner

@@ -556,10 +556,13 @@ class Cluster:
 
 
 def build_selftests(src, out):
-    """Copy the selftests directory src to out and build its programs."""
+    """Copy the selftests directory src to out and build its programs;
+    tools/hermit/syscaller.py goes with them."""
     shutil.copytree(src, out)
+    shutil.copy(os.path.join(src, "..", "..", "..", "hermit", "syscaller.py"), out)
+    uapi = os.path.join(src, "..", "..", "..", "..", "include", "uapi")
     for prog, libs in (("swap_workload", []), ("fault_bench", []),
-                       ("zswap_stale", []),
+                       ("zswap_stale", []), ("hermit_syscalls", ["-I", uapi]),
                        ("rdma_rogue", ["-lrdmacm", "-libverbs"])):
         r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",
                             "-pthread", "-o", os.path.join(out, prog),

@@ -35,6 +35,13 @@
 #                                device (SWP_SYNCHRONOUS_IO, which skips
 #                                the kernel's readahead): Hermit's pages
 #                                are still read ahead
+#   hermit_swap.sh syscalls v1|v2 hermit_stats(2) and hermit_reset(2)
+#                                (hermit_syscalls: their errors), and
+#                                syscaller.py: after a reset and a
+#                                workload its counters are debugfs's, its
+#                                lines are the original's, a memory
+#                                cgroup's line is its memory.stat, reset
+#                                needs root and zeroes them
 # Every page is verified by checksum after swap-in (swap_workload).
 . /run/hermit/selftests/lib.sh
 
@@ -102,6 +109,57 @@ workload() {
 MIN_SWAPPED=$((MIB * 256 * 3 / 4 / 2))
 
 case ${1:-} in
+syscalls)
+	SC="python3 $SELFTESTS/syscaller.py"
+	checks=$("$SELFTESTS/hermit_syscalls") || fail "system call checks failed: $checks"
+	MIB=32
+	swap_setup 1
+	$SC reset || fail "syscaller.py reset failed"
+	[ "$(hstat stored)" = 0 ] || fail "stored is $(hstat stored) after a reset"
+	workload "${2:-v2}"
+	swap_teardown
+	hermit_settle
+	# Every counter as debugfs has it (nothing moves now).
+	$SC stats --json >/tmp/sc.json || fail "syscaller.py stats --json failed"
+	python3 - "$H" /tmp/sc.json <<-'PY' || fail "syscaller.py and debugfs differ"
+		import json, sys
+		d = dict(l.split() for l in open(sys.argv[1] + "/stats"))
+		j = json.load(open(sys.argv[2]))
+		bad = [k for k in d if k in j and int(d[k]) != j[k]]
+		missing = [k for k in d if k not in j and k != "bytes_held"]
+		print(f"{len(d) - len(missing)} counters compared; differ: {bad}, missing: {missing}")
+		sys.exit(1 if bad or missing or not j["stored"] or not j["loaded"] else 0)
+	PY
+	# The original's lines, from debugfs's numbers.
+	d=$(hstat ondemand_swapin) p=$(hstat prefetch_swapin) h=$(hstat hiton_swap_cache)
+	expect=$(awk -v d=$d -v p=$p -v h=$h 'BEGIN {
+		printf "%d %d %d\n#(On-demand Swapin): %d\n#(Prefetch Swapin) : %d\n", d, p, h, d, p
+		printf "#(Hiton Swap Cache): %d\nPrefetch Precentage: %.2f\n", h, d + p ? p / (d + p) : 0
+		printf "Prefetch Accuracy  : %.2f\n", p ? h / p : 0 }')
+	got=$($SC) || fail "syscaller.py failed"
+	[ "$got" = "$expect" ] || fail "syscaller.py printed:
+$got
+expected:
+$expect"
+	$SC stats | head -6 | diff - <(echo "$expect") || fail "stats does not start with the summary"
+	# A memory cgroup's line is its memory.stat.
+	if [ "${2:-v2}" = v1 ]; then cg=/sys/fs/cgroup/memory/hermit-sc; else cg=/sys/fs/cgroup/hermit-sc; fi
+	mkdir -p $cg || fail "cannot create $cg"
+	line=$($SC stats | grep "^cgroup ${2:-v2} hermit-sc: ")
+	want="cgroup ${2:-v2} hermit-sc: $(awk '$1 ~ /^(total_)?(ondemand_swapin|prefetch_swapin|hiton_swap_cache|pswpin|pswpout|pgmajfault)$/ { print $1, $2 }' $cg/memory.stat | LC_ALL=C sort | paste -sd' ')"
+	rmdir $cg
+	[ "$line" = "$want" ] || fail "cgroup line '$line', expected '$want'"
+	# Only root resets; root's reset zeroes.
+	out=$(python3 -c 'import os, sys; os.setgroups([]); os.setgid(65534); os.setuid(65534); os.execvp(sys.argv[1], sys.argv[1:])' \
+		$SC reset 2>&1) &&
+		fail "an unprivileged reset succeeded"
+	echo "$out" | grep -q "needs root" || fail "unprivileged reset: '$out'"
+	[ "$(hstat stored)" != 0 ] || fail "an unprivileged reset zeroed the counters"
+	$SC reset || fail "syscaller.py reset failed"
+	[ "$(hstat stored)" = 0 ] && [ "$(hstat loaded)" = 0 ] ||
+		fail "reset left stored $(hstat stored), loaded $(hstat loaded)"
+	echo "result: $checks; syscaller.py matches debugfs after $STORED pages stored, its summary and cgroup lines checked, reset needs root and zeroes"
+	;;
 store)
 	swap_setup 1
 	workload "${2:-v2}"
