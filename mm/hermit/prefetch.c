@@ -62,9 +62,9 @@ static const char * const hermit_prefetch_names[] = {
 	[HERMIT_RA_TREND] = "trend",
 };
 
-static int hermit_prefetch = HERMIT_RA_VMA;
+static int hermit_prefetch = HERMIT_RA_TREND;
 unsigned int hermit_readahead_win;	/* 0: adaptive */
-static bool hermit_prefetch_async;
+static bool hermit_prefetch_async = true;
 
 /* A trend window waiting for a worker (prefetch_async). */
 struct hermit_ra_queue {
