@@ -5,7 +5,7 @@ cluster: Hermit over RDMA (the memory node's kernel server, soft-RoCE) vs
 the NVMe-oF/RDMA swap baseline (nvmet-rdma on the memory node, same link),
 Hermit's DRAM backend, zram (lz4) and the virtio swap disk.
 
-  ./build_kernel.sh bench fault-latency [MiB [MODE,... [RUNS [max|high]]]]
+  ./build_kernel.sh bench fault-latency [MiB [MODE,... [RUNS [max|high [sleeps]]]]]
 
 Every tier runs under the same limit, memory.max (default) or memory.high,
 of a quarter of MiB, with
@@ -16,6 +16,10 @@ row that fell back to the disk shows. Every run is also written as CSV to
 build/bench/fault-latency-LIMIT.csv. Numbers come from QEMU/TCG guests: compare
 them with each other (the ratios against nvmeof-rdma are printed), not
 with real hardware.
+
+With "sleeps", only the fill (the swap-out) runs, under ftrace: where
+fault_bench was off the CPU, summed by the first frames of its kernel
+stack that are not the scheduler's, per tier and run.
 """
 
 import csv
@@ -74,15 +78,49 @@ def cell(values):
     return f"{m:g} ({min(values):g}-{max(values):g})"
 
 
+def profile(c, mem, modes, mib, runs, limit):
+    """The fill alone, with where fault_bench was off the CPU."""
+    print(f"fill of {mib} MiB under memory.{limit} {int(mib) // 4} MiB: time off the CPU "
+          "by kernel stack (first frames not the scheduler's; 'runnable': preempted)")
+    ok = True
+    for run in range(1, runs + 1):
+        for mode in modes:
+            rc, out, err = c.node("compute").run(
+                os.path.join(HERE, "fault_latency_guest.sh"),
+                [mode, mib, mem.ip, limit, "seq", "vma", "25", "sleeps"], 1800)
+            line = next((x for x in out.splitlines() if x.startswith("result: ")), None)
+            if rc != 0 or not line:
+                print(f"run {run} {mode}: failed (exit {rc}): {(out + err).strip()[-300:]}")
+                ok = False
+                continue
+            f = line.split()
+            i = f.index("sleep_ms") if "sleep_ms" in f else len(f)
+            head = dict(zip(f[2:i:2], f[3:i:2]))
+            rows = []
+            while i + 3 < len(f) and f[i] == "sleep_ms":
+                rows.append((float(f[i + 2]), int(f[i + 3]), f[i + 1]))
+                i += 4
+            secs = int(mib) / float(head.get("fill_mibps", "0") or "inf")
+            print(f"\nrun {run} {mode}: fill {head.get('fill_mibps', '?')} MiB/s "
+                  f"({secs:.1f} s), off the CPU {sum(r[0] for r in rows) / 1000:.1f} s "
+                  f"in {sum(r[1] for r in rows)} switches; CPU: " +
+                  " ".join(f"{k[5:-4]} {v}%" for k, v in head.items() if k.startswith("fill_")
+                           and k.endswith("_pct")))
+            for ms, n, k in sorted(rows, reverse=True)[:10]:
+                print(f"  {ms:9.0f} ms {n:7d}  {k}")
+    return 0 if ok else 1
+
+
 def main():
     mib = sys.argv[1] if len(sys.argv) > 1 else "64"
     modes = sys.argv[2].split(",") if len(sys.argv) > 2 else MODES
     runs = sys.argv[3] if len(sys.argv) > 3 else "3"
     limit = sys.argv[4] if len(sys.argv) > 4 else "max"
+    sleeps = sys.argv[5] if len(sys.argv) > 5 else ""
     if (not mib.isdigit() or int(mib) < 4 or not runs.isdigit() or int(runs) < 1 or
-            limit not in ("max", "high") or not modes or
+            limit not in ("max", "high") or sleeps not in ("", "sleeps") or not modes or
             any(m not in MODES + EXTRA for m in modes)):
-        print("usage: fault-latency [MiB [MODE,... [RUNS [max|high]]]] "
+        print("usage: fault-latency [MiB [MODE,... [RUNS [max|high [sleeps]]]]] "
               f"(MiB >= 4, RUNS >= 1, MODE one of {','.join(MODES + EXTRA)})", file=sys.stderr)
         return 2
     runs = int(runs)
@@ -95,6 +133,8 @@ def main():
         mem = c.node("memory")
         if not start_servers(mem):
             return 1
+        if sleeps:
+            return profile(c, mem, modes, mib, runs, limit)
         results = {m: [] for m in modes}
         failed = {m: [] for m in modes}
         guest = None

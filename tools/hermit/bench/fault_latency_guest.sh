@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Major-fault latency of one swap tier, on a cluster node:
 #   fault_latency_guest.sh hermit-dram|hermit-rdma|hermit-rdma-nomerge|nvmeof-rdma|zram-lz4|disk
-#                          [MiB [SERVER [max|high [ORDER [PREFETCH [LOCAL%]]]]]]
+#                          [MiB [SERVER [max|high [ORDER [PREFETCH [LOCAL%
+#                          [sleeps]]]]]]]
 # hermit-rdma swaps to the Hermit memory server at SERVER (rdma_server.sh
 # start there first; hermit-rdma-nomerge does with hermit.rdma_merge=1,
 # every folio its own RDMA transfer), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
@@ -20,6 +21,10 @@
 # benchmark). The result line says where the pages went: pages Hermit
 # stored, pages written to a swap device (pswpout, zram included), and
 # Hermit's failed stores.
+# With "sleeps", only the fill runs, and the result is where fault_bench
+# was off the CPU meanwhile: sched_switch with a kernel stack each time it
+# left the CPU, until it was back, summed by the first frames that are not
+# the scheduler's own (sleep_ms NAME MS COUNT ... in the result line).
 . /run/hermit/selftests/lib.sh
 
 mode=${1:?mode}
@@ -27,6 +32,7 @@ mib=${2:-64}
 order=${5:-rand}
 prefetch=${6:-vma}
 local_pct=${7:-25}
+sleeps=${8:-}
 case $prefetch in
 vma) ra=true pc=3 ;;
 cluster) ra=false pc=3 ;;
@@ -104,6 +110,60 @@ cleanup() {
 	[ "$mode" = nvmeof-rdma ] && "$SELFTESTS/nvmeof_swap.sh" disconnect
 	[ -n "$fs" ] && echo "$fs" >$H/fs_enabled
 }
+T=/sys/kernel/tracing
+trace_on() {
+	mountpoint -q $T || mount -t tracefs nodev $T || fail "no tracefs"
+	echo 0 >$T/tracing_on
+	echo 16384 >$T/buffer_size_kb
+	echo >$T/trace
+	echo 'prev_comm == "fault_bench" || next_comm == "fault_bench"' \
+		>$T/events/sched/sched_switch/filter
+	echo 'stacktrace if prev_comm == "fault_bench"' >$T/events/sched/sched_switch/trigger
+	echo 1 >$T/events/sched/sched_switch/enable
+	echo 1 >$T/tracing_on
+}
+# Off-CPU time of fault_bench by the first frames of its kernel stack.
+trace_off() {
+	echo 0 >$T/tracing_on
+	echo 0 >$T/events/sched/sched_switch/enable
+	echo '!stacktrace if prev_comm == "fault_bench"' >$T/events/sched/sched_switch/trigger
+	echo 0 >$T/events/sched/sched_switch/filter
+	awk '
+	/ sched_switch: / {
+		ts = $0; sub(/:? sched_switch:.*/, "", ts); n = split(ts, f, " "); ts = f[n] + 0
+		if ($0 ~ /prev_comm=fault_bench /) {
+			out = ts; key = ""; path = ""; frames = 0; instack = 1
+			if ($0 ~ /prev_state=R/) key = "runnable"
+		} else if (out) {
+			k = key != "" ? key : (path != "" ? path : "-")
+			ms[k] += (ts - out) * 1000; cnt[k]++; out = 0; instack = 0
+		}
+		next
+	}
+	/<stack trace>/ { next }
+	/^ => / && instack && key == "" {
+		fn = $2
+		if (fn ~ /^(__traceiter_.*|trace_.*|event_trigger.*|stacktrace_.*|__schedule|schedule|schedule_timeout|schedule_preempt_disabled|io_schedule|io_schedule_timeout|__cond_resched|preempt_schedule.*|schedule_hrtimeout.*|__down.*|down|rwsem_down.*|__mutex_lock.*|mutex_lock|rt_mutex.*|__wait_for_common|wait_for_completion.*|folio_wait_bit_common|.*wait_on_page.*|__wait_.*)$/) next
+		path = path ? path "<" fn : fn
+		if (++frames == 3) { key = path; path = ""; instack = 0 }
+		next
+	}
+	!/^ => / && instack && path != "" { if (key == "") key = path; path = ""; instack = 0 }
+	END {
+		for (k in ms) printf " sleep_ms %s %.0f %d", k, ms[k], cnt[k]
+	}' $T/trace
+	echo >$T/trace
+}
+if [ -n "$sleeps" ]; then
+	trace_on
+	out=$( (echo $BASHPID >$cg/cgroup.procs && exec "$SELFTESTS/fault_bench" "$mib" "$order" fill) 2>&1)
+	rc=$?
+	profile=$(trace_off)
+	cleanup
+	[ $rc = 0 ] || fail "fault_bench failed: $out"
+	echo "result: $mode $out$profile"
+	exit 0
+fi
 if ! out=$( (echo $BASHPID >$cg/cgroup.procs && exec "$SELFTESTS/fault_bench" "$mib" "$order") 2>&1); then
 	events=$(tr '\n' ' ' <$cg/memory.events)
 	cleanup

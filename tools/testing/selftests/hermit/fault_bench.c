@@ -7,7 +7,8 @@
  * in a random order (or sequentially, or with a stride of 8 pages: every
  * 8th page, then every 8th from the second, and so on) and times every
  * access that took a major fault.
- *   fault_bench [MiB [rand|seq|stride]]
+ *   fault_bench [MiB [rand|seq|stride [fill]]]
+ * With "fill", it stops after the fill (to profile the swap-out alone).
  * Prints: faults, mean, median, p99 (microseconds), and the MiB/s of the
  * fill (bound by swap-out) and of the read pass (bound by swap-in), and
  * where the machine's CPU time went during the fill (fill_*_pct: user,
@@ -120,6 +121,12 @@ int main(int argc, char **argv)
 	}
 	fill = now_us() - fill;
 	cpu_times(&c1);
+	if (argc > 3 && !strcmp(argv[3], "fill")) {
+		printf("fill_mibps %.2f", mib / (fill / 1e6));
+		print_split("fill", &c0, &c1);
+		printf("\n");
+		return 0;
+	}
 	if (!strcmp(order, "stride")) {
 		for (i = 0, t = 0; t < STRIDE; t++)
 			for (j = t; j < n; j += STRIDE)
