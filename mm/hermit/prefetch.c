@@ -62,9 +62,9 @@ static const char * const hermit_prefetch_names[] = {
 	[HERMIT_RA_TREND] = "trend",
 };
 
-static int hermit_prefetch = HERMIT_RA_TREND;
+static int hermit_prefetch = HERMIT_RA_VMA;
 unsigned int hermit_readahead_win;	/* 0: adaptive */
-static bool hermit_prefetch_async = true;
+static bool hermit_prefetch_async;
 
 /* A trend window waiting for a worker (prefetch_async). */
 struct hermit_ra_queue {

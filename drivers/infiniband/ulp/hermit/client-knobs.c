@@ -131,7 +131,7 @@ static const struct kernel_param_ops hrc_merge_ops = {
 	.get = param_get_uint,
 };
 module_param_cb(rdma_merge, &hrc_merge_ops, &hrc_merge, 0644);
-MODULE_PARM_DESC(rdma_merge, "Pages of neighbouring slots one RDMA transfer carries at most (1-16, default 16; 1: no merging)");
+MODULE_PARM_DESC(rdma_merge, "Pages of neighbouring slots one RDMA transfer carries at most (1-16, default 1: no merging)");
 
 /* The key is used from the next connection on. */
 static int hrc_param_key_set(const char *val, const struct kernel_param *kp)

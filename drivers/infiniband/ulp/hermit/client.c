@@ -67,7 +67,7 @@ atomic_long_t hrc_chunks;
 unsigned int hrc_load_timeout = 60;	/* seconds */
 unsigned int hrc_max_sets;	/* room in hrc.queues */
 unsigned int hrc_queue_sets;	/* knob; 0: one per CPU */
-unsigned int hrc_merge = HRC_MERGE_MAX;	/* knob: pages per transfer */
+unsigned int hrc_merge = 1;	/* knob: pages per transfer; 1: off */
 
 #ifdef CONFIG_HERMIT_FAULT_INJECTION
 static DECLARE_FAULT_ATTR(hrc_fail_ctrl_send);

@@ -129,8 +129,11 @@ store)
 	p0=$(cstat write_posts)
 	g0=$(cstat write_merged)
 	mr0=$(cstat mr_transfers)
+	merge0=$(cat $H/rdma/merge)
+	echo 16 >$H/rdma/merge
 	SWAP_KIB=$SWAP_KIB BACKEND=rdma MIB=${2:-32} "$SELFTESTS/hermit_swap.sh" store v2 ||
 		exit 1
+	echo "$merge0" >$H/rdma/merge
 	w=$(($(cstat writes) - w0))
 	r=$(($(cstat reads) - r0))
 	m=$(cstat writes_in_flight_max)
@@ -153,9 +156,12 @@ prefetch)
 	p0=$(cstat prefetch_posts)
 	g0=$(cstat prefetch_merged)
 	r0=$(cstat reads)
+	merge0=$(cat $H/rdma/merge)
+	echo 16 >$H/rdma/merge
 	SWAP_KIB=$SWAP_KIB BACKEND=rdma PREFETCH_MIB=${2:-16} \
 		PREFETCH_SPECS="seq:vma rand:vma stride:trend stride:trend-async willneed:vma" "$SELFTESTS/hermit_swap.sh" prefetch ||
 		exit 1
+	echo "$merge0" >$H/rdma/merge
 	q=$(($(cstat prefetch_requests) - q0))
 	p=$(($(cstat prefetch_posts) - p0))
 	r=$(($(cstat reads) - r0))
