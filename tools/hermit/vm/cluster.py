@@ -141,8 +141,12 @@ class Node:
 
     def qemu_argv(self, kernel, rootfs, listener, smp):
         ips = ",".join(f"{link.ip}/24" for link in self.links)
+        # tsc=reliable: under TCG on a busy host the clocksource watchdog
+        # marks the TSC unstable, and the static keys that flips are patched
+        # with int3 while other vCPUs run, which TCG can trip over
+        # ("Oops: int3" in sched_clock_cpu, seen killing a node mid-run).
         append = (f"console=ttyS0 root=/dev/vda rw init=/sbin/hermit-init "
-                  f"panic=-1 hvm.node={self.name} hvm.ip={ips} "
+                  f"tsc=reliable panic=-1 hvm.node={self.name} hvm.ip={ips} "
                   f"{self.cmdline}").strip()
         nics = []
         for i, link in enumerate(self.links):
