@@ -118,12 +118,7 @@ MODULE_PARM_DESC(rdma_queues, "Sets of data queues from the next connection on (
 
 static int hrc_param_merge_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int v;
-
-	if (kstrtouint(val, 10, &v) || !v || v > HRC_MERGE_MAX)
-		return -EINVAL;
-	WRITE_ONCE(hrc_merge, v);
-	return 0;
+	return param_set_uint_minmax(val, kp, 1, HRC_MERGE_MAX);
 }
 
 static const struct kernel_param_ops hrc_merge_ops = {
