@@ -58,15 +58,17 @@ wait_state() {
 # Wait (at most 60 s, while process $1 lives) until writes are in flight;
 # print how many.
 in_flight() {
-	local n
+	local n v=0
 
+	# Read the gauge once per round: it can drop to 0 between two reads.
 	for n in $(seq 1200); do
-		[ "$(cstat writes_in_flight)" -gt 0 ] && break
+		v=$(cstat writes_in_flight)
+		[ "$v" -gt 0 ] && break
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.05
 	done
-	[ "$(cstat writes_in_flight)" -gt 0 ] || fail "no store in flight"
-	cstat writes_in_flight
+	[ "$v" -gt 0 ] || fail "no store in flight"
+	echo "$v"
 }
 
 # Poll stat $1 of the client, without forking, for at most $2 seconds;
