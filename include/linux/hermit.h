@@ -118,8 +118,11 @@ static inline struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
 #include <linux/sched/clock.h>
 
 void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages);
+void hermit_memcg_uncharged(struct mem_cgroup *memcg, unsigned long nr_pages);
+void hermit_memcg_offline(struct mem_cgroup *memcg);
 bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages);
-void hermit_direct_reclaimed(u64 start, unsigned long nr_reclaimed);
+void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
+			     unsigned long nr_reclaimed);
 
 /* Timestamp for hermit_direct_reclaimed(). */
 static inline u64 hermit_reclaim_start(void)
@@ -131,7 +134,10 @@ static inline u64 hermit_reclaim_start(void)
 
 static inline void hermit_memcg_charged(struct mem_cgroup *memcg,
 					unsigned int nr_pages) {}
-static inline void hermit_direct_reclaimed(u64 start,
+static inline void hermit_memcg_uncharged(struct mem_cgroup *memcg,
+					  unsigned long nr_pages) {}
+static inline void hermit_memcg_offline(struct mem_cgroup *memcg) {}
+static inline void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 					   unsigned long nr_reclaimed) {}
 
 static inline bool hermit_memcg_wait(struct mem_cgroup *memcg,

@@ -29,6 +29,7 @@
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
+#include <linux/hash.h>
 #include <linux/hermit.h>
 #include <linux/init.h>
 #include <linux/jiffies.h>
@@ -43,6 +44,8 @@
 #include <linux/string.h>
 #include <linux/swap.h>
 #include <linux/vmstat.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "internal.h"
@@ -56,6 +59,10 @@
 #define HERMIT_RCL_PERIOD	max(1, HZ / 100)
 /* How long a task at its hard limit waits for the offload threads. */
 #define HERMIT_RCL_WAIT		max(1, HZ / 100)
+/* How long a cgroup the threads could not reclaim from is left alone. */
+#define HERMIT_RCL_BACKOFF	max(1, HZ / 20)
+/* Wait queues for tasks at their hard limit, hashed by cgroup id. */
+#define HERMIT_RCL_WQ_BITS	4
 
 /**
  * hermit_offload_trigger() - usage above which a cgroup's reclaim is offloaded
@@ -86,6 +93,10 @@ unsigned long hermit_offload_trigger(unsigned long high, unsigned long max,
  * @supply: Pages the offload threads reclaimed in that period.
  * @direct: Pages tasks of those cgroups had to reclaim for themselves.
  *
+ * One thread more when the threads fall behind, one less when they are well
+ * ahead or there was no demand at all (the controller steps from a timer,
+ * so it also steps down while the threads are idle).
+ *
  * Return: between 1 and @nr (0 when @nr is 0).
  */
 unsigned int hermit_offload_next_active(unsigned int active, unsigned int nr,
@@ -96,7 +107,7 @@ unsigned int hermit_offload_next_active(unsigned int active, unsigned int nr,
 		return 0;
 	if (direct || demand > supply)
 		active++;
-	else if (active > 1 && demand < supply / 2)
+	else if (active > 1 && (!demand || demand < supply / 2))
 		active--;
 	return clamp(active, 1U, nr);
 }
@@ -162,28 +173,90 @@ static DEFINE_PER_CPU(struct task_struct *, hermit_rcl_task);
 static DEFINE_PER_CPU(int, hermit_rcl_rank) = -1;
 static DEFINE_PER_CPU(unsigned long, hermit_rcl_cursor);
 
-/* The controller's inputs for the current period, and its next tick. */
+/*
+ * The controller's inputs for the current period. It steps from a delayed
+ * work every HERMIT_RCL_PERIOD while cgroups are queued or more than one
+ * thread is allowed, so it also steps down when the threads are idle.
+ */
 static atomic_long_t hermit_rcl_demand;
 static atomic_long_t hermit_rcl_supply;
 static atomic_long_t hermit_rcl_direct;
-static unsigned long hermit_rcl_tick;
+static void hermit_rcl_tick(struct work_struct *work);
+static DECLARE_DELAYED_WORK(hermit_rcl_work, hermit_rcl_tick);
+
+/*
+ * Cgroups an offload thread reclaimed nothing from, by cgroup id: a charge
+ * does not queue them again before the deadline they hold (an xa_mk_value()
+ * of jiffies). No reference is held; the work prunes expired entries.
+ */
+static DEFINE_XARRAY(hermit_rcl_backoff);
+static atomic_long_t hermit_rcl_dropped;	/* removed while queued */
+
+/*
+ * Pages the threads reclaimed per cgroup id (xa_mk_value()), for fs_served;
+ * at most HERMIT_RCL_SERVED_MAX cgroups, until a write to fs_served clears it.
+ */
+#define HERMIT_RCL_SERVED_MAX	1024
+static DEFINE_XARRAY(hermit_rcl_served);
+static atomic_t hermit_rcl_nr_served;
 
 /* Tasks at their hard limit waiting for an offload thread's batch. */
-static DECLARE_WAIT_QUEUE_HEAD(hermit_rcl_waiters);
+static wait_queue_head_t hermit_rcl_wq[1 << HERMIT_RCL_WQ_BITS];
+static atomic_t hermit_rcl_nr_waiting;
 
-/* Wake the threads allowed to run; callable from any task context. */
+struct hermit_rcl_waiter {
+	struct wait_queue_entry wq;
+	struct mem_cgroup *memcg;
+	unsigned int nr_pages;
+};
+
+/* What a wakeup is for: @memcg's waiters, as many as @budget pages serve. */
+struct hermit_rcl_wake_key {
+	struct mem_cgroup *memcg;
+	long budget;
+};
+
+static wait_queue_head_t *hermit_rcl_wq_of(struct mem_cgroup *memcg)
+{
+	return &hermit_rcl_wq[hash_64(cgroup_id(memcg->css.cgroup), HERMIT_RCL_WQ_BITS)];
+}
+
+/* Wake the threads allowed to run; callable from any context. */
 static void hermit_rcl_wake(void)
 {
 	unsigned int active = READ_ONCE(hermit_rcl_active);
 	int cpu;
 
-	for_each_online_cpu(cpu) {
+	/* Only the offload cores: a few bits, not all online CPUs. */
+	for_each_cpu(cpu, &hermit_rcl_cpus) {
 		int rank = READ_ONCE(per_cpu(hermit_rcl_rank, cpu));
 		struct task_struct *t = READ_ONCE(per_cpu(hermit_rcl_task, cpu));
 
 		if (rank >= 0 && rank < active && t)
 			wake_up_process(t);
 	}
+}
+
+static void hermit_rcl_arm(void)
+{
+	if (!delayed_work_pending(&hermit_rcl_work))
+		queue_delayed_work(system_unbound_wq, &hermit_rcl_work, HERMIT_RCL_PERIOD);
+}
+
+static void hermit_rcl_queue_del(unsigned long id, struct mem_cgroup *memcg)
+{
+	if (xa_cmpxchg(&hermit_rcl_queue, id, memcg, NULL, 0) == memcg)
+		css_put(&memcg->css);
+}
+
+/* Drop every queued cgroup (fs_enabled off, or no offload core online). */
+static void hermit_rcl_drain(void)
+{
+	struct mem_cgroup *memcg;
+	unsigned long id;
+
+	xa_for_each(&hermit_rcl_queue, id, memcg)
+		hermit_rcl_queue_del(id, memcg);
 }
 
 /* Recompute the offload cores from the knobs; @online excludes a dying CPU. */
@@ -207,8 +280,11 @@ static void hermit_rcl_update(const struct cpumask *online)
 		WRITE_ONCE(per_cpu(hermit_rcl_rank, cpu), r);
 	}
 	WRITE_ONCE(hermit_rcl_active, clamp(hermit_rcl_active, 1U, max(hermit_rcl_nr, 1U)));
-	if (!hermit_rcl_nr)
+	if (!hermit_rcl_nr) {
 		pr_warn_once("no online offload core: memory cgroups reclaim for themselves\n");
+		/* Nothing would ever take them off: drop their references. */
+		hermit_rcl_drain();
+	}
 	hermit_rcl_wake();
 }
 
@@ -236,11 +312,24 @@ static void hermit_rcl_set(unsigned int *nr_cores, unsigned int nr,
 	}
 }
 
+/* Is the cgroup with id @id left alone after a batch that yielded nothing? */
+static bool hermit_rcl_backing_off(unsigned long id)
+{
+	void *entry = xa_load(&hermit_rcl_backoff, id);
+
+	if (!entry)
+		return false;
+	if (time_before(jiffies, xa_to_value(entry)))
+		return true;
+	xa_cmpxchg(&hermit_rcl_backoff, id, entry, NULL, 0);
+	return false;
+}
+
 static void hermit_rcl_queue_add(struct mem_cgroup *memcg)
 {
 	unsigned long id = cgroup_id(memcg->css.cgroup);
 
-	if (xa_load(&hermit_rcl_queue, id))
+	if (xa_load(&hermit_rcl_queue, id) || hermit_rcl_backing_off(id))
 		return;
 	if (!css_tryget_online(&memcg->css))
 		return;
@@ -250,12 +339,7 @@ static void hermit_rcl_queue_add(struct mem_cgroup *memcg)
 	}
 	hermit_count(HERMIT_FS_QUEUED, 1);
 	hermit_rcl_wake();
-}
-
-static void hermit_rcl_queue_del(unsigned long id, struct mem_cgroup *memcg)
-{
-	if (xa_cmpxchg(&hermit_rcl_queue, id, memcg, NULL, 0) == memcg)
-		css_put(&memcg->css);
+	hermit_rcl_arm();
 }
 
 /* The next queued cgroup after @cursor, round robin, with a reference. */
@@ -290,10 +374,14 @@ static unsigned long hermit_memcg_trigger(struct mem_cgroup *memcg)
  *
  * Called by try_charge_memcg() each time it charges a batch to the page
  * counter. Queues every cgroup of the hierarchy whose usage is above its
- * trigger and wakes the offload threads. Never sleeps.
+ * trigger and wakes the offload threads. The charge counts once as demand
+ * for the controller, however many ancestors are above their trigger.
+ * Never sleeps.
  */
 void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages)
 {
+	bool counted = false;
+
 	if (!READ_ONCE(fs_enabled) || !READ_ONCE(hermit_rcl_nr) || !in_task())
 		return;
 	for (; memcg && !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg)) {
@@ -301,7 +389,10 @@ void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages)
 
 		if (!trigger || page_counter_read(&memcg->memory) <= trigger)
 			continue;
-		atomic_long_add(nr_pages, &hermit_rcl_demand);
+		if (!counted) {
+			atomic_long_add(nr_pages, &hermit_rcl_demand);
+			counted = true;
+		}
 		hermit_rcl_queue_add(memcg);
 	}
 }
@@ -311,59 +402,170 @@ static bool hermit_memcg_has_room(struct mem_cgroup *memcg, unsigned int nr_page
 	return page_counter_read(&memcg->memory) + nr_pages <= READ_ONCE(memcg->memory.max);
 }
 
+static bool hermit_memcg_queued(struct mem_cgroup *memcg)
+{
+	return xa_load(&hermit_rcl_queue, cgroup_id(memcg->css.cgroup)) == memcg;
+}
+
+/* Wake @memcg's waiters, in order, until @budget pages are handed out. */
+static int hermit_rcl_wake_fn(struct wait_queue_entry *wq, unsigned int mode,
+			      int sync, void *arg)
+{
+	struct hermit_rcl_waiter *w = container_of(wq, struct hermit_rcl_waiter, wq);
+	struct hermit_rcl_wake_key *key = arg;
+
+	if (w->memcg != key->memcg)
+		return 0;
+	if (key->budget <= 0)
+		return -1;
+	key->budget -= w->nr_pages;
+	return autoremove_wake_function(wq, mode, sync, NULL);
+}
+
+/* @nr_pages were made free in @memcg: wake the waiters they serve. */
+static void hermit_rcl_wake_waiters(struct mem_cgroup *memcg, unsigned long nr_pages)
+{
+	struct hermit_rcl_wake_key key = { .memcg = memcg, .budget = nr_pages };
+	wait_queue_head_t *wqh;
+
+	if (!atomic_read(&hermit_rcl_nr_waiting))
+		return;
+	/*
+	 * A waiter missed here (it queued itself after the check and before
+	 * the room was there) sleeps at most HERMIT_RCL_WAIT.
+	 */
+	wqh = hermit_rcl_wq_of(memcg);
+	if (wq_has_sleeper(wqh))
+		__wake_up(wqh, TASK_NORMAL, 0, &key);
+}
+
+/**
+ * hermit_memcg_uncharged() - pages were uncharged; wake who waits for them
+ * @memcg: The cgroup uncharged.
+ * @nr_pages: Pages uncharged.
+ *
+ * Called by the memcg uncharge path. Costs an atomic read when nobody waits.
+ */
+void hermit_memcg_uncharged(struct mem_cgroup *memcg, unsigned long nr_pages)
+{
+	for (; memcg && !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg))
+		hermit_rcl_wake_waiters(memcg, nr_pages);
+}
+
 /**
  * hermit_memcg_wait() - at the hard limit, wait for the offload threads
  * @memcg: The cgroup at its limit.
  * @nr_pages: Pages the task is charging.
  *
- * Called by try_charge_memcg() before a task reclaims for its own charge.
- * If offload threads are reclaiming for @memcg right now, the task waits for
- * their next batch (at most 10 ms) instead of reclaiming the same pages
- * beside them; it reclaims for itself if no room was made.
+ * Called by try_charge_memcg(), inside its memory stall and after the
+ * MEMCG_MAX event, before a task reclaims for its own charge; the caller
+ * bounds the calls per charge. If offload threads are reclaiming for
+ * @memcg right now, the task waits for their next batch or an uncharge (at
+ * most 10 ms) instead of reclaiming the same pages beside them; it reclaims
+ * for itself if no room was made.
  *
  * Return: true if there is room now: the caller retries the charge.
  */
 bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
 {
+	struct hermit_rcl_waiter w = { .memcg = memcg, .nr_pages = nr_pages };
+	wait_queue_head_t *wqh = hermit_rcl_wq_of(memcg);
+	long timeout = HERMIT_RCL_WAIT;
+	bool room;
 	u64 start;
-	long left;
 
 	if (!READ_ONCE(fs_enabled) || !READ_ONCE(hermit_rcl_nr) ||
-	    xa_load(&hermit_rcl_queue, cgroup_id(memcg->css.cgroup)) != memcg)
+	    !hermit_memcg_queued(memcg))
 		return false;
 	start = local_clock();
-	left = wait_event_killable_timeout(hermit_rcl_waiters,
-					   hermit_memcg_has_room(memcg, nr_pages),
-					   HERMIT_RCL_WAIT);
+	init_wait(&w.wq);
+	w.wq.func = hermit_rcl_wake_fn;
+	atomic_inc(&hermit_rcl_nr_waiting);
+	for (;;) {
+		prepare_to_wait_exclusive(wqh, &w.wq, TASK_KILLABLE);
+		room = hermit_memcg_has_room(memcg, nr_pages);
+		if (room || !timeout || fatal_signal_pending(current) ||
+		    !hermit_memcg_queued(memcg))
+			break;
+		timeout = schedule_timeout(timeout);
+	}
+	finish_wait(wqh, &w.wq);
+	atomic_dec(&hermit_rcl_nr_waiting);
 	hermit_count(HERMIT_FS_WAITS, 1);
 	hermit_count(HERMIT_FS_WAIT_NS, local_clock() - start);
-	if (left > 0)
-		return true;
-	atomic_long_add(nr_pages, &hermit_rcl_direct);
-	return false;
+	if (!room)
+		atomic_long_add(nr_pages, &hermit_rcl_direct);
+	return room;
 }
 
 /**
  * hermit_direct_reclaimed() - account reclaim a task did for its own charge
+ * @memcg: The cgroup it reclaimed for.
  * @start: hermit_reclaim_start() before the reclaim.
  * @nr_reclaimed: Pages it reclaimed.
+ *
+ * Only reclaim for a cgroup the threads serve is a controller input: the
+ * threads falling behind. Other cgroups' reclaim is only counted.
  */
-void hermit_direct_reclaimed(u64 start, unsigned long nr_reclaimed)
+void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
+			     unsigned long nr_reclaimed)
 {
 	hermit_count(HERMIT_FS_RECLAIMED_DIRECT, nr_reclaimed);
 	hermit_count(HERMIT_FS_DIRECT_RECLAIM_NS, local_clock() - start);
-	atomic_long_add(nr_reclaimed ?: 1, &hermit_rcl_direct);
+	if (nr_reclaimed && memcg && hermit_memcg_queued(memcg))
+		atomic_long_add(nr_reclaimed, &hermit_rcl_direct);
 }
 
-/* One controller step per period, by whichever thread gets there first. */
-static void hermit_rcl_feedback(void)
+/**
+ * hermit_memcg_offline() - a cgroup goes offline: drop it from the queue
+ * @memcg: The cgroup.
+ *
+ * Called by mem_cgroup_css_offline(), so a removed cgroup is not pinned by
+ * the queue until a thread comes by.
+ */
+void hermit_memcg_offline(struct mem_cgroup *memcg)
 {
-	unsigned long tick = READ_ONCE(hermit_rcl_tick);
+	unsigned long id = cgroup_id(memcg->css.cgroup);
+
+	if (hermit_memcg_queued(memcg)) {
+		hermit_rcl_queue_del(id, memcg);
+		atomic_long_inc(&hermit_rcl_dropped);
+	}
+	xa_erase(&hermit_rcl_backoff, id);
+}
+
+static void hermit_rcl_served_add(unsigned long id, unsigned long nr)
+{
+	void *old;
+
+	xa_lock(&hermit_rcl_served);
+	old = xa_load(&hermit_rcl_served, id);
+	if (old)
+		__xa_store(&hermit_rcl_served, id, xa_mk_value(xa_to_value(old) + nr),
+			   GFP_ATOMIC | __GFP_NOWARN);
+	else if (atomic_read(&hermit_rcl_nr_served) < HERMIT_RCL_SERVED_MAX &&
+		 !xa_err(__xa_store(&hermit_rcl_served, id, xa_mk_value(nr),
+				    GFP_ATOMIC | __GFP_NOWARN)))
+		atomic_inc(&hermit_rcl_nr_served);
+	xa_unlock(&hermit_rcl_served);
+}
+
+/* Forget backoffs that have run out (their cgroups may be gone). */
+static void hermit_rcl_prune(void)
+{
+	unsigned long id;
+	void *entry;
+
+	xa_for_each(&hermit_rcl_backoff, id, entry)
+		if (!time_before(jiffies, xa_to_value(entry)))
+			xa_cmpxchg(&hermit_rcl_backoff, id, entry, NULL, 0);
+}
+
+/* One controller step; again in a period while there is anything to do. */
+static void hermit_rcl_tick(struct work_struct *work)
+{
 	unsigned int old, new;
 
-	if (time_before(jiffies, tick) ||
-	    cmpxchg(&hermit_rcl_tick, tick, jiffies + HERMIT_RCL_PERIOD) != tick)
-		return;
 	old = READ_ONCE(hermit_rcl_active);
 	new = hermit_offload_next_active(old, READ_ONCE(hermit_rcl_nr),
 					 atomic_long_xchg(&hermit_rcl_demand, 0),
@@ -374,6 +576,9 @@ static void hermit_rcl_feedback(void)
 		if (new > old)
 			hermit_rcl_wake();
 	}
+	hermit_rcl_prune();
+	if (!xa_empty(&hermit_rcl_queue) || new > 1 || !xa_empty(&hermit_rcl_backoff))
+		hermit_rcl_arm();
 }
 
 static int hermit_rcl_should_run(unsigned int cpu)
@@ -397,9 +602,13 @@ static void hermit_rcl_run(unsigned int cpu)
 	id = *cursor;
 	trigger = hermit_memcg_trigger(memcg);
 	usage = page_counter_read(&memcg->memory);
+	if (!mem_cgroup_online(memcg)) {
+		atomic_long_inc(&hermit_rcl_dropped);
+		hermit_rcl_queue_del(id, memcg);
+		goto out;
+	}
 	/* Reclaim a batch below the trigger, so the task is not back at once. */
-	if (READ_ONCE(fs_enabled) && mem_cgroup_online(memcg) &&
-	    trigger && usage + HERMIT_RCL_BATCH > trigger) {
+	if (READ_ONCE(fs_enabled) && trigger && usage + HERMIT_RCL_BATCH > trigger) {
 		u64 start = local_clock();
 
 		nr = try_to_free_mem_cgroup_pages(memcg, HERMIT_RCL_BATCH, GFP_KERNEL,
@@ -407,14 +616,21 @@ static void hermit_rcl_run(unsigned int cpu)
 		hermit_count(HERMIT_FS_OFFLOAD_NS, local_clock() - start);
 		hermit_count(HERMIT_FS_RECLAIMED_OFFLOAD, nr);
 		atomic_long_add(nr, &hermit_rcl_supply);
-		if (nr && wq_has_sleeper(&hermit_rcl_waiters))
-			wake_up_all(&hermit_rcl_waiters);
+		if (nr) {
+			hermit_rcl_served_add(id, nr);
+			hermit_memcg_uncharged(memcg, nr);
+		} else {
+			/* Stuck: leave it alone for a while, do not spin on it. */
+			xa_store(&hermit_rcl_backoff, id,
+				 xa_mk_value(jiffies + HERMIT_RCL_BACKOFF),
+				 GFP_KERNEL | __GFP_NOWARN);
+		}
 	}
 	/* Done, or stuck: a charge above the trigger queues it again. */
 	if (!nr)
 		hermit_rcl_queue_del(id, memcg);
+out:
 	css_put(&memcg->css);
-	hermit_rcl_feedback();
 	cond_resched();
 }
 
@@ -443,16 +659,6 @@ static int hermit_rcl_cpu_offline(unsigned int cpu)
 	hermit_rcl_update(&online);
 	mutex_unlock(&hermit_rcl_mutex);
 	return 0;
-}
-
-/* Drop every queued cgroup (fs_enabled turned off). */
-static void hermit_rcl_drain(void)
-{
-	struct mem_cgroup *memcg;
-	unsigned long id;
-
-	xa_for_each(&hermit_rcl_queue, id, memcg)
-		hermit_rcl_queue_del(id, memcg);
 }
 
 static int hermit_fs_enabled_set(const char *val, const struct kernel_param *kp)
@@ -548,6 +754,7 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 	unsigned long __maybe_unused *events;
 	unsigned long id, queued = 0;
 	struct mem_cgroup *memcg;
+	void *entry;
 
 	mutex_lock(&hermit_rcl_mutex);
 	seq_printf(m, "offload_cpus %*pbl\n", cpumask_pr_args(&hermit_rcl_cpus));
@@ -557,6 +764,11 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 	xa_for_each(&hermit_rcl_queue, id, memcg)
 		queued++;
 	seq_printf(m, "queued_cgroups %lu\n", queued);
+	queued = 0;
+	xa_for_each(&hermit_rcl_backoff, id, entry)
+		queued++;
+	seq_printf(m, "backoff_cgroups %lu\n", queued);
+	seq_printf(m, "dropped_offline %ld\n", atomic_long_read(&hermit_rcl_dropped));
 #ifdef CONFIG_VM_EVENT_COUNTERS
 	events = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*events), GFP_KERNEL);
 	if (events) {
@@ -568,6 +780,46 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hermit_fs_status);
+
+/* "CGROUP_ID PAGES" for each cgroup the threads reclaimed from. */
+static int hermit_fs_served_show(struct seq_file *m, void *v)
+{
+	unsigned long id;
+	void *entry;
+
+	xa_for_each(&hermit_rcl_served, id, entry)
+		seq_printf(m, "%lu %lu\n", id, xa_to_value(entry));
+	return 0;
+}
+
+static int hermit_fs_served_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, hermit_fs_served_show, NULL);
+}
+
+/* Any write clears the table. */
+static ssize_t hermit_fs_served_write(struct file *file, const char __user *buf,
+				      size_t len, loff_t *ppos)
+{
+	unsigned long id;
+	void *entry;
+
+	xa_lock(&hermit_rcl_served);
+	xa_for_each(&hermit_rcl_served, id, entry)
+		__xa_erase(&hermit_rcl_served, id);
+	atomic_set(&hermit_rcl_nr_served, 0);
+	xa_unlock(&hermit_rcl_served);
+	return len;
+}
+
+static const struct file_operations hermit_fs_served_fops = {
+	.owner		= THIS_MODULE,
+	.open		= hermit_fs_served_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+	.write		= hermit_fs_served_write,
+};
 
 static const struct kernel_param hermit_fs_knobs[] = {
 	{ .name = "fs_enabled", .ops = &hermit_fs_enabled_ops, .perm = 0644,
@@ -588,13 +840,15 @@ static int __init hermit_rcl_init(void)
 	for (i = 0; i < ARRAY_SIZE(hermit_fs_knobs); i++)
 		hermit_debugfs_knob(dir, &hermit_fs_knobs[i]);
 	debugfs_create_file("fs_status", 0444, dir, NULL, &hermit_fs_status_fops);
+	debugfs_create_file("fs_served", 0644, dir, NULL, &hermit_fs_served_fops);
 
+	for (i = 0; i < ARRAY_SIZE(hermit_rcl_wq); i++)
+		init_waitqueue_head(&hermit_rcl_wq[i]);
 	ret = smpboot_register_percpu_thread(&hermit_rcl_threads);
 	if (ret) {
 		pr_err("cannot start the offload reclaim threads: %d\n", ret);
 		return ret;
 	}
-	WRITE_ONCE(hermit_rcl_tick, jiffies);
 	WRITE_ONCE(hermit_rcl_ready, true);
 	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "mm/hermit:online",
 					hermit_rcl_cpu_online, hermit_rcl_cpu_offline);

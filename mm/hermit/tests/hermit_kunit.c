@@ -549,8 +549,9 @@ static void hermit_test_offload_feedback(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(3, 4, 60, 100, 0), 3);
 	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(3, 4, 40, 100, 0), 2);
 	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(1, 4, 0, 100, 0), 1);
-	/* Idle: unchanged. */
-	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(2, 4, 0, 0, 0), 2);
+	/* Idle (the controller steps from a timer): one less, down to one. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(2, 4, 0, 0, 0), 1);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(1, 4, 0, 0, 0), 1);
 	/* Fewer cores than before (fs_nr_cores lowered): clamped. */
 	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(6, 2, 0, 0, 0), 2);
 }

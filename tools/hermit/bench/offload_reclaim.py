@@ -33,13 +33,13 @@ def main():
 
     def body(c):
         print(f"{'backend':8} {'local':>6} {'N ms':>8} {'Y ms':>8} {'N/Y':>6} "
-              f"{'offload%':>9} {'direct N/Y':>11}")
+              f"{'offload%':>9} {'stall N/Y':>11}")
         for factor, local in (("2", "50%"), ("4", "25%")):
             rc, out, err = c.node("compute").run(
                 SCRIPT, ["ratio", "v2", factor, mib, "0", "measure"], 1800)
             runs = re.findall(r"fs_enabled=[NY]: runtime (\d+) ms", out)
-            res = re.search(r"offload share (\d+)%, direct reclaim time N/Y (\d+)x, "
-                            r"runtime N/Y ([\d.]+)", out)
+            res = re.search(r"offload share (\d+)%, direct stall N/Y (\d+)x "
+                            r"\(Y: [^)]*\), runtime N/Y ([\d.]+)", out)
             if rc != 0 or len(runs) != 2 or not res:
                 print(f"dram     {local:>6} failed (exit {rc}): {(out + err).strip()[-300:]}")
                 continue
