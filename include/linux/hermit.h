@@ -120,6 +120,7 @@ static inline struct folio *hermit_readahead(swp_entry_t entry, gfp_t gfp_mask,
 void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages);
 void hermit_memcg_uncharged(struct mem_cgroup *memcg, unsigned long nr_pages);
 void hermit_memcg_offline(struct mem_cgroup *memcg);
+bool hermit_defer_pageout(struct folio *folio);
 bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages);
 void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 			     unsigned long nr_reclaimed);
@@ -137,6 +138,11 @@ static inline void hermit_memcg_charged(struct mem_cgroup *memcg,
 static inline void hermit_memcg_uncharged(struct mem_cgroup *memcg,
 					  unsigned long nr_pages) {}
 static inline void hermit_memcg_offline(struct mem_cgroup *memcg) {}
+
+static inline bool hermit_defer_pageout(struct folio *folio)
+{
+	return false;
+}
 static inline void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 					   unsigned long nr_reclaimed) {}
 

@@ -157,6 +157,7 @@ unsigned int hermit_offload_pick(unsigned long *out, const unsigned long *wanted
 static bool fs_enabled = true;
 static unsigned int fs_nr_cores = 1;
 static unsigned long fs_headroom = 2048;
+static bool fs_batch_flush = true;
 static struct cpumask fs_cores;		/* empty: the default */
 
 /* Queued cgroups by cgroup id; each entry holds a css reference. */
@@ -581,6 +582,25 @@ static void hermit_rcl_tick(struct work_struct *work)
 		hermit_rcl_arm();
 }
 
+/**
+ * hermit_defer_pageout() - may reclaim write this dirty folio after the batch?
+ * @folio: A dirty folio reclaim has unmapped and is about to write.
+ *
+ * Called by shrink_folio_list(). An offload thread reclaims for tasks on
+ * other CPUs: the TLB flush before each write is a shootdown IPI to them.
+ * With fs_batch_flush, an offload thread holds order-0 anonymous swap cache
+ * folios back and writes them after the batch, after one flush.
+ *
+ * Return: true to defer the write of @folio.
+ */
+bool hermit_defer_pageout(struct folio *folio)
+{
+	return READ_ONCE(fs_batch_flush) && (current->flags & PF_KTHREAD) &&
+		this_cpu_read(hermit_rcl_task) == current &&
+		!folio_test_large(folio) && folio_test_anon(folio) &&
+		folio_test_swapcache(folio);
+}
+
 static int hermit_rcl_should_run(unsigned int cpu)
 {
 	int rank = __this_cpu_read(hermit_rcl_rank);
@@ -749,6 +769,9 @@ static const struct kernel_param_ops hermit_fs_headroom_ops = {
 module_param_cb(fs_headroom, &hermit_fs_headroom_ops, &fs_headroom, 0644);
 MODULE_PARM_DESC(fs_headroom, "Pages below a cgroup's limit where offloaded reclaim starts (default 2048)");
 
+module_param_cb(fs_batch_flush, &hermit_bool_param_ops, &fs_batch_flush, 0644);
+MODULE_PARM_DESC(fs_batch_flush, "Offload threads flush the TLB once per batch of dirty pages (default Y)");
+
 static int hermit_fs_status_show(struct seq_file *m, void *v)
 {
 	unsigned long __maybe_unused *events;
@@ -829,6 +852,8 @@ static const struct kernel_param hermit_fs_knobs[] = {
 	{ .name = "fs_cores", .ops = &hermit_fs_cores_ops, .perm = 0644 },
 	{ .name = "fs_headroom", .ops = &hermit_fs_headroom_ops, .perm = 0644,
 	  .arg = &fs_headroom },
+	{ .name = "fs_batch_flush", .ops = &hermit_bool_param_ops, .perm = 0644,
+	  .arg = &fs_batch_flush },
 };
 
 static int __init hermit_rcl_init(void)

@@ -8,8 +8,13 @@
 #        CPU 0, with fs_enabled=N then Y: every page verified; N reclaims
 #        directly (pages and time above 0); with Y at least 90% of the
 #        reclaimed pages reclaimed by offload threads and the direct stall
-#        (direct reclaim plus waiting for the threads) at least 1.5x lower
-#        ("measure": only print the numbers, for the benchmark)
+#        (direct reclaim plus waiting for the threads) at least 1.5x lower,
+#        and at most one TLB shootdown to CPU 0 per 4 pages the threads
+#        reclaimed ("measure": only print the numbers)
+#   offload_reclaim.sh one dram|rdma:SERVER FACTOR MIB THREADS N|Y|Y-noflush
+#        one measured run for the benchmark: fs_enabled N or Y (Y-noflush:
+#        with fs_batch_flush=N), THREADS application threads; prints
+#        runtime, who reclaimed, stalls, TLB shootdowns, where pages went
 #   offload_reclaim.sh knobs      fs_nr_cores, fs_cores, fs_headroom and CPU
 #                                 hotplug changed under load
 #   offload_reclaim.sh many N     N cgroups under pressure at once, each
@@ -25,6 +30,8 @@ SWAPDEV=${SWAPDEV:-/dev/vdb}
 MIB=64
 WORK=0
 BENCH=0
+THREADS=2
+BACKEND=dram
 
 hstat() {
 	cat "$H/$1"
@@ -40,20 +47,23 @@ knob() {
 
 setup() {
 	swapoff -a 2>/dev/null
-	mkswap "$SWAPDEV" >/dev/null || fail "mkswap $SWAPDEV"
+	# 512 MiB: at most 8 chunks of 64 MiB on an RDMA server.
+	mkswap "$SWAPDEV" 524288 >/dev/null || fail "mkswap $SWAPDEV"
 	swapon "$SWAPDEV" || fail "swapon $SWAPDEV"
-	knob backend dram
+	knob backend "$BACKEND"
 	knob enabled 1
 	knob fs_enabled Y
 	knob fs_nr_cores 1
 	knob fs_cores auto
 	knob fs_headroom 2048
+	knob fs_batch_flush Y
 }
 
 teardown() {
 	swapoff "$SWAPDEV" || fail "swapoff $SWAPDEV"
 	knob enabled 0
 	knob fs_enabled Y
+	knob fs_batch_flush Y
 }
 
 # cg_run v1|v2 NAME LIMIT_BYTES CMD...: CMD in its own memory cgroup with
@@ -111,7 +121,7 @@ measured_run() {
 	d0=$(hstat fs_reclaimed_direct)
 	n0=$(hstat fs_direct_reclaim_ns)
 	t0=$(now_ms)
-	cg_run "$v" hermit-fs "$limit" "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 2 -w "$WORK" ||
+	cg_run "$v" hermit-fs "$limit" "$SELFTESTS/swap_workload" -s "$MIB" -t "$THREADS" -p 2 -w "$WORK" ||
 		fail "workload failed (fs_enabled=$(cat $H/fs_enabled))"
 	MS=$(($(now_ms) - t0))
 	OFF=$(($(hstat fs_reclaimed_offload) - o0))
@@ -148,6 +158,36 @@ ratio() {
 	[ "$((OFF + DIRECT))" -gt 0 ] || fail "nothing was reclaimed"
 	[ "$share" -ge 90 ] || fail "only ${share}% reclaimed by offload threads"
 	[ "$((2 * dns_n))" -ge $((3 * STALL_NS)) ] || fail "direct stall fell less than 1.5x"
+	# fs_batch_flush: one TLB flush per batch, not one per dirty page.
+	[ "$((4 * IPIS))" -le "$OFF" ] ||
+		fail "$IPIS TLB shootdowns to CPU 0 for $OFF pages reclaimed by offload threads"
+}
+
+one() {
+	local mode=$4 stored0 pswpout0
+	MIB=$2 THREADS=$3
+	case $1 in
+	dram) BACKEND=dram ;;
+	rdma:*)
+		BACKEND=rdma
+		"$SELFTESTS/rdma_client.sh" connect "${1#rdma:}" >/dev/null ||
+			fail "cannot connect to the Hermit server ${1#rdma:}"
+		;;
+	*) fail "backend must be dram or rdma:SERVER" ;;
+	esac
+	setup
+	case $mode in
+	N) knob fs_enabled N ;;
+	Y) ;;
+	Y-noflush) knob fs_batch_flush N ;;
+	*) fail "mode must be N, Y or Y-noflush" ;;
+	esac
+	stored0=$(hstat stored) pswpout0=$(vmstat pswpout)
+	measured_run v2 $((MIB * 1024 * 1024 / $5))
+	echo "result: one ms $MS offload $OFF direct $DIRECT direct_ms $((DIRECT_NS / 1000000))" \
+		"wait_ms $WAIT_MS waits $WAITS busy_ms $BUSY_MS ipis $IPIS majflt $MAJFLT" \
+		"stored $(($(hstat stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))"
+	teardown
 }
 
 expect_cpus() {
@@ -315,6 +355,7 @@ ratio)
 	[ "${6:-}" = measure ] && BENCH=1
 	ratio "${2:?v1|v2}" "${3:?factor}"
 	;;
+one) one "${2:?backend}" "${4:?MiB}" "${5:?threads}" "${6:?N|Y|Y-noflush}" "${3:?factor}" ;;
 knobs) knobs ;;
 many) many "${2:-8}" ;;
 rmdir) rmdir_queued ;;
