@@ -244,10 +244,19 @@ static void hermit_rcl_arm(void)
 		queue_delayed_work(system_unbound_wq, &hermit_rcl_work, HERMIT_RCL_PERIOD);
 }
 
-static void hermit_rcl_queue_del(unsigned long id, struct mem_cgroup *memcg)
+static void hermit_rcl_wake_waiters(struct mem_cgroup *memcg, unsigned long nr_pages);
+
+/*
+ * Take @memcg off the queue. Its waiters wake and reclaim for themselves:
+ * no thread will make room for them now. Returns false if it was not queued.
+ */
+static bool hermit_rcl_queue_del(unsigned long id, struct mem_cgroup *memcg)
 {
-	if (xa_cmpxchg(&hermit_rcl_queue, id, memcg, NULL, 0) == memcg)
-		css_put(&memcg->css);
+	if (xa_cmpxchg(&hermit_rcl_queue, id, memcg, NULL, 0) != memcg)
+		return false;
+	hermit_rcl_wake_waiters(memcg, LONG_MAX);
+	css_put(&memcg->css);
+	return true;
 }
 
 /* Drop every queued cgroup (fs_enabled off, or no offload core online). */
@@ -449,6 +458,8 @@ static void hermit_rcl_wake_waiters(struct mem_cgroup *memcg, unsigned long nr_p
  */
 void hermit_memcg_uncharged(struct mem_cgroup *memcg, unsigned long nr_pages)
 {
+	if (!atomic_read(&hermit_rcl_nr_waiting))
+		return;
 	for (; memcg && !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg))
 		hermit_rcl_wake_waiters(memcg, nr_pages);
 }
@@ -528,10 +539,8 @@ void hermit_memcg_offline(struct mem_cgroup *memcg)
 {
 	unsigned long id = cgroup_id(memcg->css.cgroup);
 
-	if (hermit_memcg_queued(memcg)) {
-		hermit_rcl_queue_del(id, memcg);
+	if (hermit_rcl_queue_del(id, memcg))
 		atomic_long_inc(&hermit_rcl_dropped);
-	}
 	xa_erase(&hermit_rcl_backoff, id);
 }
 
@@ -543,10 +552,10 @@ static void hermit_rcl_served_add(unsigned long id, unsigned long nr)
 	old = xa_load(&hermit_rcl_served, id);
 	if (old)
 		__xa_store(&hermit_rcl_served, id, xa_mk_value(xa_to_value(old) + nr),
-			   GFP_ATOMIC | __GFP_NOWARN);
+			   GFP_NOWAIT | __GFP_NOWARN);
 	else if (atomic_read(&hermit_rcl_nr_served) < HERMIT_RCL_SERVED_MAX &&
 		 !xa_err(__xa_store(&hermit_rcl_served, id, xa_mk_value(nr),
-				    GFP_ATOMIC | __GFP_NOWARN)))
+				    GFP_NOWAIT | __GFP_NOWARN)))
 		atomic_inc(&hermit_rcl_nr_served);
 	xa_unlock(&hermit_rcl_served);
 }
@@ -578,6 +587,9 @@ static void hermit_rcl_tick(struct work_struct *work)
 			hermit_rcl_wake();
 	}
 	hermit_rcl_prune();
+	/* Queued while the last offload core went away: nobody would serve it. */
+	if (!READ_ONCE(hermit_rcl_nr))
+		hermit_rcl_drain();
 	if (!xa_empty(&hermit_rcl_queue) || new > 1 || !xa_empty(&hermit_rcl_backoff))
 		hermit_rcl_arm();
 }
@@ -623,8 +635,8 @@ static void hermit_rcl_run(unsigned int cpu)
 	trigger = hermit_memcg_trigger(memcg);
 	usage = page_counter_read(&memcg->memory);
 	if (!mem_cgroup_online(memcg)) {
-		atomic_long_inc(&hermit_rcl_dropped);
-		hermit_rcl_queue_del(id, memcg);
+		if (hermit_rcl_queue_del(id, memcg))
+			atomic_long_inc(&hermit_rcl_dropped);
 		goto out;
 	}
 	/* Reclaim a batch below the trigger, so the task is not back at once. */

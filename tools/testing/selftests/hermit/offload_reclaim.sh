@@ -224,7 +224,8 @@ knobs() {
 	echo $((MIB * 1024 * 1024 / 4)) >"$cg/memory.max"
 	(
 		echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
-		exec taskset -c 0 "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 16
+		# Long enough (about 30 s) to keep the threads busy through both rounds.
+		exec taskset -c 0 "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 64
 	) &
 	pid=$!
 	sleep 2
