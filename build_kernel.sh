@@ -99,7 +99,7 @@ Commands:
   bench prefetch [MiB [ORDER,... [PREFETCH,... [LOCAL%,... [TIER,... [RUNS [high|max]]]]]]]
                     swap-in of seq, stride and rand scans with readahead
                     off, cluster and vma: Hermit RDMA vs NVMe-oF/RDMA
-  bench offload-reclaim [MiB [RUNS [BACKEND,... [MODE,...]]]]
+  bench offload-reclaim [MiB [RUNS [BACKEND,... [MODE,... [HEADROOM]]]]]
                     runtime at 50% and 25% local memory, 1 and 2 threads,
                     DRAM and RDMA: fs_enabled N vs Y (and Y-noflush)
   tree              print the path of the assembled kernel tree

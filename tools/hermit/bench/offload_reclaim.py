@@ -5,7 +5,7 @@ offloaded reclaim off (hermit.fs_enabled=N) against on (Y), on the compute
 node of the test cluster, with Hermit's DRAM backend and over RDMA to the
 memory node's kernel server.
 
-  ./build_kernel.sh bench offload-reclaim [MiB [RUNS [BACKEND,... [MODE,...]]]]
+  ./build_kernel.sh bench offload-reclaim [MiB [RUNS [BACKEND,... [MODE,... [HEADROOM]]]]]
 
 MiB (default 64) of swap_workload (sequential and random passes, every page
 checksummed), with 1 and 2 application threads pinned to CPU 0, runs in a
@@ -20,7 +20,8 @@ waiting for the threads), the TLB shootdowns its CPU received and where the
 pages went (Hermit's stored pages; pswpout), so a row that fell back to the
 disk shows. Numbers come from QEMU/TCG guests, where a TLB shootdown
 flushes the whole soft TLB of the target vCPU: compare rows with each
-other, not with real hardware.
+other, not with real hardware. HEADROOM sets fs_headroom (pages, default
+2048) for the runs.
 """
 
 import os
@@ -53,10 +54,13 @@ def main():
     runs = args[1] if len(args) > 1 else "3"
     backends = args[2].split(",") if len(args) > 2 else list(BACKENDS)
     modes = args[3].split(",") if len(args) > 3 else list(MODES)
+    headroom = args[4] if len(args) > 4 else "2048"
     if (not mib.isdigit() or not 16 <= int(mib) <= 256 or not runs.isdigit() or
             int(runs) < 1 or any(b not in BACKENDS for b in backends) or
-            any(m not in MODES for m in modes) or "N" not in modes):
-        print("usage: offload-reclaim [MiB (16-256) [RUNS [BACKEND,... [MODE,...]]]] "
+            any(m not in MODES for m in modes) or "N" not in modes or
+            not headroom.isdigit() or int(headroom) < 1):
+        print("usage: offload-reclaim [MiB (16-256) [RUNS [BACKEND,... [MODE,... "
+              "[HEADROOM]]]]] "
               f"(BACKEND of {','.join(BACKENDS)}; MODE of {','.join(MODES)}, N among them)",
               file=sys.stderr)
         return 2
@@ -81,7 +85,7 @@ def main():
                         order = modes[run % len(modes):] + modes[:run % len(modes)]
                         for mode in order:
                             rc, out, err = c.node("compute").run(
-                                SCRIPT, ["one", where, factor, mib, threads, mode], 1800)
+                                SCRIPT, ["one", where, factor, mib, threads, mode, headroom], 1800)
                             line = next((x for x in out.splitlines()
                                          if x.startswith("result: one ")), None)
                             if rc != 0 or not line:
@@ -97,7 +101,8 @@ def main():
                                   " ".join(f"{k} {v.get(k, '-')}" for k in KEYS), flush=True)
                     table.append((backend, local, threads, res))
         print(f"\noffload-reclaim: {mib} MiB, swap_workload pinned to CPU 0, offload core "
-              f"CPU 1, {runs} runs per mode in turns; median (min-max)\n")
+              f"CPU 1, fs_headroom {headroom}, {runs} runs per mode in turns; "
+              "median (min-max)\n")
         print(f"{'backend':7} {'local':>5} {'thr':>3} {'mode':9} {'runtime ms':>20} "
               f"{'N/mode':>18} {'offload%':>8} {'stall ms':>18} {'TLB IPIs':>20} "
               f"{'stored':>8} {'pswpout':>8}")

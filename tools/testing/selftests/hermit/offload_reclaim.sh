@@ -11,9 +11,10 @@
 #        (direct reclaim plus waiting for the threads) at least 1.5x lower,
 #        and at most one TLB shootdown to CPU 0 per 4 pages the threads
 #        reclaimed ("measure": only print the numbers)
-#   offload_reclaim.sh one dram|rdma:SERVER FACTOR MIB THREADS N|Y|Y-noflush
+#   offload_reclaim.sh one dram|rdma:SERVER FACTOR MIB THREADS N|Y|Y-noflush [HEADROOM]
 #        one measured run for the benchmark: fs_enabled N or Y (Y-noflush:
-#        with fs_batch_flush=N), THREADS application threads; prints
+#        with fs_batch_flush=N), THREADS application threads, fs_headroom
+#        HEADROOM pages (default 2048); prints
 #        runtime, who reclaimed, stalls, TLB shootdowns, where pages went
 #   offload_reclaim.sh knobs      fs_nr_cores, fs_cores, fs_headroom and CPU
 #                                 hotplug changed under load
@@ -64,6 +65,7 @@ teardown() {
 	knob enabled 0
 	knob fs_enabled Y
 	knob fs_batch_flush Y
+	knob fs_headroom 2048
 }
 
 # cg_run v1|v2 NAME LIMIT_BYTES CMD...: CMD in its own memory cgroup with
@@ -182,6 +184,7 @@ one() {
 	Y-noflush) knob fs_batch_flush N ;;
 	*) fail "mode must be N, Y or Y-noflush" ;;
 	esac
+	knob fs_headroom "${6:-2048}"
 	stored0=$(hstat stored) pswpout0=$(vmstat pswpout)
 	measured_run v2 $((MIB * 1024 * 1024 / $5))
 	echo "result: one ms $MS offload $OFF direct $DIRECT direct_ms $((DIRECT_NS / 1000000))" \
@@ -356,7 +359,7 @@ ratio)
 	[ "${6:-}" = measure ] && BENCH=1
 	ratio "${2:?v1|v2}" "${3:?factor}"
 	;;
-one) one "${2:?backend}" "${4:?MiB}" "${5:?threads}" "${6:?N|Y|Y-noflush}" "${3:?factor}" ;;
+one) one "${2:?backend}" "${4:?MiB}" "${5:?threads}" "${6:?N|Y|Y-noflush}" "${3:?factor}" "${7:-2048}" ;;
 knobs) knobs ;;
 many) many "${2:-8}" ;;
 rmdir) rmdir_queued ;;
