@@ -407,12 +407,12 @@ def offload(ctx, *args, timeout=900):
     return out
 
 
-@test("offload: cgroup v2, 2x over memory.max: offloaded (90%), direct stall with waits lower, a TLB flush per batch", True)
+@test("offload: cgroup v2, 2x over memory.max: offloaded (90%), a TLB flush per batch, stall with waits printed", True)
 def t_offload_v2_2x(ctx):
     offload(ctx, "ratio", "v2", "2")
 
 
-@test("offload: cgroup v2, 4x over memory.max: offloaded (90%), direct stall with waits lower, a TLB flush per batch", True)
+@test("offload: cgroup v2, 4x over memory.max: offloaded (90%), a TLB flush per batch, stall with waits printed", True)
 def t_offload_v2_4x(ctx):
     offload(ctx, "ratio", "v2", "4")
 
