@@ -192,6 +192,7 @@ static DECLARE_DELAYED_WORK(hermit_rcl_work, hermit_rcl_tick);
  */
 static DEFINE_XARRAY(hermit_rcl_backoff);
 static atomic_long_t hermit_rcl_dropped;	/* removed while queued */
+static atomic_long_t hermit_rcl_timeouts;	/* waits that ran out */
 
 /*
  * Pages the threads reclaimed per cgroup id (xa_mk_value()), for fs_served;
@@ -505,8 +506,11 @@ bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
 	atomic_dec(&hermit_rcl_nr_waiting);
 	hermit_count(HERMIT_FS_WAITS, 1);
 	hermit_count(HERMIT_FS_WAIT_NS, local_clock() - start);
-	if (!room)
+	if (!room) {
 		atomic_long_add(nr_pages, &hermit_rcl_direct);
+		if (!timeout)
+			atomic_long_inc(&hermit_rcl_timeouts);
+	}
 	return room;
 }
 
@@ -804,6 +808,7 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 		queued++;
 	seq_printf(m, "backoff_cgroups %lu\n", queued);
 	seq_printf(m, "dropped_offline %ld\n", atomic_long_read(&hermit_rcl_dropped));
+	seq_printf(m, "wait_timeouts %ld\n", atomic_long_read(&hermit_rcl_timeouts));
 #ifdef CONFIG_VM_EVENT_COUNTERS
 	events = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*events), GFP_KERNEL);
 	if (events) {

@@ -35,7 +35,7 @@ import cluster as vm  # noqa: E402
 SCRIPT = os.path.join(vm.SELFTESTS, "offload_reclaim.sh")
 BACKENDS = ("dram", "rdma")
 MODES = ("N", "Y", "Y-noflush")
-KEYS = ("ms", "offload", "direct", "direct_ms", "wait_ms", "waits", "busy_ms",
+KEYS = ("ms", "offload", "direct", "direct_ms", "wait_ms", "waits", "timeouts", "busy_ms",
         "ipis", "majflt", "stored", "pswpout")
 
 

@@ -116,6 +116,7 @@ measured_run() {
 	local v=$1 limit=$2 o0 d0 n0 t0 b0 w0 c0 i0 f0
 	b0=$(hstat fs_offload_ns)
 	c0=$(hstat fs_waits)
+	x0=$(status wait_timeouts)
 	i0=$(tlb_ipis)
 	f0=$(vmstat pgmajfault)
 	w0=$(hstat fs_wait_ns)
@@ -133,6 +134,7 @@ measured_run() {
 	WAIT_NS=$(($(hstat fs_wait_ns) - w0))
 	WAIT_MS=$((WAIT_NS / 1000000))
 	WAITS=$(($(hstat fs_waits) - c0))
+	TIMEOUTS=$(($(status wait_timeouts) - x0))
 	IPIS=$(($(tlb_ipis) - i0))
 	MAJFLT=$(($(vmstat pgmajfault) - f0))
 	# What the application stalled on: reclaiming, or waiting for threads.
@@ -146,13 +148,13 @@ ratio() {
 	knob fs_enabled N
 	measured_run "$v" "$limit"
 	off_n=$OFF dns_n=$STALL_NS ms_n=$MS direct_n=$DIRECT ipis_n=$IPIS flt_n=$MAJFLT
-	echo "fs_enabled=N: runtime ${MS} ms, reclaimed offload $OFF direct $DIRECT, direct reclaim $((DIRECT_NS / 1000000)) ms, offload threads busy $BUSY_MS ms, waited for them $WAIT_MS ms in $WAITS waits, $MAJFLT major faults, $IPIS TLB shootdowns to CPU 0"
+	echo "fs_enabled=N: runtime ${MS} ms, reclaimed offload $OFF direct $DIRECT, direct reclaim $((DIRECT_NS / 1000000)) ms, offload threads busy $BUSY_MS ms, waited for them $WAIT_MS ms in $WAITS waits ($TIMEOUTS ran out), $MAJFLT major faults, $IPIS TLB shootdowns to CPU 0"
 	knob fs_enabled Y
 	measured_run "$v" "$limit"
-	echo "fs_enabled=Y: runtime ${MS} ms, reclaimed offload $OFF direct $DIRECT, direct reclaim $((DIRECT_NS / 1000000)) ms, offload threads busy $BUSY_MS ms, waited for them $WAIT_MS ms in $WAITS waits, $MAJFLT major faults, $IPIS TLB shootdowns to CPU 0"
+	echo "fs_enabled=Y: runtime ${MS} ms, reclaimed offload $OFF direct $DIRECT, direct reclaim $((DIRECT_NS / 1000000)) ms, offload threads busy $BUSY_MS ms, waited for them $WAIT_MS ms in $WAITS waits ($TIMEOUTS ran out), $MAJFLT major faults, $IPIS TLB shootdowns to CPU 0"
 	teardown
 	share=$((OFF * 100 / (OFF + DIRECT > 0 ? OFF + DIRECT : 1)))
-	echo "result: $v ${factor}x: offload share ${share}%, direct stall N/Y $((dns_n / (STALL_NS > 0 ? STALL_NS : 1)))x (Y: reclaim $((DIRECT_NS / 1000000)) ms, waits $WAIT_MS ms), runtime N/Y $(awk -v a="$ms_n" -v b="$MS" 'BEGIN { printf "%.2f", a / b }'); N/Y: TLB shootdowns to CPU 0 $ipis_n/$IPIS, major faults $flt_n/$MAJFLT"
+	echo "result: $v ${factor}x: offload share ${share}%, direct stall N/Y $((dns_n / (STALL_NS > 0 ? STALL_NS : 1)))x (Y: reclaim $((DIRECT_NS / 1000000)) ms, waits $WAIT_MS ms, $TIMEOUTS of $WAITS ran out), runtime N/Y $(awk -v a="$ms_n" -v b="$MS" 'BEGIN { printf "%.2f", a / b }'); N/Y: TLB shootdowns to CPU 0 $ipis_n/$IPIS, major faults $flt_n/$MAJFLT"
 	[ "$BENCH" = 1 ] && return
 	[ "$off_n" -eq 0 ] || fail "fs_enabled=N still reclaimed $off_n pages offloaded"
 	[ "$direct_n" -gt 0 ] && [ "$dns_n" -gt 0 ] ||
@@ -190,7 +192,7 @@ one() {
 	stored0=$(hstat stored) pswpout0=$(vmstat pswpout)
 	measured_run v2 $((MIB * 1024 * 1024 / $5))
 	echo "result: one ms $MS offload $OFF direct $DIRECT direct_ms $((DIRECT_NS / 1000000))" \
-		"wait_ms $WAIT_MS waits $WAITS busy_ms $BUSY_MS ipis $IPIS majflt $MAJFLT" \
+		"wait_ms $WAIT_MS waits $WAITS timeouts $TIMEOUTS busy_ms $BUSY_MS ipis $IPIS majflt $MAJFLT" \
 		"stored $(($(hstat stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))"
 	teardown
 }
