@@ -143,6 +143,7 @@ static inline bool hermit_defer_pageout(struct folio *folio)
 {
 	return false;
 }
+
 static inline void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 					   unsigned long nr_reclaimed) {}
 

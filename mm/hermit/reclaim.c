@@ -455,7 +455,9 @@ static void hermit_rcl_wake_waiters(struct mem_cgroup *memcg, unsigned long nr_p
  * @memcg: The cgroup uncharged.
  * @nr_pages: Pages uncharged.
  *
- * Called by the memcg uncharge path. Costs an atomic read when nobody waits.
+ * Called by the memcg uncharge batch and, on cgroup v1, by
+ * mem_cgroup_swapout() (interrupts off, under the swap cache lock). Costs
+ * an atomic read when nobody waits.
  */
 void hermit_memcg_uncharged(struct mem_cgroup *memcg, unsigned long nr_pages)
 {
@@ -653,8 +655,8 @@ static void hermit_rcl_run(unsigned int cpu)
 		hermit_count(HERMIT_FS_RECLAIMED_OFFLOAD, nr);
 		atomic_long_add(nr, &hermit_rcl_supply);
 		if (nr) {
+			/* The uncharge of the pages freed woke the waiters. */
 			hermit_rcl_served_add(id, nr);
-			hermit_memcg_uncharged(memcg, nr);
 		} else {
 			/* Stuck: leave it alone for a while, do not spin on it. */
 			xa_store(&hermit_rcl_backoff, id,
