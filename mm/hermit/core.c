@@ -25,6 +25,13 @@
 
 #include "internal.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/hermit.h>
+
+/* The RDMA client reports its sessions. */
+EXPORT_TRACEPOINT_SYMBOL_GPL(hermit_connect);
+EXPORT_TRACEPOINT_SYMBOL_GPL(hermit_disconnect);
+
 #undef MODULE_PARAM_PREFIX
 #define MODULE_PARAM_PREFIX "hermit."
 

@@ -7,8 +7,10 @@
 
 #include <linux/atomic.h>
 #include <linux/hermit_backend.h>
+#include <linux/memcontrol.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/vmstat.h>
 
 struct dentry;
 
@@ -94,6 +96,19 @@ extern atomic_long_t hermit_stores_in_flight;
 static inline void hermit_count(enum hermit_stat stat, long nr)
 {
 	atomic_long_add(nr, &hermit_stats[stat]);
+}
+
+/*
+ * Count @item in /proc/vmstat and in @folio's memory cgroup. Any context;
+ * the folio is locked or under writeback, so its cgroup stays.
+ */
+static inline void hermit_event(struct folio *folio, enum vm_event_item item,
+				long nr)
+{
+	count_vm_events(item, nr);
+	rcu_read_lock();
+	count_memcg_folio_events(folio, item, nr);
+	rcu_read_unlock();
 }
 
 /* Knobs (core.c). */

@@ -48,6 +48,8 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+#include <trace/events/hermit.h>
+
 #include "internal.h"
 
 #undef MODULE_PARAM_PREFIX
@@ -647,12 +649,16 @@ static void hermit_rcl_run(unsigned int cpu)
 	}
 	/* Reclaim a batch below the trigger, so the task is not back at once. */
 	if (READ_ONCE(fs_enabled) && trigger && usage + HERMIT_RCL_BATCH > trigger) {
-		u64 start = local_clock();
+		u64 ns, start = local_clock();
 
 		nr = try_to_free_mem_cgroup_pages(memcg, HERMIT_RCL_BATCH, GFP_KERNEL,
 						  MEMCG_RECLAIM_MAY_SWAP, NULL);
-		hermit_count(HERMIT_FS_OFFLOAD_NS, local_clock() - start);
+		ns = local_clock() - start;
+		trace_hermit_offload_batch(id, usage, nr, ns);
+		hermit_count(HERMIT_FS_OFFLOAD_NS, ns);
 		hermit_count(HERMIT_FS_RECLAIMED_OFFLOAD, nr);
+		count_vm_events(HRECLAIM_OFFLOAD, nr);
+		count_memcg_events(memcg, HRECLAIM_OFFLOAD, nr);
 		atomic_long_add(nr, &hermit_rcl_supply);
 		if (nr) {
 			/* The uncharge of the pages freed woke the waiters. */

@@ -24,6 +24,8 @@
 #include <linux/swapops.h>
 #include <linux/zswap.h>
 
+#include <trace/events/hermit.h>
+
 #include "internal.h"
 
 static struct hermit_area *hermit_areas[MAX_SWAPFILES];
@@ -183,6 +185,17 @@ static void hermit_store_cancel(struct folio *folio)
 		folio_set_reclaim(folio);
 }
 
+/* @folio goes to the swap device: count why. */
+static void hermit_refuse(struct folio *folio, enum hermit_stat reason)
+{
+	long nr = folio_nr_pages(folio);
+
+	hermit_count(reason, nr);
+	hermit_event(folio, HSWPOUT_REFUSED, nr);
+	trace_hermit_refuse(swp_type(folio->swap), swp_offset(folio->swap), nr,
+			    hermit_stat_names[reason]);
+}
+
 /**
  * hermit_store() - offer a folio being swapped out to the backend
  * @folio: Locked swap cache folio.
@@ -250,16 +263,17 @@ bool hermit_store(struct folio *folio)
 	}
 	atomic_long_add(nr, &hermit_stores_in_flight);
 	folio_start_writeback(folio);
+	trace_hermit_store(swp_type(entry), offset, nr, 0);
 	err = b->ops->store(chunk, hermit_index_in_chunk(offset), folio);
 	if (!err)
 		return true;
 	hermit_store_cancel(folio);
-	hermit_count(hermit_refusal(err), nr);
+	hermit_refuse(folio, hermit_refusal(err));
 	hermit_forget(area, offset, nr);
 	return false;
 
 refuse:
-	hermit_count(reason, nr);
+	hermit_refuse(folio, reason);
 	/* A slot's bit is only ever set once a backend is bound. */
 	for (i = 0; i < nr; i++)
 		hermit_drop(area, offset + i);
@@ -283,11 +297,13 @@ void hermit_store_done(struct folio *folio, int err)
 	unsigned long offset = swp_offset(folio->swap);
 	long i, nr = folio_nr_pages(folio);
 
+	trace_hermit_store_done(swp_type(folio->swap), offset, nr, err);
 	/* The folio under writeback keeps its slots, and swapoff waits. */
 	if (!err) {
 		for (i = 0; i < nr; i++)
 			hermit_mark_held(area, offset + i);
 		hermit_count(HERMIT_STORED, nr);
+		hermit_event(folio, HSWPOUT, nr);
 		if (nr > 1)
 			hermit_count(HERMIT_STORED_LARGE, 1);
 	} else {
@@ -314,6 +330,7 @@ static bool __hermit_load(struct folio *folio, bool first)
 	unsigned long offset = swp_offset(entry);
 	long i, held = 0, nr = folio_nr_pages(folio);
 	struct hermit_backend *b;
+	int err = -EIO;
 
 	VM_WARN_ON_ONCE(!folio_test_locked(folio));
 	if (!area)
@@ -330,32 +347,41 @@ static bool __hermit_load(struct folio *folio, bool first)
 	b = area->backend;
 	if (first && nr == 1 && b->ops->read && folio_test_readahead(folio)) {
 		hermit_count(HERMIT_PREFETCH_SWAPIN, 1);
+		hermit_event(folio, PREFETCH_SWAPIN, 1);
 		set_bit(offset, area->prefetched);
+		trace_hermit_prefetch(swp_type(entry), offset, 1, 0);
 		/* Started: hermit_read_done() unlocks the folio. */
-		if (!b->ops->read(area->chunks[hermit_chunk_of(offset)],
-				  hermit_index_in_chunk(offset), folio))
+		err = b->ops->read(area->chunks[hermit_chunk_of(offset)],
+				   hermit_index_in_chunk(offset), folio);
+		if (!err)
 			return true;
 		/* Not started: a later fault on the page reads it again. */
+		trace_hermit_prefetch_done(swp_type(entry), offset, 1, err);
 		hermit_count(HERMIT_LOAD_ERRORS, 1);
-		goto out;
+		goto unlock;
 	}
 	if (first) {
 		/* Readahead of this task waiting in its plug goes out first. */
 		blk_flush_plug(current->plug, false);
 		hermit_count(HERMIT_ONDEMAND_SWAPIN, nr);
+		hermit_event(folio, ONDEMAND_SWAPIN, nr);
 	}
 	for (i = 0; i < nr; i++) {
 		unsigned long slot = offset + i;
 
-		if (b->ops->load(area->chunks[hermit_chunk_of(slot)],
-				 hermit_index_in_chunk(slot), folio_page(folio, i))) {
+		err = b->ops->load(area->chunks[hermit_chunk_of(slot)],
+				   hermit_index_in_chunk(slot), folio_page(folio, i));
+		if (err) {
 			hermit_count(HERMIT_LOAD_ERRORS, nr);
 			goto out;
 		}
 	}
 	folio_mark_uptodate(folio);
 	hermit_count(HERMIT_LOADED, nr);
+	hermit_event(folio, HSWPIN, nr);
 out:
+	trace_hermit_load(swp_type(entry), offset, nr, err);
+unlock:
 	if (first)
 		folio_unlock(folio);
 	return true;
@@ -390,9 +416,12 @@ bool hermit_holds(swp_entry_t entry)
  */
 void hermit_read_done(struct folio *folio, int err)
 {
+	trace_hermit_prefetch_done(swp_type(folio->swap), swp_offset(folio->swap),
+				   1, err);
 	if (!err) {
 		folio_mark_uptodate(folio);
 		hermit_count(HERMIT_LOADED, 1);
+		hermit_event(folio, HSWPIN, 1);
 	} else {
 		hermit_count(HERMIT_LOAD_ERRORS, 1);
 	}
@@ -444,6 +473,7 @@ void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio)
 	if (!hermit_unprefetch(hermit_area_of(swp_type(entry)), swp_offset(entry)))
 		return;
 	hermit_count(HERMIT_HITON_SWAP_CACHE, 1);
+	hermit_event(folio, HITON_SWAP_CACHE, 1);
 	if (folio_test_locked(folio) && !folio_test_uptodate(folio))
 		hermit_count(HERMIT_PREFETCH_LATE, 1);
 }

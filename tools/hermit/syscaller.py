@@ -34,8 +34,9 @@ FIELDS = ("stored", "stored_large_folios", "loaded", "ondemand_swapin", "prefetc
           "fs_reclaimed_direct", "fs_direct_reclaim_ns", "fs_waits", "fs_wait_ns",
           "pages_held", "stores_in_flight")
 # The memory.stat lines shown per cgroup, where the kernel has them.
-CG_KEYS = ("ondemand_swapin", "prefetch_swapin", "hiton_swap_cache",
-           "pswpin", "pswpout", "pgmajfault")
+CG_KEYS = ("hermit_swpin", "hermit_swpout", "hermit_swpout_refused",
+           "ondemand_swapin", "prefetch_swapin", "hiton_swap_cache",
+           "hermit_reclaim_offload", "pswpin", "pswpout", "pgmajfault")
 RDMA_STATS = "/sys/kernel/debug/hermit/rdma/stats"
 
 

@@ -54,10 +54,26 @@
 
 #define pr_fmt(fmt) "hermit: rdma: " fmt
 
+#include <trace/events/hermit.h>
+
 #include "client.h"
 
 struct hrc_client hrc;
 struct hrc_stats hrc_stats;
+
+/* The tracepoints of a session: the server as the log prints it. */
+static void hrc_trace_session(bool up, int err)
+{
+	char server[64];
+
+	if (up ? !trace_hermit_connect_enabled() : !trace_hermit_disconnect_enabled())
+		return;
+	snprintf(server, sizeof(server), "%pISpc", &hrc.addr);
+	if (up)
+		trace_hermit_connect(server, hrc.session, err);
+	else
+		trace_hermit_disconnect(server, hrc.session, err);
+}
 
 /* The shared key; no key: the server is not authenticated either. */
 struct hermit_key hrc_key = HERMIT_KEY_INIT(hrc_key);
@@ -509,6 +525,8 @@ static void hrc_connect_work(struct work_struct *work)
 	bool resumed = false;
 	int err;
 
+	if (READ_ONCE(hrc.state) == HRC_READY)
+		hrc_trace_session(false, 0);
 	hrc_mark_down();
 	WRITE_ONCE(hrc.state, HRC_CONNECTING);
 	hrc_quiesce();
@@ -557,8 +575,10 @@ static void hrc_connect_work(struct work_struct *work)
 			resumed ? "resumed" : "new", hrc.session,
 			READ_ONCE(hrc_key.len) ? "authenticated" :
 			"no key: the server is not authenticated");
+		hrc_trace_session(true, 0);
 		return;
 	}
+	hrc_trace_session(true, err);
 	if (!hrc.warned)
 		pr_err("cannot connect to server %pISpc: %d; swapping to disk, retrying in the background\n",
 		       &hrc.addr, err);
@@ -572,6 +592,7 @@ static void hrc_error_work(struct work_struct *work)
 	atomic_long_inc(&hrc_stats.disconnects);
 	pr_warn("lost server %pISpc: new stores go to disk, reconnecting\n",
 		&hrc.addr);
+	hrc_trace_session(false, -ECONNRESET);
 	/*
 	 * Flush the queues first: waiters hold rwsem until they complete,
 	 * and a graceful iWARP disconnect alone may wait for a dead peer.

@@ -67,6 +67,21 @@ swap_teardown() {
 	echo 0 >"$H/enabled"
 }
 
+# With CG_STAT set, keep the workload cgroup's memory.stat there, once its
+# stores have completed and the periodic flush of the memcg statistics
+# (every 2 s; a read flushes only when many updates are pending) has run.
+cg_stat() {
+	[ -n "${CG_STAT:-}" ] || return 0
+	hermit_settle
+	sleep 2.5
+	cat "$1/memory.stat" >"$CG_STAT"
+}
+
+# /proc/vmstat's Hermit events, one "name value" per line.
+hermit_vmstat() {
+	grep -E '^(hermit_[a-z_]+|ondemand_swapin|prefetch_swapin|hiton_swap_cache) ' /proc/vmstat
+}
+
 # Run the verified workload (MIB in all: 3/4 anonymous with threads, a
 # forked child sharing it, 1/4 tmpfs) in a cgroup limited to MIB/4.
 # Prints the deltas of Hermit's stored and the disk's pswpout counters.
@@ -85,6 +100,7 @@ workload() {
 			fail "cannot set memory.limit_in_bytes"
 		cgexec --sticky -g memory:hermit-test taskset -c 0,1 "${cmd[@]}"
 		rc=$?
+		cg_stat /sys/fs/cgroup/memory/hermit-test
 		echo "memcg v1: max usage $(cat /sys/fs/cgroup/memory/hermit-test/memory.max_usage_in_bytes)," \
 			"failcnt $(cat /sys/fs/cgroup/memory/hermit-test/memory.failcnt)"
 		cgdelete -g memory:hermit-test
@@ -95,6 +111,7 @@ workload() {
 		echo $limit >"$cg/memory.max" || fail "cannot set memory.max"
 		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "${cmd[@]}")
 		rc=$?
+		cg_stat "$cg"
 		echo "memcg v2: peak $(cat "$cg/memory.peak"), events: $(tr '\n' ' ' <"$cg/memory.events")"
 		rmdir "$cg"
 	fi
@@ -116,7 +133,50 @@ syscalls)
 	swap_setup 1
 	$SC reset || fail "syscaller.py reset failed"
 	[ "$(hstat stored)" = 0 ] || fail "stored is $(hstat stored) after a reset"
-	workload "${2:-v2}"
+	hermit_vmstat >/tmp/vm0
+	trace_start hermit_store_done hermit_load hermit_prefetch hermit_offload_batch
+	CG_STAT=/tmp/cg.stat workload "${2:-v2}"
+	trace_stop
+	hermit_vmstat >/tmp/vm1
+	# /proc/vmstat, the cgroup's memory.stat and the tracepoints count
+	# what debugfs counts (reset before the workload).
+	counts=$(python3 - "$H" /tmp/vm0 /tmp/vm1 /tmp/cg.stat $TRACING/trace <<-'PY'
+		import re, sys
+		def kv(path):
+		    return {k: int(v) for k, v in (l.split()[:2] for l in open(path) if len(l.split()) == 2)}
+		d = kv(sys.argv[1] + "/stats")
+		vm0, vm1, cg = kv(sys.argv[2]), kv(sys.argv[3]), kv(sys.argv[4])
+		want = {"hermit_swpout": d["stored"], "hermit_swpin": d["loaded"],
+		        "hermit_swpout_refused": sum(v for k, v in d.items() if k.startswith("refused_")),
+		        "ondemand_swapin": d["ondemand_swapin"], "prefetch_swapin": d["prefetch_swapin"],
+		        "hiton_swap_cache": d["hiton_swap_cache"],
+		        "hermit_reclaim_offload": d["fs_reclaimed_offload"]}
+		bad = []
+		for k, n in want.items():
+		    if vm1.get(k, -1) - vm0.get(k, 0) != n:
+		        bad.append(f"vmstat {k} moved {vm1.get(k, -1) - vm0.get(k, 0)}, debugfs {n}")
+		    for c in (k, "total_" + k) if "total_pgfault" in cg else (k,):
+		        if cg.get(c) != n:
+		            bad.append(f"memory.stat {c} {cg.get(c)}, debugfs {n}")
+		ev = {}
+		for l in open(sys.argv[5]):
+		    m = re.search(r" (hermit_\w+): .*?(?:nr|nr_reclaimed)=(\d+)(?: err=(-?\d+)|.*)", l)
+		    if m and (m.group(3) or "0") == "0":
+		        ev[m.group(1)] = ev.get(m.group(1), 0) + int(m.group(2))
+		trace = {"hermit_store_done": d["stored"], "hermit_prefetch": d["prefetch_swapin"],
+		         "hermit_offload_batch": d["fs_reclaimed_offload"]}
+		if not d["load_errors"]:
+		    trace["hermit_load"] = d["ondemand_swapin"] + d["reloaded"]
+		for k, n in trace.items():
+		    if ev.get(k, 0) != n:
+		        bad.append(f"trace {k} pages {ev.get(k, 0)}, debugfs {n}")
+		if not d["stored"] or not d["loaded"] or not d["fs_reclaimed_offload"]:
+		    bad.append(f"nothing to compare: {d}")
+		print(f"{len(want)} vmstat events and memory.stat lines, {len(trace)} tracepoints: "
+		      + ("; ".join(bad) if bad else "equal to debugfs"))
+		sys.exit(1 if bad else 0)
+	PY
+	) || fail "counters differ: $counts"
 	swap_teardown
 	hermit_settle
 	# Every counter as debugfs has it (nothing moves now).
@@ -146,7 +206,8 @@ $expect"
 	if [ "${2:-v2}" = v1 ]; then cg=/sys/fs/cgroup/memory/hermit-sc; else cg=/sys/fs/cgroup/hermit-sc; fi
 	mkdir -p $cg || fail "cannot create $cg"
 	line=$($SC stats | grep "^cgroup ${2:-v2} hermit-sc: ")
-	want="cgroup ${2:-v2} hermit-sc: $(awk '$1 ~ /^(total_)?(ondemand_swapin|prefetch_swapin|hiton_swap_cache|pswpin|pswpout|pgmajfault)$/ { print $1, $2 }' $cg/memory.stat | LC_ALL=C sort | paste -sd' ')"
+	want="cgroup ${2:-v2} hermit-sc: $(awk '$1 ~ /^(total_)?(hermit_swpin|hermit_swpout|hermit_swpout_refused|ondemand_swapin|prefetch_swapin|hiton_swap_cache|hermit_reclaim_offload|pswpin|pswpout|pgmajfault)$/ { print $1, $2 }' $cg/memory.stat | LC_ALL=C sort | paste -sd' ')"
+	echo "$want" | grep -q " hermit_swpout 0" || fail "no hermit_swpout in a cgroup's memory.stat: $want"
 	rmdir $cg
 	[ "$line" = "$want" ] || fail "cgroup line '$line', expected '$want'"
 	# Only root resets; root's reset zeroes.
@@ -158,7 +219,7 @@ $expect"
 	$SC reset || fail "syscaller.py reset failed"
 	[ "$(hstat stored)" = 0 ] && [ "$(hstat loaded)" = 0 ] ||
 		fail "reset left stored $(hstat stored), loaded $(hstat loaded)"
-	echo "result: $checks; syscaller.py matches debugfs after $STORED pages stored, its summary and cgroup lines checked, reset needs root and zeroes"
+	echo "result: $checks; syscaller.py matches debugfs after $STORED pages stored, its summary and cgroup lines checked, reset needs root and zeroes; $counts"
 	;;
 store)
 	swap_setup 1

@@ -23,6 +23,38 @@ vmstat() {
 	awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat
 }
 
+TRACING=/sys/kernel/tracing
+
+# Trace the Hermit events named (hermit_store_done ...) into an emptied
+# buffer of TRACE_KB KiB per CPU.
+trace_start() {
+	local e
+
+	mountpoint -q $TRACING || mount -t tracefs nodev $TRACING ||
+		fail "cannot mount tracefs"
+	[ -d $TRACING/events/hermit ] || fail "no Hermit tracepoints in tracefs"
+	echo 0 >$TRACING/tracing_on
+	echo 0 >$TRACING/events/enable
+	echo "${TRACE_KB:-16384}" >$TRACING/buffer_size_kb
+	echo >$TRACING/trace
+	for e in "$@"; do
+		echo 1 >"$TRACING/events/hermit/$e/enable" || fail "cannot enable hermit:$e"
+	done
+	echo 1 >$TRACING/tracing_on
+}
+
+# Stop tracing; the events stay in $TRACING/trace. Fails if any was lost.
+trace_stop() {
+	local n
+
+	echo 0 >$TRACING/tracing_on
+	echo 0 >$TRACING/events/hermit/enable
+	n=$(sed -n 's|^# entries-in-buffer/entries-written: \([0-9]*\)/\([0-9]*\).*|\1 \2|p' $TRACING/trace)
+	[ -n "$n" ] || fail "no entry count in the trace"
+	set -- $n
+	[ "$1" = "$2" ] || fail "the trace lost events: $1 of $2 kept"
+}
+
 # Stores to a Hermit backend complete asynchronously: wait (at most 60 s)
 # until none is in flight before reading what was stored.
 hermit_settle() {

@@ -94,9 +94,13 @@ swap_on() {
 
 case ${1:-} in
 connect)
+	TRACE_KB=64 trace_start hermit_connect hermit_disconnect
 	echo "$2" >$H/connect || fail "cannot write $2 to $H/connect"
 	wait_state ready "${3:-60}"
+	trace_stop
 	dmesg | grep -q "ctrl is ready for reqs" || fail "no 'ctrl is ready for reqs' in the log"
+	grep -q " hermit_connect: server=${2%:*}:[0-9]* session=[0-9a-f]* err=0\$" $TRACING/trace ||
+		fail "no hermit_connect event with err=0 in the trace: $(grep hermit_ $TRACING/trace)"
 	grep . $H/rdma/stats | tr '\n' ' '
 	echo
 	;;
