@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Every Hermit knob, written with garbage, answers EINVAL and keeps its
-value; good values are taken. Checks debugfs and /sys/module/hermit*:
-the core's, the RDMA client's and the memory server's knobs."""
+value; good values are taken and read back as written (in the knob's
+canonical form). Checks debugfs and /sys/module/hermit*: the core's, the
+RDMA client's and the memory server's knobs."""
 
 import errno
 import os
@@ -73,6 +74,21 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "server/key": "../../hermit_server/parameters/key"}
 # Keys are write-only: reading tells only whether one is set.
 SECRET = {"rdma/key", "server/key"}
+BOOLS = {"enabled", "fs_enabled", "fs_batch_flush", "prefetch_async"}
+SIZES = {"dram/capacity", "server/capacity", "server/client_quota"}
+
+
+def canon(knob, v):
+    """What a knob reads back after v was written."""
+    if knob in BOOLS:
+        return "Y" if v in ("1", "Y", "y") else "N"
+    if knob in SIZES:
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+        return str(int(v[:-1]) * mult[v[-1]] if v[-1] in mult else int(v))
+    if knob in SECRET:
+        return "off" if v == "off" else "set"
+    return v
+
 
 failures = []
 
@@ -109,6 +125,11 @@ for knob, values in GARBAGE.items():
             err = write(path, v)
             if err:
                 failures.append(f"{path} <- {v!r}: refused with errno {err}")
+                continue
+            got = read(rpath).strip()
+            if got != canon(knob, v):
+                failures.append(f"{path} <- {v!r}: reads back {got!r}, "
+                                f"expected {canon(knob, v)!r}")
         write(path, before.strip())
         if read(rpath) != before:
             failures.append(f"{path}: could not restore {before!r}")
@@ -136,5 +157,6 @@ for v in ["0", "2", "abc", "11", "\x01"]:
 
 for f in failures:
     print(f"FAIL: {f}")
-print(f"{'ok' if not failures else 'FAIL'}: {sum(len(v) for v in GARBAGE.values()) * 2} garbage writes")
+print(f"{'ok' if not failures else 'FAIL'}: {sum(len(v) for v in GARBAGE.values()) * 2} garbage writes, "
+      f"{sum(len(v) for v in GOOD.values()) * 2} good ones read back")
 sys.exit(1 if failures else 0)
