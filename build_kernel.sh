@@ -79,9 +79,11 @@ Usage: ./build_kernel.sh COMMAND [ARGS]
 Commands:
   deps              install every build and test dependency (apt-get, root)
   build             assemble the tree under build/ and build bzImage + modules
-  install           modules_install, install the image, initramfs and grub
-                    (root; DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH stage it)
-  replace           install the kernel image only, modules untouched (root)
+  install [--trial] modules_install, install the image, initramfs and grub
+                    (root; DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH stage it);
+                    --trial: boot the new kernel once (grub-reboot), the
+                    boot after it is the old default again
+  replace [--trial] install the kernel image only, modules untouched (root)
   test              build what is missing, then run every test; ends with
                     'N passed, N failed' and exits non-zero on any failure
   vm up|down|status the QEMU test cluster (nodes: compute, memory; the
@@ -121,6 +123,8 @@ Environment:
   DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH
                     staging for install/replace; with any of them set,
                     initramfs and grub are left alone
+  GRUB_CFG          the grub.cfg install reads its menu entries from
+                    (default: /boot/grub/grub.cfg)
 EOF
 }
 
@@ -362,10 +366,59 @@ staging() {
 	[ -n "${DESTDIR:-}${INSTALL_PATH:-}${INSTALL_MOD_PATH:-}" ]
 }
 
+# The GRUB menu entry of release $1 in grub.cfg $2, by id, in the form
+# grub-reboot and GRUB_DEFAULT take ("SUBMENU>ENTRY" in Debian's layout).
+grub_entry() {
+	awk -v krel="$1" '
+		function id(line) {
+			if (match(line, /menuentry_id_option '"'"'[^'"'"']*'"'"'/))
+				return substr(line, RSTART + 21, RLENGTH - 22)
+			return ""
+		}
+		/^submenu / { sub_id = id($0) }
+		/^menuentry / { sub_id = "" }
+		/^[ \t]*menuentry / && index($0, "with Linux " krel "'"'"'") && !/recovery/ {
+			e = id($0)
+			if (e == "")
+				next
+			print (sub_id != "" && $0 ~ /^[ \t]/ ? sub_id ">" : "") e
+			exit
+		}' "$2"
+}
+
+# Say how to boot release $1 once and for good; with $2 = yes, set up the
+# one-time boot (unless staging).
+grub_trial() {
+	local krel=$1 trial=$2 cfg=${GRUB_CFG:-/boot/grub/grub.cfg} entry
+	if [ ! -r "$cfg" ]; then
+		[ "$trial" = yes ] && die "--trial: cannot read $cfg (set GRUB_CFG)"
+		return 0
+	fi
+	entry=$(grub_entry "$krel" "$cfg")
+	if [ -z "$entry" ]; then
+		[ "$trial" = yes ] && die "--trial: no menu entry for $krel in $cfg"
+		return 0
+	fi
+	if [ "$trial" = yes ]; then
+		if staging; then
+			info "staging install: would run grub-reboot '$entry'"
+		else
+			command -v grub-reboot >/dev/null || die "--trial needs grub-reboot"
+			grub-reboot "$entry"
+		fi
+		info "the next boot, and only that one, starts $krel; a kernel that panics"
+		info "comes back on the old default only with panic=N on its command line"
+		info "(GRUB_CMDLINE_LINUX), one that hangs needs a power cycle"
+	fi
+	info "to start $krel by default, put this in /etc/default/grub, then run update-grub:"
+	info "GRUB_DEFAULT=\"$entry\""
+}
+
 update_boot() {
-	local krel=$1 initramfs=$2
+	local krel=$1 initramfs=$2 trial=$3
 	if staging; then
 		info "staging install: initramfs and grub left alone"
+		grub_trial "$krel" "$trial"
 		return 0
 	fi
 	if [ "$initramfs" = yes ]; then
@@ -379,30 +432,43 @@ update_boot() {
 	fi
 	if command -v update-grub >/dev/null; then
 		update-grub
+		grub_trial "$krel" "$trial"
 	else
+		[ "$trial" = yes ] && die "--trial needs update-grub and grub-reboot"
 		info "no update-grub: add /boot/vmlinuz-$krel to your boot loader"
 	fi
 }
 
+# --trial, the only option of install and replace: prints yes or no.
+trial_option() {
+	case ${1:-} in
+	"") echo no ;;
+	--trial) echo yes ;;
+	*) die "unknown option '$1' (install and replace take --trial)" ;;
+	esac
+}
+
 cmd_install() {
-	local img krel
+	local img krel trial
+	trial=$(trial_option "$@")
 	need_root install
 	img=$(built_image)
 	krel=$(kernel_release)
 	kmake -s INSTALL_MOD_PATH="${INSTALL_MOD_PATH:-${DESTDIR:-}}" modules_install
 	install_image "${INSTALL_PATH:-${DESTDIR:-}/boot}" "$krel" "$img"
-	update_boot "$krel" yes
+	update_boot "$krel" yes "$trial"
 }
 
 cmd_replace() {
-	local img krel moddir
+	local img krel moddir trial
+	trial=$(trial_option "$@")
 	need_root replace
 	img=$(built_image)
 	krel=$(kernel_release)
 	moddir=${INSTALL_MOD_PATH:-${DESTDIR:-}}/lib/modules/$krel
 	[ -d "$moddir" ] || info "warning: $moddir does not exist; run install once to get the modules"
 	install_image "${INSTALL_PATH:-${DESTDIR:-}/boot}" "$krel" "$img"
-	update_boot "$krel" no
+	update_boot "$krel" no "$trial"
 }
 
 # The guest root file system image (built and cached on first use).
@@ -441,12 +507,30 @@ cmd_vm() {
 	vm_tool "$@"
 }
 
+# Run "$@" with its output in the file $1, printing a line a minute: the
+# time so far, the build steps done and the last one. Returns its status.
+run_with_progress() {
+	local log=$1 pid i=0 n last
+	shift
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+		[ $((i % 60)) -eq 0 ] || continue
+		n=$(grep -c "^  [A-Z]" "$log" || true)
+		last=$(grep "^  [A-Z]" "$log" | tail -n 1 | sed "s/^ *//; s/  */ /" || true)
+		info "still building: $((i / 60)) min, $n steps done${last:+, last: $last}"
+	done
+	wait "$pid"
+}
+
 # Build quietly for test and demo: the log is kept, its tail shown on failure.
 build_logged() {
 	local log=$BUILD_LOG
 	mkdir -p "$BUILD"
 	info "building the kernel (log: $log)"
-	if ! "$TOP/build_kernel.sh" build >"$log" 2>&1; then
+	if ! run_with_progress "$log" "$TOP/build_kernel.sh" build; then
 		tail -n 40 "$log" >&2
 		die "kernel build failed; full log in $log"
 	fi
@@ -487,8 +571,8 @@ main() {
 	case $cmd in
 	deps) cmd_deps ;;
 	build) cmd_build ;;
-	install) cmd_install ;;
-	replace) cmd_replace ;;
+	install) cmd_install "$@" ;;
+	replace) cmd_replace "$@" ;;
 	test) cmd_test "$@" ;;
 	vm) cmd_vm "$@" ;;
 	demo) cmd_demo ;;

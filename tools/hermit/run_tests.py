@@ -58,6 +58,31 @@ def sh(argv, env=None, input=None, timeout=600, cwd=None):
                           text=True, timeout=timeout, cwd=cwd)
 
 
+def sh_progress(argv, what, timeout=600, cwd=None):
+    """sh() for long commands: prints a line a minute to stderr (the
+    time so far and the command's last output line) while it runs."""
+    with tempfile.TemporaryFile("w+") as out:
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                             text=True, cwd=cwd)
+        start = time.time()
+        while True:
+            try:
+                p.wait(timeout=60)
+                break
+            except subprocess.TimeoutExpired:
+                if time.time() - start > timeout:
+                    p.kill()
+                    p.wait()
+                    raise
+                out.seek(0)
+                lines = [x.strip() for x in out.read().splitlines() if x.strip()]
+                last = f", last: {lines[-1][:100]}" if lines else ""
+                print(f"# {what}: {int(time.time() - start) // 60} min{last}",
+                      file=sys.stderr, flush=True)
+        out.seek(0)
+        return subprocess.CompletedProcess(argv, p.returncode, out.read(), "")
+
+
 def expect(cond, msg):
     if not cond:
         raise Fail(msg)
@@ -177,6 +202,45 @@ def t_replace_staging(ctx):
                "replace installed modules")
 
 
+GRUB_CFG = """menuentry 'Debian GNU/Linux' $menuentry_id_option 'gnulinux-simple-1234' {
+\tlinux\t/boot/vmlinuz-{krel} root=UUID=1234 ro quiet
+}}
+submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-1234' {{
+\tmenuentry 'Debian GNU/Linux, with Linux {krel}' $menuentry_id_option 'gnulinux-{krel}-advanced-1234' {{
+\t\tlinux\t/boot/vmlinuz-{krel} root=UUID=1234 ro quiet
+\t}}
+\tmenuentry 'Debian GNU/Linux, with Linux {krel} (recovery mode)' $menuentry_id_option 'gnulinux-{krel}-recovery-1234' {{
+\t\tlinux\t/boot/vmlinuz-{krel} root=UUID=1234 ro single
+\t}}
+}}
+"""
+
+
+@test("build_kernel.sh replace --trial: the one-time GRUB entry and the "
+      "GRUB_DEFAULT line; a missing entry or a bad option is refused")
+def t_install_trial(ctx):
+    krel = os.environ["HERMIT_KREL"]
+    entry = f"gnulinux-advanced-1234>gnulinux-{krel}-advanced-1234"
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, "grub.cfg")
+        with open(cfg, "w") as f:
+            f.write(GRUB_CFG.replace("{{", "{").replace("}}", "}").replace("{krel}", krel))
+        stage = os.path.join(tmp, "stage")
+        r = sh([BUILD_SH, "replace", "--trial"], env={"DESTDIR": stage, "GRUB_CFG": cfg})
+        expect(r.returncode == 0, f"replace --trial failed: {r.stderr[-800:]}")
+        expect(f"would run grub-reboot '{entry}'" in r.stderr, f"stderr: {r.stderr!r}")
+        expect(f'GRUB_DEFAULT="{entry}"' in r.stderr, f"no GRUB_DEFAULT line: {r.stderr!r}")
+        with open(cfg, "w") as f:
+            f.write(GRUB_CFG.replace("{{", "{").replace("}}", "}").replace("{krel}", "6.1.0-9-amd64"))
+        r = sh([BUILD_SH, "replace", "--trial"], env={"DESTDIR": stage, "GRUB_CFG": cfg})
+        expect(r.returncode != 0 and f"no menu entry for {krel}" in r.stderr,
+               f"a missing entry: exit {r.returncode}, {r.stderr[-400:]!r}")
+        r = sh([BUILD_SH, "install", "--trail"], env={"DESTDIR": stage})
+        expect(r.returncode != 0 and "unknown option '--trail'" in r.stderr,
+               f"a bad option: exit {r.returncode}, {r.stderr[-400:]!r}")
+    ctx.note(entry)
+
+
 @test("build_kernel.sh install/replace: refused without root")
 def t_install_needs_root(ctx):
     if not shutil.which("setpriv"):
@@ -195,10 +259,10 @@ def t_install_needs_root(ctx):
 @test("kunit: mm/hermit under UML")
 def t_kunit(ctx):
     src = os.path.join(BUILD, "linux")
-    r = sh([sys.executable, "tools/testing/kunit/kunit.py", "run",
-            "--kunitconfig=mm/hermit/tests", f"--build_dir={BUILD}/kunit",
-            f"--jobs={os.cpu_count()}", "--make_options", "CC=ccache gcc",
-            "--timeout", "300"], timeout=1500, cwd=src)
+    r = sh_progress([sys.executable, "tools/testing/kunit/kunit.py", "run",
+                     "--kunitconfig=mm/hermit/tests", f"--build_dir={BUILD}/kunit",
+                     f"--jobs={os.cpu_count()}", "--make_options", "CC=ccache gcc",
+                     "--timeout", "300"], "kunit", timeout=1500, cwd=src)
     summary = [line for line in r.stdout.splitlines() if "Testing complete" in line]
     expect(r.returncode == 0 and summary,
            f"kunit.py exit {r.returncode}\n{(r.stdout + r.stderr)[-3000:]}")
@@ -389,13 +453,15 @@ def t_hermit_zswap_stale(ctx):
     ctx.note(result_line(hermit_swap(ctx, "zswap")))
 
 
-@test("hermit: every knob refuses garbage with EINVAL and keeps its value", True)
+@test("hermit: every knob refuses garbage with EINVAL and keeps its value, "
+      "and reads back a good value as written", True)
 def t_hermit_knobs(ctx):
     expect_ok("compute", node_run(ctx, "compute", "hermit_knobs.py", [], 120))
 
 
 @test("hermit: hermit_stats/hermit_reset system calls (errors, sizes, EPERM) and "
-      "syscaller.py on cgroup v2: counters equal debugfs's, original lines", True)
+      "syscaller.py on cgroup v2: counters equal debugfs's, original lines; "
+      "/proc/vmstat, memory.stat and tracepoints count the same pages", True)
 def t_hermit_syscalls_v2(ctx):
     ctx.note(result_line(hermit_swap(ctx, "syscalls", "v2")))
 
@@ -1044,7 +1110,8 @@ def t_offload_v1(ctx):
 
 
 @test("hermit: syscaller.py on cgroup v1: counters equal debugfs's, a memory "
-      "cgroup's line its memory.stat", True)
+      "cgroup's line its memory.stat; /proc/vmstat, memory.stat (total_ too) "
+      "and tracepoints count the same pages", True)
 def t_hermit_syscalls_v1(ctx):
     n = ctx.cluster.node("compute")
     if "hvm.cgroup=1" not in n.cmdline:
