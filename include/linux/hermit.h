@@ -43,6 +43,8 @@ void hermit_invalidate(int type, unsigned long offset, unsigned int nr);
 int hermit_swapon(int type, unsigned long nr_pages);
 void hermit_swapoff(int type);
 bool hermit_never_used(void);
+u64 hermit_fault_start(swp_entry_t entry);
+void hermit_fault_end(u64 start, vm_fault_t ret);
 int hermit_readahead_mode(swp_entry_t entry);
 bool hermit_holds(swp_entry_t entry);
 bool hermit_wants_readahead(swp_entry_t entry);
@@ -83,6 +85,13 @@ static inline bool hermit_never_used(void)
 {
 	return true;
 }
+
+static inline u64 hermit_fault_start(swp_entry_t entry)
+{
+	return 0;
+}
+
+static inline void hermit_fault_end(u64 start, vm_fault_t ret) {}
 
 static inline int hermit_readahead_mode(swp_entry_t entry)
 {

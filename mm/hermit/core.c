@@ -274,25 +274,32 @@ DEFINE_SHOW_ATTRIBUTE(hermit_stats);
 SYSCALL_DEFINE3(hermit_stats, struct hermit_stats __user *, ustats,
 		size_t, size, unsigned int, flags)
 {
-	struct hermit_stats ks;
-	u64 *v = (u64 *)&ks;
-	int i;
+	struct hermit_stats *ks;
+	u64 *v;
+	int i, err = 0;
 
 	BUILD_BUG_ON(offsetof(struct hermit_stats, pages_held) !=
 		     NR_HERMIT_STATS * sizeof(u64));
-	BUILD_BUG_ON(sizeof(ks) != HERMIT_STATS_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct hermit_stats, fault_major_ns) !=
+		     HERMIT_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(*ks) != HERMIT_STATS_SIZE_VER1);
 	if (flags || size < HERMIT_STATS_SIZE_VER0 || size > PAGE_SIZE)
 		return -EINVAL;
+	ks = kzalloc(sizeof(*ks), GFP_KERNEL);
+	if (!ks)
+		return -ENOMEM;
+	v = (u64 *)ks;
 	for (i = 0; i < NR_HERMIT_STATS; i++)
 		v[i] = atomic_long_read(&hermit_stats[i]);
-	ks.pages_held = atomic_long_read(&hermit_pages_held);
-	ks.stores_in_flight = atomic_long_read(&hermit_stores_in_flight);
-	if (copy_to_user(ustats, &ks, min(size, sizeof(ks))))
-		return -EFAULT;
-	if (size > sizeof(ks) &&
-	    clear_user((u8 __user *)ustats + sizeof(ks), size - sizeof(ks)))
-		return -EFAULT;
-	return 0;
+	ks->pages_held = atomic_long_read(&hermit_pages_held);
+	ks->stores_in_flight = atomic_long_read(&hermit_stores_in_flight);
+	hermit_fault_latency(ks);
+	if (copy_to_user(ustats, ks, min(size, sizeof(*ks))) ||
+	    (size > sizeof(*ks) &&
+	     clear_user((u8 __user *)ustats + sizeof(*ks), size - sizeof(*ks))))
+		err = -EFAULT;
+	kfree(ks);
+	return err;
 }
 
 /* hermit_reset(2): zero the counters (not the gauges). */
@@ -306,6 +313,7 @@ SYSCALL_DEFINE1(hermit_reset, unsigned int, flags)
 		return -EPERM;
 	for (i = 0; i < NR_HERMIT_STATS; i++)
 		atomic_long_set(&hermit_stats[i], 0);
+	hermit_fault_latency_reset();
 	return 0;
 }
 
@@ -342,6 +350,7 @@ static int __init hermit_init(void)
 				   &hermit_bytes_held_fops);
 	debugfs_create_file("stats", 0444, dir, NULL, &hermit_stats_fops);
 	hermit_swap_debugfs_init(dir);
+	hermit_latency_debugfs_init(dir);
 	hermit_prefetch_debugfs_init(dir);
 	pr_info("remote memory core initialised\n");
 	return 0;

@@ -111,6 +111,14 @@ static inline void hermit_event(struct folio *folio, enum vm_event_item item,
 	rcu_read_unlock();
 }
 
+/* Fault latency (latency.c). */
+struct hermit_stats;
+unsigned int hermit_lat_bucket(u64 ns);
+u64 hermit_lat_bucket_min(unsigned int b);
+void hermit_fault_latency(struct hermit_stats *stats);
+void hermit_fault_latency_reset(void);
+void hermit_latency_debugfs_init(struct dentry *dir);
+
 /* Knobs (core.c). */
 extern bool hermit_enabled;
 extern const struct kernel_param_ops hermit_bool_param_ops;

@@ -460,8 +460,9 @@ def t_hermit_knobs(ctx):
 
 
 @test("hermit: hermit_stats/hermit_reset system calls (errors, sizes, EPERM) and "
-      "syscaller.py on cgroup v2: counters equal debugfs's, original lines; "
-      "/proc/vmstat, memory.stat and tracepoints count the same pages", True)
+      "syscaller.py on cgroup v2: counters and fault latency equal debugfs's, "
+      "original lines; /proc/vmstat, memory.stat and tracepoints count the "
+      "same pages", True)
 def t_hermit_syscalls_v2(ctx):
     ctx.note(result_line(hermit_swap(ctx, "syscalls", "v2")))
 

@@ -40,8 +40,37 @@ CG_KEYS = ("hermit_swpin", "hermit_swpout", "hermit_swpout_refused",
 RDMA_STATS = "/sys/kernel/debug/hermit/rdma/stats"
 
 
+LAT_BUCKETS = 128
+
+
 class Stats(ctypes.Structure):
-    _fields_ = [(f, ctypes.c_uint64) for f in FIELDS]
+    _fields_ = [(f, ctypes.c_uint64) for f in FIELDS] + [
+        ("fault_major_ns", ctypes.c_uint64), ("fault_minor_ns", ctypes.c_uint64),
+        ("fault_major", ctypes.c_uint64 * LAT_BUCKETS),
+        ("fault_minor", ctypes.c_uint64 * LAT_BUCKETS)]
+
+
+def bucket_min(b):
+    """The first latency (ns) of histogram bucket b (uapi/linux/hermit.h)."""
+    if b < 8:
+        return b if b < 4 else 4
+    o = b // 4
+    return (1 << o) + (b % 4) * (1 << (o - 2))
+
+
+def latency(total_ns, hist):
+    """Count, mean and the bucket bounds below which 50 and 99 % lie."""
+    n = sum(hist)
+
+    def pct(p):
+        want, seen = (n * p + 99) // 100, 0
+        for b in range(LAT_BUCKETS - 1):
+            seen += hist[b]
+            if seen >= want:
+                return bucket_min(b + 1 if b < 4 else max(b + 1, 8))
+        return bucket_min(LAT_BUCKETS - 1)
+    return {"faults": n, "mean_ns": total_ns // n if n else 0,
+            "p50_ns": pct(50) if n else 0, "p99_ns": pct(99) if n else 0}
 
 
 def die(msg):
@@ -68,7 +97,11 @@ def read_stats():
     s = Stats()
     syscall(NR_STATS, ctypes.byref(s), ctypes.c_size_t(ctypes.sizeof(s)),
             ctypes.c_uint(0))
-    return {f: getattr(s, f) for f in FIELDS}
+    out = {f: getattr(s, f) for f in FIELDS}
+    out["fault_latency"] = {
+        "major": latency(s.fault_major_ns, list(s.fault_major)),
+        "minor": latency(s.fault_minor_ns, list(s.fault_minor))}
+    return out
 
 
 def ratio(a, b):
@@ -127,6 +160,9 @@ def details(s):
             f"Offloaded reclaim  : {off} pages by offload threads, {direct} by the "
             f"charging tasks ({ratio(off, off + direct):.2f} offloaded)",
             f"Reclaim waits      : {s['fs_waits']} ({s['fs_wait_ns'] / 1e6:.1f} ms)",
+            *[f"Fault latency {k:5}: {v['faults']} faults, mean {v['mean_ns'] / 1e3:.1f} us, "
+              f"p50 < {v['p50_ns'] / 1e3:.1f} us, p99 < {v['p99_ns'] / 1e3:.1f} us"
+              for k, v in s["fault_latency"].items()],
             f"Held now           : {s['pages_held']} pages "
             f"({s['pages_held'] * 4096 / 2**20:.1f} MiB), "
             f"{s['stores_in_flight']} stores in flight"]

@@ -19,6 +19,15 @@
 
 #include <linux/types.h>
 
+/*
+ * Buckets of the fault latency histograms, in nanoseconds: bucket b < 4
+ * holds b ns, buckets 4 to 7 are unused, and bucket b >= 8, with o = b / 4
+ * and q = b % 4, holds [2^o + q * 2^(o-2), 2^o + (q+1) * 2^(o-2)) ns: four
+ * buckets per power of two. The last one also holds everything longer
+ * (from 2^31 + 3 * 2^29 ns, about 3.8 s).
+ */
+#define HERMIT_LAT_BUCKETS	128
+
 /**
  * struct hermit_stats - Hermit's counters since boot or the last reset
  * @stored: Pages whose store to the backend completed.
@@ -48,6 +57,15 @@
  * @fs_wait_ns: Time they waited.
  * @pages_held: Pages the backend holds now (not reset).
  * @stores_in_flight: Stores started and not completed now (not reset).
+ * @fault_major_ns: Time spent in the faults of @fault_major.
+ * @fault_minor_ns: Time spent in the faults of @fault_minor.
+ * @fault_major: Latency histogram (HERMIT_LAT_BUCKETS) of the page faults
+ *	on pages Hermit held that read the page from it, or waited for a
+ *	read under way.
+ * @fault_minor: The same of those that found the page read ahead.
+ *
+ * Fields up to @stores_in_flight are HERMIT_STATS_SIZE_VER0; the
+ * histograms came with HERMIT_STATS_SIZE_VER1.
  */
 struct hermit_stats {
 	__u64 stored;
@@ -77,8 +95,13 @@ struct hermit_stats {
 	__u64 fs_wait_ns;
 	__u64 pages_held;
 	__u64 stores_in_flight;
+	__u64 fault_major_ns;
+	__u64 fault_minor_ns;
+	__u64 fault_major[HERMIT_LAT_BUCKETS];
+	__u64 fault_minor[HERMIT_LAT_BUCKETS];
 };
 
 #define HERMIT_STATS_SIZE_VER0	216	/* sizeof first published struct */
+#define HERMIT_STATS_SIZE_VER1	2280	/* with the fault latency histograms */
 
 #endif /* _UAPI_LINUX_HERMIT_H */

@@ -14,6 +14,7 @@
 #include <linux/page_counter.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
+#include <uapi/linux/hermit.h>
 
 #include "../internal.h"
 
@@ -498,6 +499,32 @@ static void hermit_test_trend(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hermit_trend_window(0, 0, 16), 1U);
 }
 
+/*
+ * Every latency falls in a bucket whose range holds it, the buckets are
+ * in order and at most 25 % wide, and the last one takes what is longer.
+ */
+static void hermit_test_lat_buckets(struct kunit *test)
+{
+	u64 ns, lo, hi;
+	unsigned int b, next;
+
+	for (ns = 0; ns < (1ULL << 32); ns = ns < 64 ? ns + 1 : ns + ns / 7 + 3) {
+		b = hermit_lat_bucket(ns);
+		next = b < 3 ? b + 1 : max(b + 1, 8U);
+		lo = hermit_lat_bucket_min(b);
+		KUNIT_ASSERT_LT(test, b, HERMIT_LAT_BUCKETS);
+		KUNIT_EXPECT_LE_MSG(test, lo, ns, "bucket %u of %llu ns", b, ns);
+		if (b == HERMIT_LAT_BUCKETS - 1)
+			continue;
+		hi = hermit_lat_bucket_min(next);
+		KUNIT_EXPECT_LT_MSG(test, ns, hi, "bucket %u of %llu ns", b, ns);
+		if (lo >= 8)
+			KUNIT_EXPECT_LE(test, (hi - lo) * 4, lo);
+	}
+	KUNIT_EXPECT_EQ(test, hermit_lat_bucket(U64_MAX), HERMIT_LAT_BUCKETS - 1);
+	KUNIT_EXPECT_EQ(test, hermit_lat_bucket(1000), 9 * 4 + 3);
+}
+
 static struct kunit_case hermit_test_cases[] = {
 	KUNIT_CASE_PARAM(hermit_test_chunk_arith, chunk_gen_params),
 	KUNIT_CASE(hermit_test_nr_chunks),
@@ -508,6 +535,7 @@ static struct kunit_case hermit_test_cases[] = {
 	KUNIT_CASE(hermit_test_registry),
 	KUNIT_CASE(hermit_test_store_load),
 	KUNIT_CASE(hermit_test_trend),
+	KUNIT_CASE(hermit_test_lat_buckets),
 	{}
 };
 

@@ -187,7 +187,21 @@ syscalls)
 		j = json.load(open(sys.argv[2]))
 		bad = [k for k in d if k in j and int(d[k]) != j[k]]
 		missing = [k for k in d if k not in j and k != "bytes_held"]
+		# The fault latency: the same buckets, the same summary.
+		for line in open(sys.argv[1] + "/fault_latency"):
+		    w = line.split()
+		    got = j["fault_latency"][w[0]]
+		    want = dict(zip(w[1::2], map(int, w[2::2])))
+		    if got != want:
+		        bad.append(f"{w[0]} fault latency {got}, debugfs {want}")
+		lat = j["fault_latency"]["major"]
+		if not lat["faults"] or not 0 < lat["p50_ns"] <= lat["p99_ns"]:
+		    bad.append(f"no major fault timed: {lat}")
 		print(f"{len(d) - len(missing)} counters compared; differ: {bad}, missing: {missing}")
+		print("fault latency " + "; ".join(
+		    f"{k} {v['faults']} faults, mean {v['mean_ns'] / 1e3:.0f} us, "
+		    f"p50 < {v['p50_ns'] / 1e3:.0f} us, p99 < {v['p99_ns'] / 1e3:.0f} us"
+		    for k, v in j["fault_latency"].items()), file=open("/tmp/lat.txt", "w"))
 		sys.exit(1 if bad or missing or not j["stored"] or not j["loaded"] else 0)
 	PY
 	# The original's lines, from debugfs's numbers.
@@ -219,7 +233,7 @@ $expect"
 	$SC reset || fail "syscaller.py reset failed"
 	[ "$(hstat stored)" = 0 ] && [ "$(hstat loaded)" = 0 ] ||
 		fail "reset left stored $(hstat stored), loaded $(hstat loaded)"
-	echo "result: $checks; syscaller.py matches debugfs after $STORED pages stored, its summary and cgroup lines checked, reset needs root and zeroes; $counts"
+	echo "result: $checks; syscaller.py matches debugfs after $STORED pages stored, its summary and cgroup lines checked, reset needs root and zeroes; $counts; $(cat /tmp/lat.txt)"
 	;;
 store)
 	swap_setup 1

@@ -81,8 +81,15 @@ int main(void)
 		return 1;
 	}
 	CHECK(r == 0, "stats: %s", strerror(errno));
-	CHECK(sizeof(s) == HERMIT_STATS_SIZE_VER0, "struct of %zu bytes, VER0 is %d",
-	      sizeof(s), HERMIT_STATS_SIZE_VER0);
+	CHECK(sizeof(s) == HERMIT_STATS_SIZE_VER1, "struct of %zu bytes, VER1 is %d",
+	      sizeof(s), HERMIT_STATS_SIZE_VER1);
+
+	/* A caller built against VER0: its fields, nothing past them. */
+	memset(big, 0xa5, sizeof(big));
+	r = stats(big, HERMIT_STATS_SIZE_VER0, 0);
+	for (i = HERMIT_STATS_SIZE_VER0; i < sizeof(big) && big[i] == 0xa5; i++)
+		;
+	CHECK(r == 0 && i == sizeof(big), "size VER0: %ld, byte %zu past it written", r, i);
 
 	r = stats(&s, sizeof(s), 1);
 	CHECK(r == -1 && errno == EINVAL, "flags 1: %ld (%s), expected EINVAL", r, strerror(errno));
@@ -130,8 +137,11 @@ int main(void)
 	r = reset(0);
 	CHECK(r == 0, "reset: %s", strerror(errno));
 	r = stats(&s, sizeof(s), 0);
+	for (i = 0; i < HERMIT_LAT_BUCKETS && !s.fault_major[i] && !s.fault_minor[i]; i++)
+		;
 	CHECK(r == 0 && !s.stored && !s.loaded && !s.ondemand_swapin && !s.prefetch_swapin &&
-	      !s.refused_disabled && !s.fs_reclaimed_direct,
+	      !s.refused_disabled && !s.fs_reclaimed_direct && !s.fault_major_ns &&
+	      i == HERMIT_LAT_BUCKETS,
 	      "after reset: stored %llu loaded %llu ondemand %llu prefetch %llu",
 	      (unsigned long long)s.stored, (unsigned long long)s.loaded,
 	      (unsigned long long)s.ondemand_swapin, (unsigned long long)s.prefetch_swapin);
