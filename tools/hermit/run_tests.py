@@ -582,6 +582,27 @@ def t_rdma_store(ctx):
     ctx.note(f"{line}; the server counts them as served")
 
 
+@test("selftests: 'make install' of TARGETS=hermit, then run_kselftest.sh in a "
+      "node: hermit_local passes, hermit_rdma skips without HERMIT_SERVER and "
+      "passes with it", True)
+def t_kselftest(ctx):
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = os.path.join(tmp, "ksft")
+        r = sh(["make", "-s", "-C", os.path.join(BUILD, "linux", "tools", "testing",
+                                                 "selftests"),
+                "TARGETS=hermit", f"INSTALL_PATH={dst}", "install"], timeout=600)
+        expect(r.returncode == 0, f"make install: exit {r.returncode}\n"
+               f"{(r.stdout + r.stderr)[-1500:]}")
+        for f in ("run_kselftest.sh", "kselftest-list.txt", "hermit/settings",
+                  "hermit/hermit_local.sh", "hermit/hermit_rdma.sh", "hermit/lib.sh",
+                  "hermit/swap_workload", "hermit/hermit_syscalls",
+                  "hermit/syscaller.py"):
+            expect(os.path.exists(os.path.join(dst, f)), f"make install: no {f}")
+        ctx.cluster.share(dst, "ksft")
+    ctx.note(result_line(expect_ok("compute", node_run(ctx, "compute", "kselftest.sh",
+                                                       [], 1500))))
+
+
 @test("rdma: sequential, random and (prefetch=trend) strided scans: readahead "
       "as batched asynchronous READs on the prefetch queue, accuracy >= 0.9 "
       "sequential, the stride found, verified", True)

@@ -43,7 +43,10 @@
 #                                cgroup's line is its memory.stat, reset
 #                                needs root and zeroes them
 # Every page is verified by checksum after swap-in (swap_workload).
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 H=/sys/kernel/debug/hermit
 SWAPDEV=${SWAPDEV:-/dev/vdb}
@@ -127,7 +130,10 @@ MIN_SWAPPED=$((MIB * 256 * 3 / 4 / 2))
 
 case ${1:-} in
 syscalls)
-	SC="python3 $SELFTESTS/syscaller.py"
+	SC=$SELFTESTS/syscaller.py
+	# In the kernel tree (make run_tests) it is in tools/hermit.
+	[ -f "$SC" ] || SC=$SELFTESTS/../../../hermit/syscaller.py
+	SC="python3 $SC"
 	checks=$("$SELFTESTS/hermit_syscalls") || fail "system call checks failed: $checks"
 	MIB=32
 	swap_setup 1

@@ -20,7 +20,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/hermit.h>
+/* Not installed with the system headers: straight from the tree. */
+#include "../../../../include/uapi/linux/hermit.h"
 
 #define NR_HERMIT_STATS	500
 #define NR_HERMIT_RESET	501

@@ -1,13 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Helpers for the Hermit selftests that run inside a cluster node. The test
+# Helpers for the Hermit selftests that run inside a cluster node or, through
+# kselftest (hermit_local.sh, hermit_rdma.sh), on a real machine. The test
 # runner copies this directory to /run/hermit/selftests on every node; the
 # cluster's addresses are in /run/hermit/cluster.env.
 
 set -u
 [ -f /run/hermit/cluster.env ] && . /run/hermit/cluster.env
-SELFTESTS=${SELFTESTS:-/run/hermit/selftests}
+SELFTESTS=${SELFTESTS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -34,7 +35,7 @@ trace_start() {
 		fail "cannot mount tracefs"
 	[ -d $TRACING/events/hermit ] || fail "no Hermit tracepoints in tracefs"
 	echo 0 >$TRACING/tracing_on
-	echo 0 >$TRACING/events/enable
+	echo 0 >$TRACING/events/hermit/enable
 	echo "${TRACE_KB:-16384}" >$TRACING/buffer_size_kb
 	echo >$TRACING/trace
 	for e in "$@"; do

@@ -8,7 +8,10 @@
 # verified workload in a memory cgroup limited to a quarter of it.
 # 'nvmeof_swap.sh connect IP' only connects and prints the namespace's
 # device; 'disconnect' removes the controller.
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 NQN=hermit-nvmeof-baseline
 CFG=/sys/kernel/config/nvmet

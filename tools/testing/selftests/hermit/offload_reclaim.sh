@@ -24,7 +24,10 @@
 #                                 queued: dropped from the queue at once
 # v1 groups are made with cgcreate and entered with cgexec --sticky + taskset,
 # as in the Hermit seed README.
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 H=/sys/kernel/debug/hermit
 SWAPDEV=${SWAPDEV:-/dev/vdb}

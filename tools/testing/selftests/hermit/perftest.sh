@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # perftest over rdma_cm: 'perftest.sh server TEST' on one node,
 # 'perftest.sh client TEST IP' on the other (TEST: ib_write_bw, ib_read_lat).
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 role=${1:-}
 test=${2:-}

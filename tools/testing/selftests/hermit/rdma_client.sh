@@ -35,7 +35,10 @@
 #   rdma_client.sh key HEX|off         the shared key (write-only)
 #   rdma_client.sh reconnect [SECS]    connect anew to the same server; print
 #                                      connects before/after and the state
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 H=/sys/kernel/debug/hermit
 SWAPDEV=${SWAPDEV:-/dev/vdb}

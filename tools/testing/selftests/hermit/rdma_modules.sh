@@ -15,7 +15,10 @@
 #   rdma_modules.sh leaks clear|check
 #                                   forget every allocation so far, or scan:
 #                                   fail on a new leak from Hermit's code
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 MODDIR=/run/hermit/modules
 H=/sys/kernel/debug/hermit

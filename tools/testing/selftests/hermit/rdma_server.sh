@@ -19,7 +19,10 @@
 #   rdma_server.sh key HEX|off                the shared key (write-only)
 #   rdma_server.sh conns CLIENT_ID [SECS [N]] the connections of a client's
 #                                             session (waiting up to SECS for N)
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 S=/sys/kernel/debug/hermit/server
 [ -d $S ] || fail "no $S: kernel without CONFIG_HERMIT_RDMA_SERVER"

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # rping over rdma_cm: 'rping.sh server' on one node, 'rping.sh client IP' on
 # the other; the client verifies every payload it gets back.
-. /run/hermit/selftests/lib.sh
+# Beside this script (kselftest), else where the test cluster puts it.
+HERE=$(dirname "$0")
+[ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
+. "$HERE/lib.sh"
 
 case ${1:-} in
 server)
