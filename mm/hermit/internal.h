@@ -98,16 +98,61 @@ static inline void hermit_count(enum hermit_stat stat, long nr)
 	atomic_long_add(nr, &hermit_stats[stat]);
 }
 
-/*
- * Count @item in /proc/vmstat and in @folio's memory cgroup. Any context;
- * the folio is locked or under writeback, so its cgroup stays.
- */
-static inline void hermit_event(struct folio *folio, enum vm_event_item item,
-				long nr)
+/* The vm event (patch 0014) that also counts @stat, or -1. */
+static inline int hermit_stat_event(enum hermit_stat stat)
 {
+	switch (stat) {
+	case HERMIT_STORED:
+		return HSWPOUT;
+	case HERMIT_LOADED:
+		return HSWPIN;
+	case HERMIT_ONDEMAND_SWAPIN:
+		return ONDEMAND_SWAPIN;
+	case HERMIT_PREFETCH_SWAPIN:
+		return PREFETCH_SWAPIN;
+	case HERMIT_HITON_SWAP_CACHE:
+		return HITON_SWAP_CACHE;
+	case HERMIT_REFUSED_DISABLED:
+	case HERMIT_REFUSED_NO_BACKEND:
+	case HERMIT_REFUSED_FULL:
+	case HERMIT_REFUSED_UNAVAILABLE:
+	case HERMIT_REFUSED_ERROR:
+		return HSWPOUT_REFUSED;
+#ifdef CONFIG_HERMIT_OFFLOAD_RECLAIM
+	case HERMIT_FS_RECLAIMED_OFFLOAD:
+		return HRECLAIM_OFFLOAD;
+#endif
+	default:
+		return -1;
+	}
+}
+
+/*
+ * hermit_count() for pages of @memcg: @stat's vm event, if it has one, is
+ * counted too, in /proc/vmstat and in @memcg's memory.stat.
+ */
+static inline void hermit_count_memcg(struct mem_cgroup *memcg,
+				      enum hermit_stat stat, long nr)
+{
+	int item = hermit_stat_event(stat);
+
+	hermit_count(stat, nr);
+	if (item < 0)
+		return;
 	count_vm_events(item, nr);
+	if (memcg)
+		count_memcg_events(memcg, item, nr);
+}
+
+/*
+ * hermit_count_memcg() for the pages of @folio. Any context; the folio is
+ * locked, under writeback or referenced, so its cgroup stays.
+ */
+static inline void hermit_count_folio(struct folio *folio,
+				      enum hermit_stat stat, long nr)
+{
 	rcu_read_lock();
-	count_memcg_folio_events(folio, item, nr);
+	hermit_count_memcg(folio_memcg(folio), stat, nr);
 	rcu_read_unlock();
 }
 
@@ -115,6 +160,7 @@ static inline void hermit_event(struct folio *folio, enum vm_event_item item,
 struct hermit_stats;
 unsigned int hermit_lat_bucket(u64 ns);
 u64 hermit_lat_bucket_min(unsigned int b);
+u64 hermit_lat_bucket_end(unsigned int b);
 void hermit_fault_latency(struct hermit_stats *stats);
 void hermit_fault_latency_reset(void);
 void hermit_latency_debugfs_init(struct dentry *dir);

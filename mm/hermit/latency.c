@@ -56,6 +56,13 @@ u64 hermit_lat_bucket_min(unsigned int b)
 	return (1ULL << o) + (u64)(b % 4) * (1ULL << (o - 2));
 }
 
+/* The first latency past bucket @b (the last one has no end). */
+u64 hermit_lat_bucket_end(unsigned int b)
+{
+	/* Buckets 4 to 7 are never used: 3 ends where 8 begins. */
+	return hermit_lat_bucket_min(b < 3 ? b + 1 : max(b + 1, 8U));
+}
+
 /**
  * hermit_fault_start() - a swap fault begins
  * @entry: The swap entry of the faulting pte (or another non-present one).
@@ -141,7 +148,7 @@ static u64 hermit_lat_pct(const u64 *hist, u64 n, unsigned int pct)
 	for (b = 0; b < HERMIT_LAT_BUCKETS - 1; b++) {
 		seen += hist[b];
 		if (seen >= want)
-			return hermit_lat_bucket_min(b < 4 ? b + 1 : max(b + 1, 8U));
+			return hermit_lat_bucket_end(b);
 	}
 	return hermit_lat_bucket_min(HERMIT_LAT_BUCKETS - 1);
 }

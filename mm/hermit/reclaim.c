@@ -656,9 +656,7 @@ static void hermit_rcl_run(unsigned int cpu)
 		ns = local_clock() - start;
 		trace_hermit_offload_batch(id, usage, nr, ns);
 		hermit_count(HERMIT_FS_OFFLOAD_NS, ns);
-		hermit_count(HERMIT_FS_RECLAIMED_OFFLOAD, nr);
-		count_vm_events(HRECLAIM_OFFLOAD, nr);
-		count_memcg_events(memcg, HRECLAIM_OFFLOAD, nr);
+		hermit_count_memcg(memcg, HERMIT_FS_RECLAIMED_OFFLOAD, nr);
 		atomic_long_add(nr, &hermit_rcl_supply);
 		if (nr) {
 			/* The uncharge of the pages freed woke the waiters. */

@@ -190,8 +190,7 @@ static void hermit_refuse(struct folio *folio, enum hermit_stat reason)
 {
 	long nr = folio_nr_pages(folio);
 
-	hermit_count(reason, nr);
-	hermit_event(folio, HSWPOUT_REFUSED, nr);
+	hermit_count_folio(folio, reason, nr);
 	trace_hermit_refuse(swp_type(folio->swap), swp_offset(folio->swap), nr,
 			    hermit_stat_names[reason]);
 }
@@ -302,8 +301,7 @@ void hermit_store_done(struct folio *folio, int err)
 	if (!err) {
 		for (i = 0; i < nr; i++)
 			hermit_mark_held(area, offset + i);
-		hermit_count(HERMIT_STORED, nr);
-		hermit_event(folio, HSWPOUT, nr);
+		hermit_count_folio(folio, HERMIT_STORED, nr);
 		if (nr > 1)
 			hermit_count(HERMIT_STORED_LARGE, 1);
 	} else {
@@ -346,8 +344,7 @@ static bool __hermit_load(struct folio *folio, bool first)
 	}
 	b = area->backend;
 	if (first && nr == 1 && b->ops->read && folio_test_readahead(folio)) {
-		hermit_count(HERMIT_PREFETCH_SWAPIN, 1);
-		hermit_event(folio, PREFETCH_SWAPIN, 1);
+		hermit_count_folio(folio, HERMIT_PREFETCH_SWAPIN, 1);
 		set_bit(offset, area->prefetched);
 		trace_hermit_prefetch(swp_type(entry), offset, 1, 0);
 		/* Started: hermit_read_done() unlocks the folio. */
@@ -363,8 +360,7 @@ static bool __hermit_load(struct folio *folio, bool first)
 	if (first) {
 		/* Readahead of this task waiting in its plug goes out first. */
 		blk_flush_plug(current->plug, false);
-		hermit_count(HERMIT_ONDEMAND_SWAPIN, nr);
-		hermit_event(folio, ONDEMAND_SWAPIN, nr);
+		hermit_count_folio(folio, HERMIT_ONDEMAND_SWAPIN, nr);
 	}
 	for (i = 0; i < nr; i++) {
 		unsigned long slot = offset + i;
@@ -377,8 +373,7 @@ static bool __hermit_load(struct folio *folio, bool first)
 		}
 	}
 	folio_mark_uptodate(folio);
-	hermit_count(HERMIT_LOADED, nr);
-	hermit_event(folio, HSWPIN, nr);
+	hermit_count_folio(folio, HERMIT_LOADED, nr);
 out:
 	trace_hermit_load(swp_type(entry), offset, nr, err);
 unlock:
@@ -420,8 +415,7 @@ void hermit_read_done(struct folio *folio, int err)
 				   1, err);
 	if (!err) {
 		folio_mark_uptodate(folio);
-		hermit_count(HERMIT_LOADED, 1);
-		hermit_event(folio, HSWPIN, 1);
+		hermit_count_folio(folio, HERMIT_LOADED, 1);
 	} else {
 		hermit_count(HERMIT_LOAD_ERRORS, 1);
 	}
@@ -472,8 +466,7 @@ void hermit_prefetch_hit(swp_entry_t entry, struct folio *folio)
 {
 	if (!hermit_unprefetch(hermit_area_of(swp_type(entry)), swp_offset(entry)))
 		return;
-	hermit_count(HERMIT_HITON_SWAP_CACHE, 1);
-	hermit_event(folio, HITON_SWAP_CACHE, 1);
+	hermit_count_folio(folio, HERMIT_HITON_SWAP_CACHE, 1);
 	if (folio_test_locked(folio) && !folio_test_uptodate(folio))
 		hermit_count(HERMIT_PREFETCH_LATE, 1);
 }

@@ -506,17 +506,16 @@ static void hermit_test_trend(struct kunit *test)
 static void hermit_test_lat_buckets(struct kunit *test)
 {
 	u64 ns, lo, hi;
-	unsigned int b, next;
+	unsigned int b;
 
 	for (ns = 0; ns < (1ULL << 32); ns = ns < 64 ? ns + 1 : ns + ns / 7 + 3) {
 		b = hermit_lat_bucket(ns);
-		next = b < 3 ? b + 1 : max(b + 1, 8U);
 		lo = hermit_lat_bucket_min(b);
 		KUNIT_ASSERT_LT(test, b, HERMIT_LAT_BUCKETS);
 		KUNIT_EXPECT_LE_MSG(test, lo, ns, "bucket %u of %llu ns", b, ns);
 		if (b == HERMIT_LAT_BUCKETS - 1)
 			continue;
-		hi = hermit_lat_bucket_min(next);
+		hi = hermit_lat_bucket_end(b);
 		KUNIT_EXPECT_LT_MSG(test, ns, hi, "bucket %u of %llu ns", b, ns);
 		if (lo >= 8)
 			KUNIT_EXPECT_LE(test, (hi - lo) * 4, lo);
