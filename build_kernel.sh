@@ -54,7 +54,7 @@ DEPS=(gcc binutils make flex bison bc libssl-dev libelf-dev dwarves cpio
 	ccache git perl python3 xz-utils kmod rsync e2fsprogs socat
 	linux-source-6.12 qemu-system-x86 debootstrap debian-archive-keyring
 	rdma-core iproute2 ibverbs-utils rdmacm-utils perftest util-linux
-	librdmacm-dev libibverbs-dev)
+	librdmacm-dev libibverbs-dev debhelper)
 
 # Fixed identities so that commits in the assembled tree and ccache keys do
 # not depend on who builds, where, or when.
@@ -78,12 +78,23 @@ Usage: ./build_kernel.sh COMMAND [ARGS]
 
 Commands:
   deps              install every build and test dependency (apt-get, root)
-  build             assemble the tree under build/ and build bzImage + modules
-  install [--trial] modules_install, install the image, initramfs and grub
+  build [--localconfig[=FILE]]
+                    assemble the tree under build/ and build bzImage + modules;
+                    --localconfig: with the configuration of this machine's
+                    kernel (or FILE) merged with Hermit's, in
+                    build/x86_64-local
+  config [--localconfig[=FILE]]
+                    the same up to the .config only, to look at or edit
+  deb [--localconfig[=FILE]]
+                    build, then Debian packages (bindeb-pkg: linux-image,
+                    linux-headers, linux-libc-dev) in build/deb/
+  install [--trial] [--localconfig]
+                    modules_install, install the image, initramfs and grub
                     (root; DESTDIR, INSTALL_PATH, INSTALL_MOD_PATH stage it);
                     --trial: boot the new kernel once (grub-reboot), the
                     boot after it is the old default again
-  replace [--trial] install the kernel image only, modules untouched (root)
+  replace [--trial] [--localconfig]
+                    install the kernel image only, modules untouched (root)
   test              build what is missing, then run every test; ends with
                     'N passed, N failed' and exits non-zero on any failure
   vm up|down|status the QEMU test cluster (nodes: compute, memory; the
@@ -125,6 +136,8 @@ Environment:
                     initramfs and grub are left alone
   GRUB_CFG          the grub.cfg install reads its menu entries from
                     (default: /boot/grub/grub.cfg)
+  KDEB_COMPRESS     compression of the packages of 'deb' (dpkg-deb -Z:
+                    xz, gzip, zstd, none; default: dpkg-deb's)
 EOF
 }
 
@@ -318,26 +331,234 @@ kernel_release() {
 	kmake -s kernelrelease
 }
 
-cmd_build() {
+# Options of build, config, deb, install and replace: --trial sets TRIAL;
+# --localconfig[=FILE] switches to the local kernel (use_localconfig).
+TRIAL=no
+LOCAL=no
+LOCAL_FILE=""
+parse_options() {
+	local cmd=$1 opt takes
+	shift
+	case $cmd in
+	install | replace) takes="--trial, --localconfig" ;;
+	*) takes="--localconfig[=FILE]" ;;
+	esac
+	for opt in "$@"; do
+		case $cmd/$opt in
+		install/--trial | replace/--trial) TRIAL=yes ;;
+		*/--localconfig) use_localconfig ;;
+		build/--localconfig=* | config/--localconfig=* | deb/--localconfig=*)
+			use_localconfig
+			LOCAL_FILE=${opt#--localconfig=}
+			[ -n "$LOCAL_FILE" ] || die "--localconfig= needs a file name"
+			;;
+		*) die "unknown option '$opt' ($cmd takes $takes)" ;;
+		esac
+	done
+}
+
+# The local kernel: this machine's configuration (or another given one)
+# merged with Hermit's, in an object directory of its own.
+use_localconfig() {
+	[ "${HERMIT_DEBUG:-0}/${HERMIT_MODULES:-0}" = 0/0 ] ||
+		die "--localconfig does not go with HERMIT_DEBUG or HERMIT_MODULES"
+	LOCAL=yes
+	OBJ=$BUILD/x86_64-local
+	BUILD_LOG=$BUILD/build-local.log
+}
+
+# Options the merged configuration turns on when the machine's has them
+# off: Hermit cannot work without them (y, or m where the machine has m).
+LOCAL_REQUIRED=(SWAP MEMCG INFINIBAND INFINIBAND_ADDR_TRANS)
+
+# The configuration to merge: FILE, else the one merged last time, else
+# the running kernel's. Prints its path.
+local_source() {
+	local src=$LOCAL_FILE
+	if [ -z "$src" ] && [ -f "$OBJ/.hermit-local-source" ]; then
+		src=$(cat "$OBJ/.hermit-local-source")
+	fi
+	if [ -z "$src" ]; then
+		src=/boot/config-$(uname -r)
+		[ -r "$src" ] || src=/proc/config.gz
+		[ -r "$src" ] || die "--localconfig: found neither /boot/config-$(uname -r) nor /proc/config.gz; name a configuration with --localconfig=FILE"
+	fi
+	if [ ! -f "$src" ] || [ ! -r "$src" ]; then
+		die "--localconfig: cannot read $src"
+	fi
+	realpath "$src"
+}
+
+# The running machine's configuration $1 merged with Hermit's seed: every
+# option the machine's configuration sets (to y, m, a value or "is not
+# set") keeps its value, so a server keeps its drivers and file systems;
+# the seed fills in only the options it does not mention (it may be a
+# fragment, or an older kernel's); the Hermit options and LOCALVERSION are
+# the seed's, LOCAL_REQUIRED are on, and the certificate paths of
+# distribution configurations (files only the distribution's own build
+# has) are reset so the kernel makes its own module signing key. The
+# seed's CONFIG_WERROR is not taken: the machine's drivers were not built
+# with it here.
+merge_local_config() {
+	awk -v required="${LOCAL_REQUIRED[*]}" '
+	function sym(line) {
+		if (match(line, /^CONFIG_[A-Za-z0-9_]+=/))
+			return substr(line, 8, RLENGTH - 8)
+		if (match(line, /^# CONFIG_[A-Za-z0-9_]+ is not set$/))
+			return substr(line, 10, RLENGTH - 20)
+		return ""
+	}
+	function ours(s) {
+		return s ~ /^HERMIT/ || s ~ /^LOCALVERSION/
+	}
+	BEGIN {
+		nreq = split(required, req, " ")
+		for (i = 1; i <= nreq; i++)
+			isreq[req[i]] = 1
+		nfix = split("SYSTEM_TRUSTED_KEYS SYSTEM_REVOCATION_KEYS MODULE_SIG_KEY", fix, " ")
+		fixed["SYSTEM_TRUSTED_KEYS"] = "CONFIG_SYSTEM_TRUSTED_KEYS=\"\""
+		fixed["SYSTEM_REVOCATION_KEYS"] = "CONFIG_SYSTEM_REVOCATION_KEYS=\"\""
+		fixed["MODULE_SIG_KEY"] = "CONFIG_MODULE_SIG_KEY=\"certs/signing_key.pem\""
+	}
+	FNR == NR {
+		s = sym($0)
+		if (s != "" && s != "WERROR") {
+			seed[s] = $0
+			order[++nseed] = s
+		}
+		next
+	}
+	{
+		s = sym($0)
+		if (s == "") {
+			print
+			next
+		}
+		seen[s] = 1
+		if (s in fixed)
+			print fixed[s]
+		else if (ours(s) && s in seed)
+			print seed[s]
+		else if (s in isreq && $0 !~ /=[ym]$/)
+			print "CONFIG_" s "=y"
+		else
+			print
+	}
+	END {
+		print "#"
+		print "# Added by build_kernel.sh --localconfig from config-with-rdma-driver"
+		print "#"
+		for (i = 1; i <= nseed; i++)
+			if (!(order[i] in seen))
+				print seed[order[i]]
+		for (i = 1; i <= nreq; i++)
+			if (!(req[i] in seen) && !(req[i] in seed))
+				print "CONFIG_" req[i] "=y"
+		for (i = 1; i <= nfix; i++)
+			if (!(fix[i] in seen))
+				print fixed[fix[i]]
+	}' "$SEED_CONFIG" "$1"
+}
+
+# The merged configuration of the local kernel, from local_source.
+local_seed() {
+	local src=$1
+	case $src in
+	*.gz) zcat "$src" ;;
+	*) cat "$src" ;;
+	esac >"$OBJ/.hermit-local-input"
+	grep -qx "CONFIG_X86_64=y" "$OBJ/.hermit-local-input" ||
+		die "--localconfig: $src is not the configuration of an x86_64 kernel (no CONFIG_X86_64=y)"
+	merge_local_config "$OBJ/.hermit-local-input"
+	rm -f "$OBJ/.hermit-local-input"
+}
+
+# After olddefconfig: Hermit must have survived the merge, or the build
+# would make a kernel without it.
+check_local_config() {
+	local cfg=$OBJ/.config src=$1
+	grep -qx "CONFIG_HERMIT=y" "$cfg" ||
+		die "CONFIG_HERMIT is off in $cfg after merging $src: it needs SWAP and MMU"
+	local opt
+	for opt in HERMIT_RDMA_CLIENT HERMIT_RDMA_SERVER; do
+		grep -Eqx "CONFIG_$opt=[ym]" "$cfg" ||
+			die "CONFIG_$opt is off in $cfg after merging $src: it needs INFINIBAND_ADDR_TRANS, i.e. InfiniBand (NET, INET) with rdma_cm; turn those on in $src or in $cfg"
+	done
+	if grep -qx "CONFIG_HERMIT_RDMA_CLIENT=m" "$cfg"; then
+		info "InfiniBand is modular in $src: Hermit's RDMA client and server are the modules hermit_rdma and hermit_server"
+	fi
+}
+
+# Assemble the tree and make $OBJ/.config: from the seed config (plus
+# config-debug or config-modules), or with --localconfig from the merge,
+# when there is none and again whenever that input changed; a hand-edited
+# .config is otherwise kept.
+cmd_config() {
+	local src=""
 	ensure_deps
 	assemble
 	mkdir -p "$OBJ"
-	# .config comes from the seed config (plus config-debug or
-	# config-modules) when there is none, and again whenever the seed
-	# changed; a hand-edited .config is otherwise kept.
-	cat "${CONFIG_FRAGMENTS[@]}" >"$OBJ/.hermit-seed-config.new"
+	if [ "$LOCAL" = yes ]; then
+		src=$(local_source)
+		local_seed "$src" >"$OBJ/.hermit-seed-config.new"
+	else
+		cat "${CONFIG_FRAGMENTS[@]}" >"$OBJ/.hermit-seed-config.new"
+	fi
 	if [ ! -f "$OBJ/.config" ] || ! cmp -s "$OBJ/.hermit-seed-config.new" "$OBJ/.hermit-seed-config"; then
-		info "seeding $OBJ/.config from ${CONFIG_FRAGMENTS[*]##*/}"
+		if [ -n "$src" ]; then
+			info "seeding $OBJ/.config from $src merged with ${SEED_CONFIG##*/}"
+		else
+			info "seeding $OBJ/.config from ${CONFIG_FRAGMENTS[*]##*/}"
+		fi
 		cp "$OBJ/.hermit-seed-config.new" "$OBJ/.config"
 		mv "$OBJ/.hermit-seed-config.new" "$OBJ/.hermit-seed-config"
 	else
 		rm -f "$OBJ/.hermit-seed-config.new"
 	fi
+	[ -z "$src" ] || echo "$src" >"$OBJ/.hermit-local-source"
 	kmake -s olddefconfig
-	local cc=gcc
-	command -v ccache >/dev/null && cc="ccache gcc"
+	[ -z "$src" ] || check_local_config "$src"
+}
+
+ccache_cc() {
+	if command -v ccache >/dev/null; then
+		echo "ccache gcc"
+	else
+		echo gcc
+	fi
+}
+
+cmd_build() {
+	local cc
+	cmd_config
+	cc=$(ccache_cc)
 	kmake -j"$JOBS" CC="$cc" HOSTCC="$cc" bzImage modules
 	info "kernel $(kernel_release): $OBJ/arch/x86/boot/bzImage"
+}
+
+# Debian packages with the kernel's bindeb-pkg, which builds what is not
+# built yet; moved from build/ (where dpkg-buildpackage leaves them) to
+# build/deb/OBJDIR/.
+cmd_deb() {
+	local cc dest log=$BUILD/deb-${OBJ##*/}.log f
+	cmd_config
+	cc=$(ccache_cc)
+	dest=$BUILD/deb/${OBJ##*/}
+	rm -rf "$dest"
+	rm -f "$BUILD"/linux-*.deb "$BUILD"/linux-hermit_*
+	mkdir -p "$dest"
+	info "building and packaging (log: $log)"
+	# terse: Kbuild's short lines; parallel: the jobs of our make.
+	if ! KDEB_SOURCENAME=linux-hermit DEB_BUILD_OPTIONS="terse parallel=$JOBS" \
+		run_with_progress "$log" kmake CC="$cc" HOSTCC="$cc" bindeb-pkg; then
+		tail -n 40 "$log" >&2
+		die "bindeb-pkg failed; full log in $log"
+	fi
+	mv "$BUILD"/linux-*.deb "$BUILD"/linux-hermit_* "$dest/"
+	for f in "$dest"/*.deb; do
+		info "$f"
+	done
+	info "install on a Debian or Ubuntu machine with: sudo dpkg -i linux-image-*.deb linux-headers-*.deb"
 }
 
 # The built image, or a clear error.
@@ -439,36 +660,27 @@ update_boot() {
 	fi
 }
 
-# --trial, the only option of install and replace: prints yes or no.
-trial_option() {
-	case ${1:-} in
-	"") echo no ;;
-	--trial) echo yes ;;
-	*) die "unknown option '$1' (install and replace take --trial)" ;;
-	esac
-}
-
 cmd_install() {
-	local img krel trial
-	trial=$(trial_option "$@")
+	local img krel
+	parse_options install "$@"
 	need_root install
 	img=$(built_image)
 	krel=$(kernel_release)
 	kmake -s INSTALL_MOD_PATH="${INSTALL_MOD_PATH:-${DESTDIR:-}}" modules_install
 	install_image "${INSTALL_PATH:-${DESTDIR:-}/boot}" "$krel" "$img"
-	update_boot "$krel" yes "$trial"
+	update_boot "$krel" yes "$TRIAL"
 }
 
 cmd_replace() {
-	local img krel moddir trial
-	trial=$(trial_option "$@")
+	local img krel moddir
+	parse_options replace "$@"
 	need_root replace
 	img=$(built_image)
 	krel=$(kernel_release)
 	moddir=${INSTALL_MOD_PATH:-${DESTDIR:-}}/lib/modules/$krel
 	[ -d "$moddir" ] || info "warning: $moddir does not exist; run install once to get the modules"
 	install_image "${INSTALL_PATH:-${DESTDIR:-}/boot}" "$krel" "$img"
-	update_boot "$krel" no "$trial"
+	update_boot "$krel" no "$TRIAL"
 }
 
 # The guest root file system image (built and cached on first use).
@@ -570,7 +782,19 @@ main() {
 	[ $# -gt 0 ] && shift
 	case $cmd in
 	deps) cmd_deps ;;
-	build) cmd_build ;;
+	build)
+		parse_options build "$@"
+		cmd_build
+		;;
+	config)
+		parse_options config "$@"
+		cmd_config
+		info "configuration: $OBJ/.config"
+		;;
+	deb)
+		parse_options deb "$@"
+		cmd_deb
+		;;
 	install) cmd_install "$@" ;;
 	replace) cmd_replace "$@" ;;
 	test) cmd_test "$@" ;;
