@@ -54,7 +54,7 @@ DEPS=(gcc binutils make flex bison bc libssl-dev libelf-dev dwarves cpio
 	ccache git perl python3 xz-utils kmod rsync e2fsprogs socat
 	linux-source-6.12 qemu-system-x86 debootstrap debian-archive-keyring
 	rdma-core iproute2 ibverbs-utils rdmacm-utils perftest util-linux
-	librdmacm-dev libibverbs-dev debhelper)
+	librdmacm-dev libibverbs-dev debhelper python3-matplotlib)
 
 # Fixed identities so that commits in the assembled tree and ccache keys do
 # not depend on who builds, where, or when.
@@ -115,6 +115,10 @@ Commands:
   bench offload-reclaim [MiB [RUNS [BACKEND,... [MODE,... [HEADROOM]]]]]
                     runtime at 50% and 25% local memory, 1 and 2 threads,
                     DRAM and RDMA: fs_enabled N vs Y (and Y-noflush)
+  bench apps [--quick] [--apps A,...] [--tiers T,...] [--fractions P,...] [--runs N]
+                    sort and redis at 75/50/25% of their peak memory:
+                    Hermit RDMA vs Fastswap mode vs NVMe-oF/RDMA vs zram
+                    vs swap disk; table, CSV and plots in build/bench/apps
   tree              print the path of the assembled kernel tree
   clean             remove build/ (the rootfs cache in $CACHE stays)
   help, --help      this text
@@ -761,8 +765,8 @@ cmd_bench() {
 	local name=${1:-}
 	[ $# -gt 0 ] && shift
 	case $name in
-	fault-latency | prefetch | offload-reclaim) ;;
-	*) die "unknown benchmark '${name}' (fault-latency, prefetch, offload-reclaim)" ;;
+	fault-latency | prefetch | offload-reclaim | apps) ;;
+	*) die "unknown benchmark '${name}' (fault-latency, prefetch, offload-reclaim, apps)" ;;
 	esac
 	ensure_deps
 	build_logged

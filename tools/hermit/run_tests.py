@@ -11,6 +11,7 @@ failure, and ends with one line 'N passed, N failed'; exits 1 on any failure.
 """
 
 import argparse
+import csv
 import os
 import re
 import shutil
@@ -442,6 +443,40 @@ def t_kunit(ctx):
     expect(r.returncode == 0 and summary,
            f"kunit.py exit {r.returncode}\n{(r.stdout + r.stderr)[-3000:]}")
     ctx.note(summary[-1].split("Testing complete.")[-1].strip())
+
+
+@test("bench apps --quick: sort at 50 % on hermit-rdma and disk in a cluster of "
+      "its own; table, CSV and PNG written, each row's pages where its tier says")
+def t_bench_apps(ctx):
+    # The script itself, as 'build_kernel.sh bench apps' runs it (without
+    # the incremental build that command does first).
+    r = sh_progress([sys.executable, os.path.join(TOP, "tools", "hermit", "bench", "apps.py"),
+                     "--quick", "--apps", "sort", "--tiers", "hermit-rdma,disk"],
+                    "bench apps", timeout=1200,
+                    env={"HERMIT_VM_DIR": os.path.join(BUILD, f"vm-apps-{os.getpid()}")})
+    expect(r.returncode == 0, f"bench apps: exit {r.returncode}\n{r.stdout[-2500:]}")
+    out = os.path.join(BUILD, "bench", "apps")
+    for f in ("apps.md", "apps.csv", "apps-perf.png"):
+        expect(os.path.isfile(os.path.join(out, f)), f"bench apps wrote no {f}")
+    with open(os.path.join(out, "apps-perf.png"), "rb") as f:
+        expect(f.read(8) == b"\x89PNG\r\n\x1a\n", "apps-perf.png is not a PNG")
+    with open(os.path.join(out, "apps.csv")) as f:
+        rows = {(x["tier"], x["local_pct"]): x for x in csv.DictReader(f)}
+    expect(set(rows) == {("local", "100"), ("hermit-rdma", "50"), ("disk", "50")},
+           f"rows {sorted(rows)} in apps.csv")
+    want = {"local": (False, False), "hermit-rdma": (True, False), "disk": (False, True)}
+    for (tier, pct), x in rows.items():
+        stored, pswpout = int(x["stored"]), int(x["pswpout"])
+        expect(x["valid"] == "yes" and float(x["seconds"]) > 0 and
+               (stored > 0, pswpout > 0) == want[tier],
+               f"{tier} at {pct} %: valid {x['valid']}, {x['seconds']} s, "
+               f"stored {stored}, pswpout {pswpout}")
+    with open(os.path.join(out, "apps.md")) as f:
+        table = f.read()
+    expect("| sort | hermit-rdma | 50 |" in table and "| sort | disk | 50 |" in table,
+           f"apps.md lacks the rows:\n{table}")
+    ctx.note("; ".join(f"{t} {p} %: {x['seconds']} s, stored {x['stored']}, "
+                       f"pswpout {x['pswpout']}" for (t, p), x in sorted(rows.items())))
 
 
 # ------------------------------------------------------------- in the cluster

@@ -46,40 +46,10 @@ esac
 pc0=$(cat /proc/sys/vm/page-cluster) ra0=$(cat /sys/kernel/mm/swap/vma_ra_enabled)
 echo $pc >/proc/sys/vm/page-cluster
 echo $ra >/sys/kernel/mm/swap/vma_ra_enabled
-H=/sys/kernel/debug/hermit
-swapoff -a 2>/dev/null
-echo 0 >$H/enabled
-fs=$(cat $H/fs_enabled 2>/dev/null)
-[ -n "$fs" ] && echo N >$H/fs_enabled
-case $mode in
-hermit-dram | disk)
-	dev=/dev/vdb
-	;;
-hermit-rdma | hermit-rdma-nomerge)
-	dev=/dev/vdb
-	merge0=$(cat $H/rdma/merge)
-	[ $mode = hermit-rdma ] && echo 16 >$H/rdma/merge || echo 1 >$H/rdma/merge
-	"$SELFTESTS/rdma_client.sh" connect "${3:?server}" >/dev/null ||
-		fail "cannot connect to the Hermit server"
-	;;
-nvmeof-rdma)
-	dev=$("$SELFTESTS/nvmeof_swap.sh" connect "${3:?server}") ||
-		fail "cannot connect to the NVMe-oF target"
-	;;
-zram-lz4)
-	dev=/dev/zram0
-	echo 1 >/sys/block/zram0/reset
-	echo lz4 >/sys/block/zram0/comp_algorithm || fail "no lz4 in zram"
-	echo 1G >/sys/block/zram0/disksize
-	;;
-*) fail "unknown mode $mode" ;;
-esac
-# 512 MiB of swap area: as much as the NVMe-oF ramdisk, 8 chunks on a server.
-mkswap "$dev" 524288 >/dev/null && swapon "$dev" || fail "swapon $dev"
+. /run/hermit/bench/tier.sh
+tier_up "$mode" "${3:-}"
 case $mode in
 hermit-*)
-	case $mode in hermit-dram) echo dram ;; *) echo rdma ;; esac >$H/backend
-	echo 1 >$H/enabled
 	prefetch0=$(cat $H/prefetch) async0=$(cat $H/prefetch_async)
 	echo "${prefetch%-async}" >$H/prefetch
 	case $prefetch in *-async) echo Y ;; *) echo N ;; esac >$H/prefetch_async
@@ -91,8 +61,6 @@ mkdir $cg
 limit=${4:-max}
 case $limit in max | high) ;; *) fail "limit must be max or high" ;; esac
 echo $((mib * 1024 * 1024 * local_pct / 100)) >$cg/memory.$limit
-vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
-stored0=$(cat $H/stored) failed0=$(cat $H/store_failed) pswpout0=$(vmstat pswpout)
 ra_keys="swap_ra swap_ra_hit pswpin"
 hermit_keys="ondemand_swapin prefetch_swapin hiton_swap_cache prefetch_late prefetch_wasted"
 for k in $ra_keys; do eval "${k}0=\$(vmstat $k)"; done
@@ -100,15 +68,10 @@ for k in $hermit_keys; do eval "${k}0=\$(cat $H/$k)"; done
 cleanup() {
 	[ -n "${prefetch0:-}" ] && echo "$prefetch0" >$H/prefetch
 	[ -n "${async0:-}" ] && echo "$async0" >$H/prefetch_async
-	[ -n "${merge0:-}" ] && echo "$merge0" >$H/rdma/merge
 	echo "$pc0" >/proc/sys/vm/page-cluster
 	echo "$ra0" >/sys/kernel/mm/swap/vma_ra_enabled
 	rmdir $cg 2>/dev/null
-	swapoff "$dev"
-	echo 0 >$H/enabled
-	[ "$mode" = zram-lz4 ] && echo 1 >/sys/block/zram0/reset
-	[ "$mode" = nvmeof-rdma ] && "$SELFTESTS/nvmeof_swap.sh" disconnect
-	[ -n "$fs" ] && echo "$fs" >$H/fs_enabled
+	tier_down
 }
 T=/sys/kernel/tracing
 trace_on() {
@@ -169,8 +132,7 @@ if ! out=$( (echo $BASHPID >$cg/cgroup.procs && exec "$SELFTESTS/fault_bench" "$
 	cleanup
 	fail "fault_bench failed under memory.$limit: ${out:-killed}; memory.events: $events"
 fi
-where="stored $(($(cat $H/stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))"
-where="$where store_failed $(($(cat $H/store_failed) - failed0))"
+where=$(tier_where)
 for k in $ra_keys; do where="$where $k $(($(vmstat $k) - ${k}0))"; done
 for k in $hermit_keys; do where="$where $k $(($(cat $H/$k) - ${k}0))"; done
 cleanup

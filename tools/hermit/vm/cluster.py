@@ -566,7 +566,8 @@ def build_selftests(src, out):
     shutil.copy(os.path.join(src, "..", "..", "..", "hermit", "syscaller.py"), out)
     uapi = os.path.join(src, "..", "..", "..", "..", "include", "uapi")
     for prog, libs in (("swap_workload", []), ("fault_bench", []),
-                       ("zswap_stale", []), ("hermit_syscalls", ["-I", uapi]),
+                       ("zswap_stale", []), ("sort_bench", []),
+                       ("hermit_syscalls", ["-I", uapi]),
                        ("rdma_rogue", ["-lrdmacm", "-libverbs"])):
         r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",
                             "-pthread", "-o", os.path.join(out, prog),
@@ -579,6 +580,7 @@ def build_selftests(src, out):
 
 SELFTESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "..", "..", "testing", "selftests", "hermit")
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench")
 
 
 def boot_test_cluster(state_dir, tmp, log=sys.stderr):
@@ -706,12 +708,14 @@ if __name__ == "__main__":
 def run_bench(body, state_dir=None):
     """Boot the test cluster for a benchmark, call body(cluster) and return
     its exit code; the cluster is stopped and its files removed whatever
-    happens. A cluster that does not start is a clear error, exit 1."""
+    happens. A cluster that does not start is a clear error, exit 1. The
+    benchmarks' directory is in /run/hermit/bench on every node."""
     tmp = tempfile.mkdtemp(prefix="hermit-bench-")
     c = None
     try:
         c = boot_test_cluster(state_dir or os.environ.get("HERMIT_VM_DIR", "build/vm-bench"),
                               tmp)
+        c.share(BENCH, "bench")
         return body(c)
     except ClusterError as e:
         print(f"bench: error: {e}", file=sys.stderr)
