@@ -30,9 +30,10 @@ TOP = os.environ.get("HERMIT_TOP") or os.path.abspath(
 BUILD = os.environ.get("HERMIT_BUILD") or os.path.join(TOP, "build")
 SELFTESTS = os.path.join(TOP, "tools", "testing", "selftests", "hermit")
 BUILD_SH = os.path.join(TOP, "build_kernel.sh")
-# The whole suite must stay well inside CI's budget: about 45 minutes.
-# The modules kernel is built before the clock starts.
-SUITE_DEADLINE = 50 * 60
+# A stop before CI's own (90 minutes for the whole .ci/run) so that the
+# suite still reports: the suite takes about 35-40 minutes on a warm
+# machine. The modules kernel is built before the clock starts.
+SUITE_DEADLINE = 65 * 60
 
 
 class Fail(Exception):
