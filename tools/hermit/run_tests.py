@@ -31,9 +31,10 @@ BUILD = os.environ.get("HERMIT_BUILD") or os.path.join(TOP, "build")
 SELFTESTS = os.path.join(TOP, "tools", "testing", "selftests", "hermit")
 BUILD_SH = os.path.join(TOP, "build_kernel.sh")
 # A stop before CI's own (90 minutes for the whole .ci/run) so that the
-# suite still reports: the suite takes about 35-40 minutes on a warm
-# machine. The modules kernel is built before the clock starts.
-SUITE_DEADLINE = 65 * 60
+# suite still reports. The suite took about 60 minutes on a warm machine
+# in session 28 (its target is less); the builds before it take about 5
+# more. The modules kernel is built before the clock starts.
+SUITE_DEADLINE = 80 * 60
 
 
 class Fail(Exception):
