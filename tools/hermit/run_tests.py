@@ -1241,7 +1241,6 @@ def modules_kernel():
     if not MODULES:
         debug = os.environ.get("HERMIT_DEBUG", "0") == "1"
         log = os.path.join(BUILD, "build-debug-modules.log" if debug else "build-modules.log")
-        t0 = time.time()
         r = sh_progress([BUILD_SH, "build"], "modules kernel", timeout=3600,
                         env={"HERMIT_MODULES": "1"})
         with open(log, "w") as f:
@@ -1252,8 +1251,7 @@ def modules_kernel():
         kos = os.path.join(obj, "drivers", "infiniband", "ulp", "hermit")
         for m in ("hermit_rdma.ko", "hermit_server.ko"):
             expect(os.path.isfile(os.path.join(kos, m)), f"no {m} in {kos}")
-        MODULES.update(image=os.path.join(obj, "arch", "x86", "boot", "bzImage"),
-                       kos=kos, seconds=time.time() - t0)
+        MODULES.update(image=os.path.join(obj, "arch", "x86", "boot", "bzImage"), kos=kos)
     return MODULES["image"], MODULES["kos"]
 
 

@@ -63,7 +63,7 @@ FIELDS = ("seconds", "rps", "p50_ms", "p99_ms", "max_ms", "peak_kib",
           "stored", "pswpout", "store_failed")
 
 
-def placement(tier, pct, v):
+def placement(tier, v):
     """Why a run's pages did not go where its tier says, or None."""
     stored, out = int(v.get("stored", 0)), int(v.get("pswpout", 0))
     if tier == "local":
@@ -165,7 +165,7 @@ def main():
     apps = a.apps.split(",")
     tiers = a.tiers.split(",")
     fracs = a.fractions or ("50" if a.quick else "75,50,25")
-    runs = a.runs or (1 if a.quick else 3)
+    runs = a.runs if a.runs is not None else (1 if a.quick else 3)
     bad = ([x for x in apps if x not in APPS] + [x for x in tiers if x not in TIERS + EXTRA] +
            [x for x in fracs.split(",") if not x.isdigit() or not 0 < int(x) < 100])
     if bad or runs < 1:
@@ -184,6 +184,7 @@ def main():
         invalid = {}    # (app, tier, pct) -> [why]
         peak = {}
         guest = None
+        plan = [("local", 100)] + [(t, p) for p in fracs for t in tiers]
         with open(os.path.join(out_dir, "apps.csv"), "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["commit", "run", "app", "size_mib", "tier", "local_pct",
@@ -191,7 +192,6 @@ def main():
             for run in range(1, runs + 1):
                 for app in apps:
                     size = str(APPS[app]["quick" if a.quick else "size"])
-                    plan = [("local", 100)] + [(t, p) for p in fracs for t in tiers]
                     for tier, pct in plan:
                         if tier != "local" and app not in peak:
                             break
@@ -204,7 +204,7 @@ def main():
                             continue
                         if tier == "local" and app not in peak:
                             peak[app] = int(v["peak_kib"])
-                        why = placement(tier, pct, v)
+                        why = placement(tier, v)
                         w.writerow([rev, run, app, size, tier, pct, "no" if why else "yes"] +
                                    [v.get(k, "") for k in FIELDS])
                         f.flush()
@@ -228,7 +228,7 @@ def main():
             m = APPS[app]["metric"]
             base = [float(v[m]) for v in rows.get((app, "local", 100), [])]
             b = statistics.median(base) if base else None
-            for tier, pct in [("local", 100)] + [(t, p) for p in fracs for t in tiers]:
+            for tier, pct in plan:
                 vals = rows.get((app, tier, pct), [])
                 why = invalid.get((app, tier, pct), [])
                 if not vals:
@@ -266,8 +266,7 @@ def main():
         with open(os.path.join(out_dir, "apps.md"), "w") as f:
             f.write(text)
         print("\n" + text + f"csv: {os.path.join(out_dir, 'apps.csv')}")
-        ok = all(rows.get((x, t, p)) for x in apps
-                 for t, p in [("local", 100)] + [(t, p) for p in fracs for t in tiers])
+        ok = all(rows.get((x, t, p)) for x in apps for t, p in plan)
         return 0 if ok else 1
     return vm.run_bench(body)
 

@@ -22,29 +22,20 @@ tier=${1:?tier} app=${2:?app} size=${3:?size} pct=${4:?local%} peak=${5:?peak_ki
 limit=${6:?high|max} server=${7:-}
 case $app in sort | redis) ;; *) fail "unknown app $app (sort, redis)" ;; esac
 case $limit in high | max) ;; *) fail "limit must be high or max" ;; esac
-pc0=$(cat /proc/sys/vm/page-cluster) ra0=$(cat /sys/kernel/mm/swap/vma_ra_enabled)
 case $tier in
-local)
-	swapoff -a 2>/dev/null
-	echo 0 >$H/enabled
-	tier_mark
-	;;
-hermit-rdma | fastswap | hermit-dram)
-	case $tier in hermit-dram) tier_up hermit-dram ;; *) tier_up hermit-rdma "$server" ;; esac
-	nr0=$(cat $H/fs_nr_cores) flush0=$(cat $H/fs_batch_flush) prefetch0=$(cat $H/prefetch)
-	echo Y >$H/fs_enabled
-	if [ "$tier" = fastswap ]; then
-		echo 1 >$H/fs_nr_cores
-		echo N >$H/fs_batch_flush
-		echo cluster >$H/prefetch
-		echo 3 >/proc/sys/vm/page-cluster
-		echo false >/sys/kernel/mm/swap/vma_ra_enabled
-	fi
-	;;
-nvmeof-rdma | zram-lz4 | disk)
-	tier_up "$tier" "$server"
-	;;
+local | nvmeof-rdma | zram-lz4 | disk) tier_up "$tier" "$server" ;;
+hermit-dram) tier_up hermit-dram ;;
+hermit-rdma | fastswap) tier_up hermit-rdma "$server" ;;
 *) fail "unknown tier $tier" ;;
+esac
+case $tier in
+hermit-*) tier_set $H/fs_enabled Y ;;
+fastswap)
+	tier_set $H/fs_enabled Y
+	tier_set $H/fs_nr_cores 1
+	tier_set $H/fs_batch_flush N
+	tier_prefetch cluster
+	;;
 esac
 cg=/sys/fs/cgroup/bench-app
 rmdir $cg 2>/dev/null
@@ -54,12 +45,7 @@ redis_pid=
 cleanup() {
 	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
 	rmdir $cg 2>/dev/null
-	echo "$pc0" >/proc/sys/vm/page-cluster
-	echo "$ra0" >/sys/kernel/mm/swap/vma_ra_enabled
-	[ -n "${nr0:-}" ] && echo "$nr0" >$H/fs_nr_cores
-	[ -n "${flush0:-}" ] && echo "$flush0" >$H/fs_batch_flush
-	[ -n "${prefetch0:-}" ] && echo "$prefetch0" >$H/prefetch
-	[ "$tier" = local ] || tier_down
+	tier_down
 }
 trap cleanup EXIT
 

@@ -33,28 +33,17 @@ order=${5:-rand}
 prefetch=${6:-vma}
 local_pct=${7:-25}
 sleeps=${8:-}
+# Refused before anything changes.
 case $prefetch in
-vma) ra=true pc=3 ;;
-cluster) ra=false pc=3 ;;
-off) ra=true pc=0 ;;
+vma | cluster | off) ;;
 trend | trend-async)
-	ra=true pc=3
 	case $mode in hermit-*) ;; *) fail "prefetch $prefetch is Hermit's alone" ;; esac
 	;;
 *) fail "prefetch must be vma, cluster, off, trend or trend-async" ;;
 esac
-pc0=$(cat /proc/sys/vm/page-cluster) ra0=$(cat /sys/kernel/mm/swap/vma_ra_enabled)
-echo $pc >/proc/sys/vm/page-cluster
-echo $ra >/sys/kernel/mm/swap/vma_ra_enabled
 . /run/hermit/bench/tier.sh
 tier_up "$mode" "${3:-}"
-case $mode in
-hermit-*)
-	prefetch0=$(cat $H/prefetch) async0=$(cat $H/prefetch_async)
-	echo "${prefetch%-async}" >$H/prefetch
-	case $prefetch in *-async) echo Y ;; *) echo N ;; esac >$H/prefetch_async
-	;;
-esac
+tier_prefetch "$prefetch"
 cg=/sys/fs/cgroup/fault-bench
 rmdir $cg 2>/dev/null
 mkdir $cg
@@ -66,10 +55,6 @@ hermit_keys="ondemand_swapin prefetch_swapin hiton_swap_cache prefetch_late pref
 for k in $ra_keys; do eval "${k}0=\$(vmstat $k)"; done
 for k in $hermit_keys; do eval "${k}0=\$(cat $H/$k)"; done
 cleanup() {
-	[ -n "${prefetch0:-}" ] && echo "$prefetch0" >$H/prefetch
-	[ -n "${async0:-}" ] && echo "$async0" >$H/prefetch_async
-	echo "$pc0" >/proc/sys/vm/page-cluster
-	echo "$ra0" >/sys/kernel/mm/swap/vma_ra_enabled
 	rmdir $cg 2>/dev/null
 	tier_down
 }

@@ -4,32 +4,42 @@
 # selftests' lib.sh; run_bench copies this directory to /run/hermit/bench):
 #   tier_up MODE [SERVER]   all other swap off, Hermit off and its offloaded
 #                           reclaim off; then MODE's swap area (512 MiB) on
-#   tier_mark               start counting where pages go (tier_up does)
-#   tier_where              where pages went since tier_mark: "stored N
+#   tier_prefetch P         the swap readahead: vma (the kernel's VMA-based
+#                           window), cluster (the swap-slot cluster), off,
+#                           or for Hermit's tiers only trend and trend-async
+#                           (hermit.prefetch=trend, its windows started by a
+#                           worker with -async)
+#   tier_set FILE VALUE     write a knob that tier_down puts back
+#   tier_where              where pages went since tier_up: "stored N
 #                           pswpout N store_failed N"
-#   tier_down               MODE's swap area off, the knobs tier_up changed
-#                           back as they were
-# MODE: hermit-dram, hermit-rdma (to the Hermit memory server at SERVER;
-# rdma_server.sh start there first), hermit-rdma-nomerge (the same with
-# every folio its own RDMA transfer), nvmeof-rdma (the NVMe-oF/RDMA
-# namespace SERVER exports; nvmeof_swap.sh export there first), zram-lz4,
-# disk (the node's spare virtio disk).
+#   tier_down               MODE's swap area off, every knob tier_set (and so
+#                           tier_up and tier_prefetch) wrote back as it was
+# MODE: local (no swap at all), hermit-dram, hermit-rdma (to the Hermit
+# memory server at SERVER; rdma_server.sh start there first),
+# hermit-rdma-nomerge (the same with every folio its own RDMA transfer),
+# nvmeof-rdma (the NVMe-oF/RDMA namespace SERVER exports; nvmeof_swap.sh
+# export there first), zram-lz4, disk (the node's spare virtio disk).
 H=/sys/kernel/debug/hermit
+TIER_SAVED=()
+
+tier_set() {
+	TIER_SAVED+=("$1" "$(cat "$1")")
+	echo "$2" >"$1"
+}
 
 tier_up() {
-	TIER=${1:?tier}
-	TIER_DEV='' TIER_MERGE0='' TIER_FS0=$(cat $H/fs_enabled 2>/dev/null)
+	TIER=${1:?tier} TIER_DEV=''
 	swapoff -a 2>/dev/null
 	echo 0 >$H/enabled
-	[ -n "$TIER_FS0" ] && echo N >$H/fs_enabled
+	[ -e $H/fs_enabled ] && tier_set $H/fs_enabled N
 	case $TIER in
+	local) ;;
 	hermit-dram | disk)
 		TIER_DEV=/dev/vdb
 		;;
 	hermit-rdma | hermit-rdma-nomerge)
 		TIER_DEV=/dev/vdb
-		TIER_MERGE0=$(cat $H/rdma/merge)
-		[ "$TIER" = hermit-rdma ] && echo 16 >$H/rdma/merge || echo 1 >$H/rdma/merge
+		[ "$TIER" = hermit-rdma ] && tier_set $H/rdma/merge 16 || tier_set $H/rdma/merge 1
 		"$SELFTESTS/rdma_client.sh" connect "${2:?server}" >/dev/null ||
 			fail "cannot connect to the Hermit server"
 		;;
@@ -45,20 +55,39 @@ tier_up() {
 		;;
 	*) fail "unknown tier $TIER" ;;
 	esac
-	# 512 MiB of swap area: as much as the NVMe-oF ramdisk, 8 chunks on a server.
-	mkswap "$TIER_DEV" 524288 >/dev/null && swapon "$TIER_DEV" || fail "swapon $TIER_DEV"
+	if [ -n "$TIER_DEV" ]; then
+		# 512 MiB of swap area: as much as the NVMe-oF ramdisk, 8 chunks on a server.
+		mkswap "$TIER_DEV" 524288 >/dev/null && swapon "$TIER_DEV" ||
+			fail "swapon $TIER_DEV"
+	fi
 	case $TIER in
 	hermit-*)
 		case $TIER in hermit-dram) echo dram ;; *) echo rdma ;; esac >$H/backend
 		echo 1 >$H/enabled
 		;;
 	esac
-	tier_mark
-}
-
-tier_mark() {
 	TIER_STORED0=$(cat $H/stored) TIER_FAILED0=$(cat $H/store_failed)
 	TIER_PSWPOUT0=$(vmstat pswpout)
+}
+
+tier_prefetch() {
+	local ra=true pc=3
+
+	case $1 in
+	vma | trend | trend-async) ;;
+	cluster) ra=false ;;
+	off) pc=0 ;;
+	*) fail "prefetch must be vma, cluster, off, trend or trend-async" ;;
+	esac
+	tier_set /proc/sys/vm/page-cluster $pc
+	tier_set /sys/kernel/mm/swap/vma_ra_enabled $ra
+	case $TIER in
+	hermit-*)
+		tier_set $H/prefetch "${1%-async}"
+		case $1 in *-async) tier_set $H/prefetch_async Y ;; *) tier_set $H/prefetch_async N ;; esac
+		;;
+	*) case $1 in trend*) fail "prefetch $1 is Hermit's alone" ;; esac ;;
+	esac
 }
 
 tier_where() {
@@ -68,11 +97,16 @@ tier_where() {
 }
 
 tier_down() {
-	[ -n "$TIER_MERGE0" ] && echo "$TIER_MERGE0" >$H/rdma/merge
-	swapoff "$TIER_DEV"
+	local i
+
+	[ -n "$TIER_DEV" ] && swapoff "$TIER_DEV"
 	echo 0 >$H/enabled
 	[ "$TIER" = zram-lz4 ] && echo 1 >/sys/block/zram0/reset
 	[ "$TIER" = nvmeof-rdma ] && "$SELFTESTS/nvmeof_swap.sh" disconnect
-	[ -n "$TIER_FS0" ] && echo "$TIER_FS0" >$H/fs_enabled
+	# Newest first, so a knob written twice gets its first value back.
+	for ((i = ${#TIER_SAVED[@]} - 2; i >= 0; i -= 2)); do
+		echo "${TIER_SAVED[i + 1]}" >"${TIER_SAVED[i]}"
+	done
+	TIER_SAVED=()
 	return 0
 }
