@@ -504,7 +504,7 @@ def expect_ok(what, res):
     return out
 
 
-@test("cluster: both nodes boot the built kernel; rxe0 is ACTIVE", True)
+@test("cluster: both nodes boot the built kernel; rxe0 is ACTIVE, MTU 4096", True)
 def t_basic(ctx):
     krel = os.environ["HERMIT_KREL"]
     for node, peer in (("compute", "memory"), ("memory", "compute")):
