@@ -234,7 +234,7 @@ knobs() {
 	echo $((MIB * 1024 * 1024 / 4)) >"$cg/memory.max"
 	(
 		echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
-		# Long enough (about 30 s) to keep the threads busy through both rounds.
+		# Busy through both rounds: SIGUSR1 below ends it after them.
 		exec taskset -c 0 "$SELFTESTS/swap_workload" -s "$MIB" -t 2 -p 64
 	) &
 	pid=$!
@@ -270,6 +270,7 @@ knobs() {
 		[ "$(status queued_cgroups)" = 0 ] || fail "cgroups still queued with fs_enabled=N"
 		knob fs_enabled Y
 	done
+	kill -USR1 $pid 2>/dev/null
 	wait $pid || fail "workload failed while the knobs changed"
 	rmdir "$cg"
 	teardown
