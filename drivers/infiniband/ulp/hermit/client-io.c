@@ -198,7 +198,7 @@ static void hrc_wreq_put(struct hrc_queue *q, struct hrc_wreq *w)
 {
 	WRITE_ONCE(w->posted, 0);
 	/* Our reads of *w are done before another taker sees it free. */
-	clear_bit_unlock(w - q->wreqs, &q->wbusy);
+	clear_bit_unlock(w - q->wreqs, q->wbusy);
 	up(&q->slots);
 }
 
@@ -458,8 +458,8 @@ static int hrc_start(struct hrc_chunk *c, unsigned long index,
 	down(&q->slots);
 	/* The semaphore leaves one free; racing takers try the next. */
 	for (;;) {
-		i = find_first_zero_bit(&q->wbusy, HRC_QUEUE_DEPTH);
-		if (i < HRC_QUEUE_DEPTH && !test_and_set_bit_lock(i, &q->wbusy))
+		i = find_first_zero_bit(q->wbusy, HRC_QUEUE_DEPTH);
+		if (i < HRC_QUEUE_DEPTH && !test_and_set_bit_lock(i, q->wbusy))
 			break;
 	}
 	w = &q->wreqs[i];

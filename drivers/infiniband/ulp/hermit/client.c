@@ -218,7 +218,7 @@ static void hrc_queue_kill(struct hrc_queue *q)
 
 static void hrc_queue_destroy(struct hrc_queue *q)
 {
-	kfree(q->wreqs);
+	kvfree(q->wreqs);
 	q->wreqs = NULL;
 	if (!q->cm_id)
 		return;
@@ -243,10 +243,10 @@ static int hrc_queue_connect(struct hrc_queue *q, enum hermit_queue kind, int cp
 	q->cpu = cpu;
 	sema_init(&q->slots, HRC_QUEUE_DEPTH);
 	if (kind == HERMIT_Q_WRITE || kind == HERMIT_Q_PREFETCH) {
-		q->wreqs = kcalloc(HRC_QUEUE_DEPTH, sizeof(*q->wreqs), GFP_KERNEL);
+		q->wreqs = kvcalloc(HRC_QUEUE_DEPTH, sizeof(*q->wreqs), GFP_KERNEL);
 		if (!q->wreqs)
 			return -ENOMEM;
-		q->wbusy = 0;
+		bitmap_zero(q->wbusy, HRC_QUEUE_DEPTH);
 	}
 	spin_lock_init(&q->poll_lock);
 	spin_lock_init(&q->orphan_lock);
@@ -920,7 +920,7 @@ static void hrc_check_async(void)
 		q = &hrc.queues[n];
 		if (!q->wreqs)
 			continue;
-		for_each_set_bit(i, &q->wbusy, HRC_QUEUE_DEPTH) {
+		for_each_set_bit(i, q->wbusy, HRC_QUEUE_DEPTH) {
 			posted = READ_ONCE(q->wreqs[i].posted);
 			if (posted && time_before(posted, old)) {
 				pr_warn("a %s did not complete in %d s\n",
@@ -981,7 +981,6 @@ static int __init hrc_init(void)
 
 	hermit_proto_size_checks();
 	BUILD_BUG_ON(((u64)HERMIT_CHUNK_PAGES << PAGE_SHIFT) != HRC_CHUNK_BYTES);
-	BUILD_BUG_ON(HRC_QUEUE_DEPTH > BITS_PER_LONG);
 	get_random_bytes(hrc.id, sizeof(hrc.id));
 	init_rwsem(&hrc.rwsem);
 	init_waitqueue_head(&hrc.wait);

@@ -31,9 +31,9 @@
 #include "hermit_rdma.h"
 
 #define HRC_CHUNK_BYTES		HERMIT_PROTO_CHUNK_BYTES
-#define HRC_QUEUE_DEPTH		32
+#define HRC_QUEUE_DEPTH		128
 /* Transfers posted with one doorbell at most; see struct hrc_plug. */
-#define HRC_BATCH_MAX		(HRC_QUEUE_DEPTH / 2)
+#define HRC_BATCH_MAX		16
 /* Pages one work request carries at most: neighbouring slots merged. */
 #define HRC_MERGE_MAX		16
 #define HRC_CM_TIMEOUT_MS	3000
@@ -58,7 +58,7 @@ struct hrc_queue {
 	struct ib_cq *cq;
 	struct semaphore slots;		/* free send queue entries */
 	struct hrc_wreq *wreqs;		/* write, prefetch: [HRC_QUEUE_DEPTH] */
-	unsigned long wbusy;		/* wreqs in use */
+	DECLARE_BITMAP(wbusy, HRC_QUEUE_DEPTH);	/* wreqs in use */
 	spinlock_t orphan_lock;
 	struct hrc_wreq *orphans;	/* partly posted batches; see hrc_post_batch() */
 	spinlock_t poll_lock;		/* one poller of a direct CQ */
