@@ -387,7 +387,7 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
  * The stores a task makes under a block plug (reclaim runs under one, see
  * shrink_lruvec(); swap readahead too) wait in it and go out together when
  * it is flushed: at the end of the pass, when the task sleeps (so also
- * when it waits for room in a queue) or when half a queue is waiting.
+ * when it waits for room in a queue) or when HRC_BATCH_MAX are waiting.
  * Stores and prefetches have a plug callback each.
  */
 struct hrc_plug {
