@@ -33,15 +33,9 @@ order=${5:-rand}
 prefetch=${6:-vma}
 local_pct=${7:-25}
 sleeps=${8:-}
-# Refused before anything changes.
-case $prefetch in
-vma | cluster | off) ;;
-trend | trend-async)
-	case $mode in hermit-*) ;; *) fail "prefetch $prefetch is Hermit's alone" ;; esac
-	;;
-*) fail "prefetch must be vma, cluster, off, trend or trend-async" ;;
-esac
 . /run/hermit/bench/tier.sh
+# Refused before anything changes.
+tier_prefetch_valid "$mode" "$prefetch"
 tier_up "$mode" "${3:-}"
 tier_prefetch "$prefetch"
 cg=/sys/fs/cgroup/fault-bench

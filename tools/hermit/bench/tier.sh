@@ -9,6 +9,9 @@
 #                           or for Hermit's tiers only trend and trend-async
 #                           (hermit.prefetch=trend, its windows started by a
 #                           worker with -async)
+#   tier_prefetch_valid MODE P
+#                           fail, changing nothing, when MODE cannot take
+#                           the readahead P
 #   tier_set FILE VALUE     write a knob that tier_down puts back
 #   tier_where              where pages went since tier_up: "stored N
 #                           pswpout N store_failed N"
@@ -70,14 +73,23 @@ tier_up() {
 	TIER_PSWPOUT0=$(vmstat pswpout)
 }
 
+tier_prefetch_valid() {
+	case $2 in
+	vma | cluster | off) ;;
+	trend | trend-async)
+		case $1 in hermit-*) ;; *) fail "prefetch $2 is Hermit's alone" ;; esac
+		;;
+	*) fail "prefetch must be vma, cluster, off, trend or trend-async" ;;
+	esac
+}
+
 tier_prefetch() {
 	local ra=true pc=3
 
+	tier_prefetch_valid "$TIER" "$1"
 	case $1 in
-	vma | trend | trend-async) ;;
 	cluster) ra=false ;;
 	off) pc=0 ;;
-	*) fail "prefetch must be vma, cluster, off, trend or trend-async" ;;
 	esac
 	tier_set /proc/sys/vm/page-cluster $pc
 	tier_set /sys/kernel/mm/swap/vma_ra_enabled $ra
@@ -86,7 +98,6 @@ tier_prefetch() {
 		tier_set $H/prefetch "${1%-async}"
 		case $1 in *-async) tier_set $H/prefetch_async Y ;; *) tier_set $H/prefetch_async N ;; esac
 		;;
-	*) case $1 in trend*) fail "prefetch $1 is Hermit's alone" ;; esac ;;
 	esac
 }
 
