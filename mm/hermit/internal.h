@@ -11,6 +11,7 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/vmstat.h>
+#include <linux/workqueue.h>
 
 struct dentry;
 
@@ -45,6 +46,8 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
  * @backend: Bound at the first store, kept until swapoff.
  * @lock: Serialises binding and chunk allocation.
  * @held: Pages of this area in the backend.
+ * @ahead_work: Allocates chunk @ahead before a store needs it.
+ * @ahead: The chunk after the last one a store started to fill.
  */
 struct hermit_area {
 	int type;
@@ -56,6 +59,8 @@ struct hermit_area {
 	struct hermit_backend *backend;
 	struct mutex lock;	/* binding and chunk allocation */
 	atomic_long_t held;
+	struct work_struct ahead_work;
+	unsigned long ahead;
 };
 
 /* The order is ABI: struct hermit_stats in include/uapi/linux/hermit.h. */
@@ -92,6 +97,7 @@ extern atomic_long_t hermit_stats[NR_HERMIT_STATS];
 extern const char * const hermit_stat_names[NR_HERMIT_STATS];
 extern atomic_long_t hermit_pages_held;
 extern atomic_long_t hermit_stores_in_flight;
+extern atomic_long_t hermit_chunks_ahead;
 
 static inline void hermit_count(enum hermit_stat stat, long nr)
 {

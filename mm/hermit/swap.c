@@ -31,6 +31,28 @@
 static struct hermit_area *hermit_areas[MAX_SWAPFILES];
 static bool hermit_used;
 
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "hermit."
+
+/*
+ * Allocate the chunk after the one a store starts to fill, from a worker:
+ * the swap allocator hands out slots in ascending order, so the next chunk
+ * is usually the next one needed, and its grant (a round trip to a memory
+ * server, which zeroes and registers 64 MiB) is then not waited for in
+ * reclaim.
+ */
+static bool hermit_chunk_ahead = true;
+module_param_cb(chunk_ahead, &hermit_bool_param_ops, &hermit_chunk_ahead, 0644);
+MODULE_PARM_DESC(chunk_ahead, "Allocate the next chunk of a swap area before a store needs it (default Y)");
+
+/* Chunks allocated ahead of the first store to them. */
+atomic_long_t hermit_chunks_ahead;
+
+static const struct kernel_param hermit_swap_knobs[] = {
+	{ .name = "chunk_ahead", .ops = &hermit_bool_param_ops, .perm = 0644,
+	  .arg = &hermit_chunk_ahead },
+};
+
 #ifdef CONFIG_HERMIT_FAULT_INJECTION
 static DECLARE_FAULT_ATTR(hermit_fail_load);
 
@@ -38,19 +60,23 @@ static bool hermit_load_fails(void)
 {
 	return should_fail(&hermit_fail_load, PAGE_SIZE);
 }
-
-void hermit_swap_debugfs_init(struct dentry *dir)
-{
-	fault_create_debugfs_attr("fail_load", dir, &hermit_fail_load);
-}
 #else
 static bool hermit_load_fails(void)
 {
 	return false;
 }
-
-void hermit_swap_debugfs_init(struct dentry *dir) {}
 #endif
+
+void hermit_swap_debugfs_init(struct dentry *dir)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hermit_swap_knobs); i++)
+		hermit_debugfs_knob(dir, &hermit_swap_knobs[i]);
+#ifdef CONFIG_HERMIT_FAULT_INJECTION
+	fault_create_debugfs_attr("fail_load", dir, &hermit_fail_load);
+#endif
+}
 
 struct hermit_area *hermit_area_of(int type)
 {
@@ -94,26 +120,65 @@ static struct hermit_backend *hermit_area_backend(struct hermit_area *area)
 	return b;
 }
 
+/* The cookie of @chunk, allocated on first use; *@new says it was now. */
 static void *hermit_area_chunk(struct hermit_area *area,
-			       struct hermit_backend *b, unsigned long chunk)
+			       struct hermit_backend *b, unsigned long chunk,
+			       bool *new)
 {
 	/* Pairs with the release below: the chunk is set up when seen. */
 	void *c = smp_load_acquire(&area->chunks[chunk]);
 
+	*new = false;
 	if (c)
 		return c;
 	mutex_lock(&area->lock);
 	c = area->chunks[chunk];
 	if (!c) {
 		c = b->ops->chunk_alloc(area->type, chunk);
-		if (!c)
+		if (!c) {
 			c = ERR_PTR(-ENOMEM);
-		else if (!IS_ERR(c))
+		} else if (!IS_ERR(c)) {
 			/* Publish after the backend has set the chunk up. */
 			smp_store_release(&area->chunks[chunk], c);
+			*new = true;
+		}
 	}
 	mutex_unlock(&area->lock);
 	return c;
+}
+
+static void hermit_area_ahead_work(struct work_struct *work)
+{
+	struct hermit_area *area = container_of(work, struct hermit_area, ahead_work);
+	unsigned long chunk = READ_ONCE(area->ahead);
+	struct hermit_backend *b = READ_ONCE(area->backend);
+	unsigned int noio;
+	bool new;
+
+	if (!b || chunk >= area->nr_chunks)
+		return;
+	/* The backend allocates as in reclaim: it must not recurse into it. */
+	noio = memalloc_noio_save();
+	hermit_area_chunk(area, b, chunk, &new);
+	memalloc_noio_restore(noio);
+	if (new)
+		atomic_long_inc(&hermit_chunks_ahead);
+}
+
+/*
+ * A store to @chunk: allocate the next chunk in the background unless it
+ * is there, or already asked for. A failure is not retried for that chunk:
+ * its first store then allocates it (or is refused) as without this.
+ */
+static void hermit_area_ahead(struct hermit_area *area, unsigned long chunk)
+{
+	unsigned long next = chunk + 1;
+
+	if (!READ_ONCE(hermit_chunk_ahead) || next >= area->nr_chunks ||
+	    READ_ONCE(area->ahead) == next || READ_ONCE(area->chunks[next]))
+		return;
+	WRITE_ONCE(area->ahead, next);
+	queue_work(system_unbound_wq, &area->ahead_work);
 }
 
 /* The backend's copy of a slot is being overwritten: not held meanwhile. */
@@ -216,6 +281,7 @@ bool hermit_store(struct folio *folio)
 	enum hermit_stat reason;
 	struct hermit_backend *b;
 	void *chunk;
+	bool new;
 	int err;
 
 	VM_WARN_ON_ONCE(!folio_test_locked(folio));
@@ -235,11 +301,12 @@ bool hermit_store(struct folio *folio)
 		reason = HERMIT_REFUSED_ERROR;
 		goto refuse;
 	}
-	chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset));
+	chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset), &new);
 	if (IS_ERR(chunk)) {
 		reason = hermit_refusal(PTR_ERR(chunk));
 		goto refuse;
 	}
+	hermit_area_ahead(area, hermit_chunk_of(offset));
 	/*
 	 * The backend's copy of these slots, if any, is overwritten from now
 	 * on: not held until the write has completed. Nobody reads the slots
@@ -550,6 +617,7 @@ int hermit_swapon(int type, unsigned long nr_pages)
 	area->nr_chunks = hermit_nr_chunks(nr_pages);
 	mutex_init(&area->lock);
 	atomic_long_set(&area->held, 0);
+	INIT_WORK(&area->ahead_work, hermit_area_ahead_work);
 	area->remote = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->prefetched = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->chunks = kvcalloc(area->nr_chunks, sizeof(void *), GFP_KERNEL);
@@ -581,6 +649,8 @@ void hermit_swapoff(int type)
 	if (!area)
 		return;
 	WRITE_ONCE(hermit_areas[type], NULL);
+	/* No store runs any more: nothing queues the worker again. */
+	cancel_work_sync(&area->ahead_work);
 	b = area->backend;
 	if (b) {
 		if (WARN_ON_ONCE(atomic_long_read(&area->held))) {

@@ -36,8 +36,9 @@ import cluster as vm  # noqa: E402
 SELFTESTS_HOST = vm.SELFTESTS
 
 MODES = ("hermit-rdma", "nvmeof-rdma", "hermit-dram", "zram-lz4", "disk")
-# Not run by default: Hermit over RDMA with every folio its own transfer.
-EXTRA = ("hermit-rdma-nomerge",)
+# Not run by default: Hermit over RDMA with every folio its own transfer,
+# and with every store to a new chunk waiting for its grant.
+EXTRA = ("hermit-rdma-nomerge", "hermit-rdma-noahead")
 COLS = (("faults", "faults"), ("mean_us", "mean us"), ("median_us", "median us"),
         ("p99_us", "p99 us"), ("fill_mibps", "out MiB/s"), ("read_mibps", "in MiB/s"),
         ("stored", "stored"), ("pswpout", "pswpout"), ("store_failed", "st.failed"))

@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Major-fault latency of one swap tier, on a cluster node:
-#   fault_latency_guest.sh hermit-dram|hermit-rdma|hermit-rdma-nomerge|nvmeof-rdma|zram-lz4|disk
+#   fault_latency_guest.sh hermit-dram|hermit-rdma|hermit-rdma-nomerge|hermit-rdma-noahead|nvmeof-rdma|zram-lz4|disk
 #                          [MiB [SERVER [max|high [ORDER [PREFETCH [LOCAL%
 #                          [sleeps]]]]]]]
 # hermit-rdma swaps to the Hermit memory server at SERVER (rdma_server.sh
 # start there first; hermit-rdma-nomerge does with hermit.rdma_merge=1,
-# every folio its own RDMA transfer), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
+# every folio its own RDMA transfer, hermit-rdma-noahead with
+# hermit.chunk_ahead=N), nvmeof-rdma on the NVMe-oF/RDMA namespace SERVER
 # exports (nvmeof_swap.sh export there first).
 # fault_bench fills MiB in a cgroup whose memory.max (or memory.high) is a
 # quarter of it (LOCAL%, default 25),

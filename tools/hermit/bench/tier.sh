@@ -20,6 +20,8 @@
 # MODE: local (no swap at all), hermit-dram, hermit-rdma (to the Hermit
 # memory server at SERVER; rdma_server.sh start there first),
 # hermit-rdma-nomerge (the same with every folio its own RDMA transfer),
+# hermit-rdma-noahead (the same with hermit.chunk_ahead=N: a store waits
+# for its chunk's grant),
 # nvmeof-rdma (the NVMe-oF/RDMA namespace SERVER exports; nvmeof_swap.sh
 # export there first), zram-lz4, disk (the node's spare virtio disk).
 H=/sys/kernel/debug/hermit
@@ -40,9 +42,10 @@ tier_up() {
 	hermit-dram | disk)
 		TIER_DEV=/dev/vdb
 		;;
-	hermit-rdma | hermit-rdma-nomerge)
+	hermit-rdma | hermit-rdma-nomerge | hermit-rdma-noahead)
 		TIER_DEV=/dev/vdb
-		[ "$TIER" = hermit-rdma ] && tier_set $H/rdma/merge 16 || tier_set $H/rdma/merge 1
+		[ "$TIER" = hermit-rdma-nomerge ] && tier_set $H/rdma/merge 1 || tier_set $H/rdma/merge 16
+		[ "$TIER" = hermit-rdma-noahead ] && tier_set $H/chunk_ahead N || tier_set $H/chunk_ahead Y
 		"$SELFTESTS/rdma_client.sh" connect "${2:?server}" >/dev/null ||
 			fail "cannot connect to the Hermit server"
 		;;

@@ -21,6 +21,7 @@ GARBAGE = {
     "prefetch": ["none", "VMA", "trend2", "vma trend", "1", "\x01"],
     "readahead_win": ["-1", "33", "abc", "1.5", "8 8", "\x01"],
     "prefetch_async": ["maybe", "2", "yes please", "-1", "\x01"],
+    "chunk_ahead": ["maybe", "2", "yes please", "-1", "\x01"],
     "fs_nr_cores": ["0", "-1", "abc", "99999", "1.5", "1 2", "\x01"],
     "fs_cores": ["abc", "99999", "0-99999", "1-0", "-1", "auto2", "\x01"],
     "fs_headroom": ["0", "-1", "abc", "1M", "99999999999999", "\x01"],
@@ -45,6 +46,7 @@ GOOD = {
     "prefetch": ["off", "cluster", "trend", "vma"],
     "readahead_win": ["1", "32", "8", "0"],
     "prefetch_async": ["Y", "N", "1", "0"],
+    "chunk_ahead": ["N", "Y", "0", "1"],
     "fs_nr_cores": ["1", "2"],
     "fs_cores": ["0", "1", "0-1", "auto"],
     "fs_headroom": ["1024", "4096", "2048"],
@@ -63,6 +65,7 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "fs_enabled": "fs_enabled", "fs_batch_flush": "fs_batch_flush",
          "prefetch": "prefetch",
          "readahead_win": "readahead_win", "prefetch_async": "prefetch_async",
+         "chunk_ahead": "chunk_ahead",
          "fs_nr_cores": "fs_nr_cores",
          "fs_cores": "fs_cores", "fs_headroom": "fs_headroom",
          "connect": "server", "rdma/load_timeout": "rdma_load_timeout",
@@ -74,7 +77,7 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "server/key": "../../hermit_server/parameters/key"}
 # Keys are write-only: reading tells only whether one is set.
 SECRET = {"rdma/key", "server/key"}
-BOOLS = {"enabled", "fs_enabled", "fs_batch_flush", "prefetch_async"}
+BOOLS = {"enabled", "fs_enabled", "fs_batch_flush", "prefetch_async", "chunk_ahead"}
 SIZES = {"dram/capacity", "server/capacity", "server/client_quota"}
 
 
