@@ -165,6 +165,8 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "read_errors %ld\n", atomic_long_read(&hrc_stats.read_errors));
 	seq_printf(m, "lost_pages %ld\n", atomic_long_read(&hrc_stats.lost));
 	seq_printf(m, "connects %ld\n", atomic_long_read(&hrc_stats.connects));
+	seq_printf(m, "connect_failures %ld\n",
+		   atomic_long_read(&hrc_stats.connect_failures));
 	seq_printf(m, "disconnects %ld\n", atomic_long_read(&hrc_stats.disconnects));
 	seq_printf(m, "frees_deferred %ld\n", atomic_long_read(&hrc_stats.frees_deferred));
 	seq_printf(m, "frees_pending %ld\n", atomic_long_read(&hrc_stats.frees_pending));

@@ -579,6 +579,7 @@ static void hrc_connect_work(struct work_struct *work)
 		return;
 	}
 	hrc_trace_session(true, err);
+	atomic_long_inc(&hrc_stats.connect_failures);
 	if (!hrc.warned)
 		pr_err("cannot connect to server %pISpc: %d; swapping to disk, retrying in the background\n",
 		       &hrc.addr, err);

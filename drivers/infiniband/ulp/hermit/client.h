@@ -153,7 +153,7 @@ struct hrc_client {
 
 struct hrc_stats {
 	atomic_long_t reads, writes, read_errors, write_errors, lost;
-	atomic_long_t connects, disconnects, grants, refused;
+	atomic_long_t connects, connect_failures, disconnects, grants, refused;
 	atomic_long_t frees_pending, frees_deferred;
 	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
 	atomic_t writes_in_flight_max;

@@ -33,8 +33,11 @@
 #                                      stores in flight
 #   rdma_client.sh stats               the client's stats
 #   rdma_client.sh key HEX|off         the shared key (write-only)
-#   rdma_client.sh reconnect [SECS]    connect anew to the same server; print
-#                                      connects before/after and the state
+#   rdma_client.sh reconnect [SECS [FAILS]]
+#                                      connect anew to the same server; print
+#                                      connects before/after and the state;
+#                                      with FAILS, stop once that many
+#                                      attempts failed (a refusal)
 # Beside this script (kselftest), else where the test cluster puts it.
 HERE=$(dirname "$0")
 [ -f "$HERE/lib.sh" ] || HERE=/run/hermit/selftests
@@ -113,14 +116,19 @@ key)
 		fail "key reads back as $(cat $H/rdma/key)"
 	;;
 reconnect)
+	# Until ready, SECS at most; with FAILS, a refusal is waited for:
+	# give up once that many attempts have failed.
 	addr=$(cut -d' ' -f1 $H/connect)
 	c0=$(cstat connects)
+	f0=$(cstat connect_failures)
 	echo "$addr" >$H/connect || fail "cannot write $addr to $H/connect"
 	for i in $(seq "${2:-30}"); do
 		sleep 1
 		[ "$(cstat connects)" -gt "$c0" ] && grep -q " ready\$" $H/connect && break
+		[ -n "${3:-}" ] && [ "$(cstat connect_failures)" -ge $((f0 + $3)) ] && break
 	done
-	echo "connects0 $c0 connects $(cstat connects) state $(cut -d' ' -f2 $H/connect)"
+	echo "connects0 $c0 connects $(cstat connects) state $(cut -d' ' -f2 $H/connect)" \
+		"failures $(($(cstat connect_failures) - f0))"
 	dmesg | grep "hermit: rdma:" | tail -2
 	;;
 disconnect)
