@@ -729,8 +729,9 @@ def rdma_client(ctx, *args, timeout=120, node="compute"):
                                     list(args), timeout))
 
 
-def rdma_hold(ctx, name, mib=16, node="compute", swap_mib=512):
-    """Start a paused verified workload whose pages go to the server.
+def rdma_hold(ctx, name, mib=8, node="compute", swap_mib=512):
+    """Start a paused verified workload whose pages go to the server
+    (8 MiB under a memory.max of 2: about 1500 pages remote).
     Returns (job, go): wait() on job after go() lets it verify."""
     share = ctx.cluster.node(node).share
     # A ready file left by an earlier hold of that name is not this one's.
@@ -939,11 +940,11 @@ def t_rdma_key(ctx):
         rdma_server(ctx, "key", KEY)
         # Every session goes, so the client must start a new one.
         rdma_server(ctx, "reset")
-        out = rdma_client(ctx, "reconnect", "12")
+        out = rdma_client(ctx, "reconnect", "12", "2")
         expect("state ready" not in out and "requires a key" in out,
                f"a client without the key got in: {out}")
         rdma_client(ctx, "key", WRONG_KEY)
-        out = rdma_client(ctx, "reconnect", "12")
+        out = rdma_client(ctx, "reconnect", "12", "2")
         expect("state ready" not in out, f"a client with another key got in: {out}")
         rdma_server(ctx, "expect", "auth_failures", str(a0 + 1), "10")
         rdma_client(ctx, "key", KEY)
@@ -965,7 +966,7 @@ def t_rdma_key(ctx):
         # that cannot prove it.
         rdma_server(ctx, "key", "off")
         rdma_server(ctx, "reset")
-        out = rdma_client(ctx, "reconnect", "12")
+        out = rdma_client(ctx, "reconnect", "12", "2")
         expect("state ready" not in out and "has no key" in out,
                f"a client with a key started a session with a keyless server: {out}")
     finally:
@@ -1109,7 +1110,7 @@ def t_rdma_quota(ctx):
 @test("rdma: server gone: loads give up together after rdma_load_timeout, "
       "swapoff of 16 MiB ends in seconds, the owner gets SIGBUS", True)
 def t_rdma_deadline(ctx):
-    job, go = rdma_hold(ctx, "hold-dead")
+    job, go = rdma_hold(ctx, "hold-dead", mib=16)
     T = "/sys/kernel/debug/hermit/rdma/load_timeout"
     try:
         expect_ok("compute", node_run(ctx, "compute", "/bin/sh",
@@ -1340,8 +1341,9 @@ def t_rdma_mr_sink(ctx):
     try:
         rdma_client(ctx, "connect", c.ip_of("memory", "compute2"), node="compute2")
         mr0 = int(stats(rdma_client(ctx, "stats", node="compute2"))["mr_transfers"])
-        # 8 MiB: a registration per transfer is slow under KASAN.
-        out = rdma_client(ctx, "store", "8", node="compute2", timeout=900)
+        # 4 MiB: a registration per transfer is slow (swapoff reads
+        # back one page a round trip), more so under KASAN.
+        out = rdma_client(ctx, "store", "4", node="compute2", timeout=900)
         line = result_line(out)
         m = re.search(r"(\d+) pages written to the server, (\d+) read back", line)
         expect(m, f"no page counts in {line!r}")

@@ -43,6 +43,8 @@ BOOT_TIMEOUT = 240
 # Extra seconds the host waits past a job's own timeout before it calls the
 # node hung (the agent kills the job at its timeout, +10 s for SIGKILL).
 HUNG_GRACE = 45
+# HERMIT_TRACE_JOBS=1: each job's script, arguments and time on stderr.
+TRACE = os.environ.get("HERMIT_TRACE_JOBS", "0") == "1"
 
 
 class ClusterError(Exception):
@@ -256,6 +258,8 @@ class Job:
         Job.seq += 1
         self.node = node
         self.timeout = timeout
+        self.script = os.path.basename(script)
+        self.args = [str(a) for a in args]
         self.id = f"{int(time.time() * 1000)}-{os.getpid()}-{Job.seq}"
         self.dir = os.path.join(node.share, "jobs", self.id)
         os.makedirs(self.dir)
@@ -306,8 +310,14 @@ class Job:
             if not self.node.alive() or time.time() > deadline:
                 break
             time.sleep(0.1)
-        return (rc, bufs["stdout"].decode(errors="replace"),
-                bufs["stderr"].decode(errors="replace"))
+        ret = (rc, bufs["stdout"].decode(errors="replace"),
+               bufs["stderr"].decode(errors="replace"))
+        if TRACE:
+            args = " ".join(self.args)
+            print(f"# job {self.node.name}: {self.script} {args}: "
+                  f"{time.time() - self.started:.1f} s, exit {rc}",
+                  file=sys.stderr, flush=True)
+        return ret
 
 
 class Cluster:
