@@ -4,7 +4,8 @@
  *
  * The core splits the slots of every swap area into chunks of
  * HERMIT_CHUNK_PAGES pages. A backend provides room for a chunk the first
- * time one of its slots is stored, and then writes folios and reads single
+ * time one of its slots is stored (or, with hermit.chunk_ahead, when the
+ * chunk before it starts to be filled), and then writes folios and reads single
  * pages at an index inside a chunk; writes complete asynchronously. Which
  * slots are held by the backend is the core's business: a backend is never
  * asked to load a slot it did not store.
@@ -38,7 +39,8 @@ struct page;
  *	a cookie that the core passes back for that chunk, or an ERR_PTR:
  *	-ENOSPC when the backend is full, -ENOTCONN when it cannot reach its
  *	memory, any other errno for other failures. May sleep; called in
- *	reclaim context, so it must not recurse into reclaim (GFP_NOIO).
+ *	reclaim context or from a worker, for a chunk that may never be
+ *	stored to, and must not recurse into reclaim (GFP_NOIO).
  * @chunk_free: Release a chunk. Called at swapoff, when the core holds no
  *	slot of the chunk any more. May sleep.
  * @store: Start writing all pages of @folio (locked, in the swap cache and

@@ -41,13 +41,14 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
  * @prefetched: One bit per slot: set while a folio read ahead from the
  *	backend has not been accessed yet (for the prefetch counters: the
  *	folio's PG_readahead is PG_reclaim too).
- * @chunks: Backend cookie of each chunk; NULL until its first store.
+ * @chunks: Backend cookie of each chunk; NULL until it is allocated, at
+ *	its first store or ahead of it.
  * @nr_chunks: Entries in @chunks.
  * @backend: Bound at the first store, kept until swapoff.
  * @lock: Serialises binding and chunk allocation.
  * @held: Pages of this area in the backend.
  * @ahead_work: Allocates chunk @ahead before a store needs it.
- * @ahead: The chunk after the last one a store started to fill.
+ * @ahead: The highest chunk the worker was asked to allocate.
  */
 struct hermit_area {
 	int type;

@@ -35,11 +35,15 @@ static bool hermit_used;
 #define MODULE_PARAM_PREFIX "hermit."
 
 /*
- * Allocate the chunk after the one a store starts to fill, from a worker:
- * the swap allocator hands out slots in ascending order, so the next chunk
- * is usually the next one needed, and its grant (a round trip to a memory
- * server, which zeroes and registers 64 MiB) is then not waited for in
- * reclaim.
+ * Allocate the chunk after the one a store starts to fill, from a worker,
+ * so that its grant (a round trip to a memory server, which zeroes and
+ * registers 64 MiB) is not waited for in reclaim. Linux 6.12 fills a swap
+ * area's chunks in ascending order: on a rotational device its scan moves
+ * up from the lowest free slot; on a non-rotational one each new cluster
+ * comes from a free list interleaved by swap address space, which with
+ * 4 KiB pages is one chunk, so each new cluster is one chunk further on.
+ * The worker holds the area's lock while it allocates: a store that needs
+ * another new chunk meanwhile waits for both.
  */
 static bool hermit_chunk_ahead = true;
 module_param_cb(chunk_ahead, &hermit_bool_param_ops, &hermit_chunk_ahead, 0644);
@@ -120,7 +124,10 @@ static struct hermit_backend *hermit_area_backend(struct hermit_area *area)
 	return b;
 }
 
-/* The cookie of @chunk, allocated on first use; *@new says it was now. */
+/*
+ * The cookie of @chunk, allocated on first use; *@new (when not NULL) says
+ * whether it was allocated now.
+ */
 static void *hermit_area_chunk(struct hermit_area *area,
 			       struct hermit_backend *b, unsigned long chunk,
 			       bool *new)
@@ -128,7 +135,8 @@ static void *hermit_area_chunk(struct hermit_area *area,
 	/* Pairs with the release below: the chunk is set up when seen. */
 	void *c = smp_load_acquire(&area->chunks[chunk]);
 
-	*new = false;
+	if (new)
+		*new = false;
 	if (c)
 		return c;
 	mutex_lock(&area->lock);
@@ -140,7 +148,8 @@ static void *hermit_area_chunk(struct hermit_area *area,
 		} else if (!IS_ERR(c)) {
 			/* Publish after the backend has set the chunk up. */
 			smp_store_release(&area->chunks[chunk], c);
-			*new = true;
+			if (new)
+				*new = true;
 		}
 	}
 	mutex_unlock(&area->lock);
@@ -167,15 +176,16 @@ static void hermit_area_ahead_work(struct work_struct *work)
 
 /*
  * A store to @chunk: allocate the next chunk in the background unless it
- * is there, or already asked for. A failure is not retried for that chunk:
- * its first store then allocates it (or is refused) as without this.
+ * is there, or it or a higher one was asked for already. A failure is not
+ * retried: the chunk's first store allocates it (or is refused) as without
+ * this. Stores race here harmlessly: at worst the worker runs once more.
  */
 static void hermit_area_ahead(struct hermit_area *area, unsigned long chunk)
 {
 	unsigned long next = chunk + 1;
 
 	if (!READ_ONCE(hermit_chunk_ahead) || next >= area->nr_chunks ||
-	    READ_ONCE(area->ahead) == next || READ_ONCE(area->chunks[next]))
+	    next <= READ_ONCE(area->ahead) || READ_ONCE(area->chunks[next]))
 		return;
 	WRITE_ONCE(area->ahead, next);
 	queue_work(system_unbound_wq, &area->ahead_work);
@@ -281,7 +291,6 @@ bool hermit_store(struct folio *folio)
 	enum hermit_stat reason;
 	struct hermit_backend *b;
 	void *chunk;
-	bool new;
 	int err;
 
 	VM_WARN_ON_ONCE(!folio_test_locked(folio));
@@ -301,7 +310,7 @@ bool hermit_store(struct folio *folio)
 		reason = HERMIT_REFUSED_ERROR;
 		goto refuse;
 	}
-	chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset), &new);
+	chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset), NULL);
 	if (IS_ERR(chunk)) {
 		reason = hermit_refusal(PTR_ERR(chunk));
 		goto refuse;

@@ -792,6 +792,11 @@ def t_rdma_store(ctx):
     expect(n and int(n.group(1)) > 8, f"stores are not asynchronous: {line!r}")
     # Reclaim's passes go out in batches: fewer doorbells than writes.
     expect(int(n.group(3)) < int(n.group(2)) * 3 // 4, f"writes are not batched: {line!r}")
+    # Slots are handed out in ascending order: with chunk_ahead, a chunk
+    # after the first is granted before its first store.
+    g = re.search(r"(\d+) chunks granted, (\d+) of them ahead", line)
+    expect(g and (int(g.group(1)) < 2 or int(g.group(2)) >= 1),
+           f"no chunk allocated ahead: {line!r}")
     rdma_server(ctx, "expect", "chunk_allocs", str(a0 + 1))
     rdma_server(ctx, "expect", "chunk_frees", str(a0 + 1))
     # The client reports its counts in its next ping (every 5 s).

@@ -146,6 +146,8 @@ store)
 	p0=$(cstat write_posts)
 	g0=$(cstat write_merged)
 	mr0=$(cstat mr_transfers)
+	gr0=$(cstat grants)
+	ah0=$(cat $H/chunks_ahead)
 	merge0=$(cat $H/rdma/merge)
 	echo 16 >$H/rdma/merge
 	SWAP_KIB=$SWAP_KIB BACKEND=rdma MIB=${2:-32} "$SELFTESTS/hermit_swap.sh" store v2 ||
@@ -157,7 +159,9 @@ store)
 	q=$(($(cstat write_requests) - q0))
 	p=$(($(cstat write_posts) - p0))
 	g=$(($(cstat write_merged) - g0))
-	echo "result: $w pages written to the server, $r read back, all verified; up to $m writes in flight; $q writes in $p posts, $g of them in the WRITE of the slot before"
+	gr=$(($(cstat grants) - gr0))
+	ah=$(($(cat $H/chunks_ahead) - ah0))
+	echo "result: $w pages written to the server, $r read back, all verified; up to $m writes in flight; $q writes in $p posts, $g of them in the WRITE of the slot before; $gr chunks granted, $ah of them ahead of their first store"
 	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || fail "no RDMA traffic"
 	# A transfer through a registered MR (ib_core.force_mr=1) is never
 	# merged; plain ones are where their slots are neighbours.
