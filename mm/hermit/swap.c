@@ -156,20 +156,16 @@ static void *hermit_area_chunk(struct hermit_area *area,
 	return c;
 }
 
+/*
+ * Queued by a store (so the backend is bound, and @ahead is a chunk of the
+ * area); the backend's chunk_alloc keeps itself out of reclaim.
+ */
 static void hermit_area_ahead_work(struct work_struct *work)
 {
 	struct hermit_area *area = container_of(work, struct hermit_area, ahead_work);
-	unsigned long chunk = READ_ONCE(area->ahead);
-	struct hermit_backend *b = READ_ONCE(area->backend);
-	unsigned int noio;
 	bool new;
 
-	if (!b || chunk >= area->nr_chunks)
-		return;
-	/* The backend allocates as in reclaim: it must not recurse into it. */
-	noio = memalloc_noio_save();
-	hermit_area_chunk(area, b, chunk, &new);
-	memalloc_noio_restore(noio);
+	hermit_area_chunk(area, area->backend, READ_ONCE(area->ahead), &new);
 	if (new)
 		atomic_long_inc(&hermit_chunks_ahead);
 }

@@ -118,6 +118,7 @@ key)
 reconnect)
 	# Until ready, SECS at most; with FAILS, a refusal is waited for:
 	# give up once that many attempts have failed.
+	case ${2:-30}${3:-} in *[!0-9]*) fail "reconnect: SECS and FAILS are counts" ;; esac
 	addr=$(cut -d' ' -f1 $H/connect)
 	c0=$(cstat connects)
 	f0=$(cstat connect_failures)
