@@ -13,7 +13,7 @@ NIC. Spare nodes (compute2) are wired but booted only on demand ('vm start').
 
 The host talks to a node through a 9p share (the job directory): a job is a
 script copied in, run as root by the node's agent, with stdout, stderr and
-exit code left beside it. The serial console is a unix socket, logged to
+exit code left beside it until the host has collected them. The serial console is a unix socket, logged to
 console.log in the node's directory.
 
 Used by build_kernel.sh ('vm up|down|status|shell|run', 'test', 'demo'),
@@ -275,6 +275,7 @@ class Job:
             pass
         os.rename(os.path.join(self.dir, "go.tmp"), os.path.join(self.dir, "go"))
         self.started = time.time()
+        self.result = None
 
     def _read(self, name, offset):
         try:
@@ -285,9 +286,11 @@ class Job:
             return b""
 
     def done(self):
-        return os.path.exists(os.path.join(self.dir, "rc"))
+        return self.result is not None or os.path.exists(os.path.join(self.dir, "rc"))
 
     def wait(self, out=None, err=None):
+        if self.result is not None:
+            return self.result
         pos = {"stdout": 0, "stderr": 0}
         bufs = {"stdout": b"", "stderr": b""}
         sinks = {"stdout": out, "stderr": err}
@@ -312,6 +315,11 @@ class Job:
             time.sleep(0.1)
         ret = (rc, bufs["stdout"].decode(errors="replace"),
                bufs["stderr"].decode(errors="replace"))
+        if rc is not None:
+            # The node's agent looks at every job directory left in the
+            # share ten times a second, over 9p: a finished job's goes.
+            self.result = ret
+            shutil.rmtree(self.dir, ignore_errors=True)
         if TRACE:
             args = " ".join(self.args)
             print(f"# job {self.node.name}: {self.script} {args}: "
@@ -556,7 +564,9 @@ class Cluster:
     def down(self):
         for n in self.nodes.values():
             n.kill()
-        if os.path.exists(self.dir):
+        # A cluster that never got wired (say, HERMIT_KERNEL unset) has no
+        # state to keep.
+        if self.hub is not None and os.path.exists(self.dir):
             self.save()
 
     def status(self):
