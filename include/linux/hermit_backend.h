@@ -2,13 +2,16 @@
 /*
  * Hermit backends: where swapped-out pages go instead of the swap device.
  *
- * The core splits the slots of every swap area into chunks of
- * HERMIT_CHUNK_PAGES pages. A backend provides room for a chunk the first
- * time one of its slots is stored (or, with hermit.chunk_ahead, when the
- * chunk before it starts to be filled), and then writes folios and reads single
- * pages at an index inside a chunk; writes complete asynchronously. Which
- * slots are held by the backend is the core's business: a backend is never
- * asked to load a slot it did not store.
+ * The core places the slots of every swap area in a space of chunks of
+ * HERMIT_CHUNK_PAGES pages, densely: a cluster of slots at a time, in the
+ * lowest free place, so that an index inside a chunk may hold another swap
+ * slot's page after the core has invalidated it. A backend provides room
+ * for a chunk the first time one of its indices is stored (or, with
+ * hermit.chunk_ahead, when stores reach the second half of the chunk
+ * before it), and then writes folios and reads single pages at an index
+ * inside a chunk; writes complete asynchronously. Which indices hold what
+ * is the core's business: a backend is never asked to load one it did not
+ * store.
  */
 #ifndef _LINUX_HERMIT_BACKEND_H
 #define _LINUX_HERMIT_BACKEND_H

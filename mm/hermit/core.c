@@ -348,6 +348,8 @@ static int __init hermit_init(void)
 				   &hermit_stores_in_flight, &hermit_stat_fops);
 	debugfs_create_file_unsafe("chunks_ahead", 0444, dir,
 				   &hermit_chunks_ahead, &hermit_stat_fops);
+	debugfs_create_file_unsafe("clusters_used", 0444, dir,
+				   &hermit_clusters_used, &hermit_stat_fops);
 	debugfs_create_file_unsafe("bytes_held", 0444, dir, NULL,
 				   &hermit_bytes_held_fops);
 	debugfs_create_file("stats", 0444, dir, NULL, &hermit_stats_fops);

@@ -10,6 +10,7 @@
 #include <linux/memcontrol.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/vmstat.h>
 #include <linux/workqueue.h>
 
@@ -31,6 +32,19 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
 	return DIV_ROUND_UP(nr_pages, HERMIT_CHUNK_PAGES);
 }
 
+/*
+ * Slots are placed in the backend a cluster at a time: HERMIT_CLUSTER_PAGES
+ * aligned slots (2 MiB with 4 KiB pages, Linux's swap cluster; a chunk
+ * holds a whole number of clusters, and a folio never straddles one).
+ */
+#define HERMIT_CLUSTER_SHIFT	(HERMIT_CHUNK_SHIFT < 9 ? HERMIT_CHUNK_SHIFT : 9)
+#define HERMIT_CLUSTER_PAGES	BIT(HERMIT_CLUSTER_SHIFT)
+
+static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
+{
+	return DIV_ROUND_UP(nr_pages, HERMIT_CLUSTER_PAGES);
+}
+
 /**
  * struct hermit_area - Hermit's state of one swap area (swap type)
  * @type: The swap type.
@@ -44,6 +58,15 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
  * @chunks: Backend cookie of each chunk; NULL until it is allocated, at
  *	its first store or ahead of it.
  * @nr_chunks: Entries in @chunks.
+ * @cl_used: Per swap cluster: its slots that the backend holds or that
+ *	are being stored.
+ * @cl_place: Per swap cluster with @cl_used non-zero: the backend cluster
+ *	(the cluster of the chunked backend space) its slots are placed in.
+ * @bcl_used: One bit per backend cluster: placed under a swap cluster.
+ * @nr_clusters: Entries in @cl_used and @cl_place, bits in @bcl_used.
+ * @cl_lock: Serialises @cl_used, @cl_place and @bcl_used. A @cl_place
+ *	entry is read without it by whoever keeps @cl_used from reaching 0:
+ *	a store in flight, or a slot's @remote bit.
  * @backend: Bound at the first store, kept until swapoff.
  * @lock: Serialises binding and chunk allocation.
  * @held: Pages of this area in the backend.
@@ -57,6 +80,11 @@ struct hermit_area {
 	unsigned long *prefetched;
 	void **chunks;
 	unsigned long nr_chunks;
+	unsigned int *cl_used;
+	unsigned int *cl_place;
+	unsigned long *bcl_used;
+	unsigned long nr_clusters;
+	spinlock_t cl_lock;	/* cl_used, cl_place, bcl_used */
 	struct hermit_backend *backend;
 	struct mutex lock;	/* binding and chunk allocation */
 	atomic_long_t held;
@@ -99,6 +127,7 @@ extern const char * const hermit_stat_names[NR_HERMIT_STATS];
 extern atomic_long_t hermit_pages_held;
 extern atomic_long_t hermit_stores_in_flight;
 extern atomic_long_t hermit_chunks_ahead;
+extern atomic_long_t hermit_clusters_used;
 
 static inline void hermit_count(enum hermit_stat stat, long nr)
 {

@@ -35,15 +35,12 @@ static bool hermit_used;
 #define MODULE_PARAM_PREFIX "hermit."
 
 /*
- * Allocate the chunk after the one a store starts to fill, from a worker,
- * so that its grant (a round trip to a memory server, which zeroes and
- * registers 64 MiB) is not waited for in reclaim. Linux 6.12 fills a swap
- * area's chunks in ascending order: on a rotational device its scan moves
- * up from the lowest free slot; on a non-rotational one each new cluster
- * comes from a free list interleaved by swap address space, which with
- * 4 KiB pages is one chunk, so each new cluster is one chunk further on.
- * The worker holds the area's lock while it allocates: a store that needs
- * another new chunk meanwhile waits for both.
+ * Allocate the chunk after the one stores are filling, from a worker, once
+ * they reach the second half of it, so that its grant (a round trip to a
+ * memory server, which zeroes and registers 64 MiB) is not waited for in
+ * reclaim. The backend space fills its chunks in ascending order (see
+ * hermit_place()). The worker holds the area's lock while it allocates: a
+ * store that needs another new chunk meanwhile waits for both.
  */
 static bool hermit_chunk_ahead = true;
 module_param_cb(chunk_ahead, &hermit_bool_param_ops, &hermit_chunk_ahead, 0644);
@@ -51,6 +48,9 @@ MODULE_PARM_DESC(chunk_ahead, "Allocate the next chunk of a swap area before a s
 
 /* Chunks allocated ahead of the first store to them. */
 atomic_long_t hermit_chunks_ahead;
+
+/* Backend clusters placed under a swap cluster, in all areas. */
+atomic_long_t hermit_clusters_used;
 
 static const struct kernel_param hermit_swap_knobs[] = {
 	{ .name = "chunk_ahead", .ops = &hermit_bool_param_ops, .perm = 0644,
@@ -157,6 +157,72 @@ static void *hermit_area_chunk(struct hermit_area *area,
 }
 
 /*
+ * Slots are placed in the backend a cluster at a time. The first slot of a
+ * swap cluster to be stored takes the lowest free backend cluster for the
+ * whole swap cluster, which gives it back once none of its slots is held
+ * or being stored. The backend space in use is thus as dense as the pages
+ * held, wherever the swap allocator puts them (6.12 spreads a
+ * non-rotational device's clusters over the whole area, one chunk apart),
+ * and its chunks fill in ascending order. The backend is asked to
+ * invalidate every slot of a cluster before the cluster is placed anew.
+ */
+
+/* @nr slots from @offset on (one swap cluster) are being stored. */
+static void hermit_cl_get(struct hermit_area *area, unsigned long offset, long nr)
+{
+	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, bcl, flags;
+
+	spin_lock_irqsave(&area->cl_lock, flags);
+	if (!area->cl_used[cl]) {
+		/* Never full: there are as many backend clusters as swap ones. */
+		bcl = find_first_zero_bit(area->bcl_used, area->nr_clusters);
+		__set_bit(bcl, area->bcl_used);
+		WRITE_ONCE(area->cl_place[cl], bcl);
+		atomic_long_inc(&hermit_clusters_used);
+	}
+	area->cl_used[cl] += nr;
+	spin_unlock_irqrestore(&area->cl_lock, flags);
+}
+
+/* @nr slots from @offset on are neither held nor being stored any more. */
+static void hermit_cl_put(struct hermit_area *area, unsigned long offset, long nr)
+{
+	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, flags;
+
+	spin_lock_irqsave(&area->cl_lock, flags);
+	if (!WARN_ON_ONCE(area->cl_used[cl] < nr)) {
+		area->cl_used[cl] -= nr;
+		if (!area->cl_used[cl]) {
+			__clear_bit(area->cl_place[cl], area->bcl_used);
+			atomic_long_dec(&hermit_clusters_used);
+		}
+	}
+	spin_unlock_irqrestore(&area->cl_lock, flags);
+}
+
+/*
+ * Where slot @offset lives in the backend space: its swap cluster must be
+ * placed (a store in flight or the slot's remote bit keeps it so).
+ */
+static unsigned long hermit_place(struct hermit_area *area, unsigned long offset)
+{
+	unsigned long bcl = READ_ONCE(area->cl_place[offset >> HERMIT_CLUSTER_SHIFT]);
+
+	return (bcl << HERMIT_CLUSTER_SHIFT) | (offset & (HERMIT_CLUSTER_PAGES - 1));
+}
+
+/* The backend's cookie of the chunk slot @offset is placed in. */
+static void *hermit_slot_chunk(struct hermit_area *area, unsigned long offset)
+{
+	return area->chunks[hermit_chunk_of(hermit_place(area, offset))];
+}
+
+static unsigned long hermit_slot_index(struct hermit_area *area, unsigned long offset)
+{
+	return hermit_index_in_chunk(hermit_place(area, offset));
+}
+
+/*
  * Queued by a store (so the backend is bound, and @ahead is a chunk of the
  * area); the backend's chunk_alloc keeps itself out of reclaim.
  */
@@ -171,16 +237,19 @@ static void hermit_area_ahead_work(struct work_struct *work)
 }
 
 /*
- * A store to @chunk: allocate the next chunk in the background unless it
- * is there, or it or a higher one was asked for already. A failure is not
- * retried: the chunk's first store allocates it (or is refused) as without
- * this. Stores race here harmlessly: at worst the worker runs once more.
+ * A store to backend slot @place: once it is in the second half of its
+ * chunk, allocate the next chunk in the background unless it is there, or
+ * it or a higher one was asked for already. A failure is not retried: the
+ * chunk's first store allocates it (or is refused) as without this. Stores
+ * race here harmlessly: at worst the worker runs once more.
  */
-static void hermit_area_ahead(struct hermit_area *area, unsigned long chunk)
+static void hermit_area_ahead(struct hermit_area *area, unsigned long place)
 {
-	unsigned long next = chunk + 1;
+	unsigned long next = hermit_chunk_of(place) + 1;
 
-	if (!READ_ONCE(hermit_chunk_ahead) || next >= area->nr_chunks ||
+	if (!READ_ONCE(hermit_chunk_ahead) ||
+	    hermit_index_in_chunk(place) < HERMIT_CHUNK_PAGES / 2 ||
+	    next >= area->nr_chunks ||
 	    next <= READ_ONCE(area->ahead) || READ_ONCE(area->chunks[next]))
 		return;
 	WRITE_ONCE(area->ahead, next);
@@ -202,27 +271,35 @@ static bool hermit_drop(struct hermit_area *area, unsigned long offset)
 {
 	if (!hermit_unmark(area, offset))
 		return false;
-	area->backend->ops->invalidate(area->chunks[hermit_chunk_of(offset)],
-				       hermit_index_in_chunk(offset));
+	area->backend->ops->invalidate(hermit_slot_chunk(area, offset),
+				       hermit_slot_index(area, offset));
+	hermit_cl_put(area, offset, 1);
 	return true;
 }
 
-/* A write of @nr slots did not happen or failed: the backend drops them. */
+/*
+ * A write of @nr slots did not happen or failed: the backend drops them,
+ * and they are no longer being stored.
+ */
 static void hermit_forget(struct hermit_area *area, unsigned long offset, long nr)
 {
-	void *chunk = area->chunks[hermit_chunk_of(offset)];
+	void *chunk = hermit_slot_chunk(area, offset);
+	unsigned long index = hermit_slot_index(area, offset);
 	long i;
 
 	for (i = 0; i < nr; i++)
-		area->backend->ops->invalidate(chunk,
-					       hermit_index_in_chunk(offset + i));
+		area->backend->ops->invalidate(chunk, index + i);
+	hermit_cl_put(area, offset, nr);
 }
 
+/* A written slot is held: what kept its cluster placed while it was stored now does. */
 static void hermit_mark_held(struct hermit_area *area, unsigned long offset)
 {
 	if (!test_and_set_bit(offset, area->remote)) {
 		atomic_long_inc(&area->held);
 		atomic_long_inc(&hermit_pages_held);
+	} else {
+		hermit_cl_put(area, offset, 1);
 	}
 }
 
@@ -286,6 +363,7 @@ bool hermit_store(struct folio *folio)
 	long i, nr = folio_nr_pages(folio);
 	enum hermit_stat reason;
 	struct hermit_backend *b;
+	unsigned long place;
 	void *chunk;
 	int err;
 
@@ -302,23 +380,32 @@ bool hermit_store(struct folio *folio)
 		goto refuse;
 	}
 	/* Swap slots of a large folio are aligned to its size: never happens. */
-	if (WARN_ON_ONCE(hermit_chunk_of(offset) != hermit_chunk_of(offset + nr - 1))) {
+	if (WARN_ON_ONCE((offset ^ (offset + nr - 1)) >> HERMIT_CLUSTER_SHIFT)) {
 		reason = HERMIT_REFUSED_ERROR;
 		goto refuse;
 	}
-	chunk = hermit_area_chunk(area, b, hermit_chunk_of(offset), NULL);
+	/*
+	 * From here until the write is over or given up, these slots keep
+	 * their cluster placed; a held slot's own count is given up below.
+	 */
+	hermit_cl_get(area, offset, nr);
+	place = hermit_place(area, offset);
+	chunk = hermit_area_chunk(area, b, hermit_chunk_of(place), NULL);
 	if (IS_ERR(chunk)) {
+		hermit_cl_put(area, offset, nr);
 		reason = hermit_refusal(PTR_ERR(chunk));
 		goto refuse;
 	}
-	hermit_area_ahead(area, hermit_chunk_of(offset));
+	hermit_area_ahead(area, place + nr - 1);
 	/*
 	 * The backend's copy of these slots, if any, is overwritten from now
 	 * on: not held until the write has completed. Nobody reads the slots
 	 * meanwhile, the folio stays in the swap cache under writeback.
 	 */
-	for (i = 0; i < nr; i++)
-		hermit_unmark(area, offset + i);
+	for (i = 0; i < nr; i++) {
+		if (hermit_unmark(area, offset + i))
+			hermit_cl_put(area, offset + i, 1);
+	}
 	/*
 	 * zswap may hold an older copy of these slots, stored while Hermit
 	 * refused them and kept while the folio stayed in the swap cache.
@@ -335,7 +422,7 @@ bool hermit_store(struct folio *folio)
 	atomic_long_add(nr, &hermit_stores_in_flight);
 	folio_start_writeback(folio);
 	trace_hermit_store(swp_type(entry), offset, nr, 0);
-	err = b->ops->store(chunk, hermit_index_in_chunk(offset), folio);
+	err = b->ops->store(chunk, hermit_index_in_chunk(place), folio);
 	if (!err)
 		return true;
 	hermit_store_cancel(folio);
@@ -420,8 +507,8 @@ static bool __hermit_load(struct folio *folio, bool first)
 		set_bit(offset, area->prefetched);
 		trace_hermit_prefetch(swp_type(entry), offset, 1, 0);
 		/* Started: hermit_read_done() unlocks the folio. */
-		err = b->ops->read(area->chunks[hermit_chunk_of(offset)],
-				   hermit_index_in_chunk(offset), folio);
+		err = b->ops->read(hermit_slot_chunk(area, offset),
+				   hermit_slot_index(area, offset), folio);
 		if (!err)
 			return true;
 		/* Not started: a later fault on the page reads it again. */
@@ -437,8 +524,8 @@ static bool __hermit_load(struct folio *folio, bool first)
 	for (i = 0; i < nr; i++) {
 		unsigned long slot = offset + i;
 
-		err = b->ops->load(area->chunks[hermit_chunk_of(slot)],
-				   hermit_index_in_chunk(slot), folio_page(folio, i));
+		err = b->ops->load(hermit_slot_chunk(area, slot),
+				   hermit_slot_index(area, slot), folio_page(folio, i));
 		if (err) {
 			hermit_count(HERMIT_LOAD_ERRORS, nr);
 			goto out;
@@ -603,6 +690,17 @@ void hermit_invalidate(int type, unsigned long offset, unsigned int nr)
 		hermit_count(HERMIT_INVALIDATED, n);
 }
 
+static void hermit_area_free(struct hermit_area *area)
+{
+	kvfree(area->remote);
+	kvfree(area->prefetched);
+	kvfree(area->chunks);
+	kvfree(area->cl_used);
+	kvfree(area->cl_place);
+	kvfree(area->bcl_used);
+	kfree(area);
+}
+
 /**
  * hermit_swapon() - a swap area is being enabled
  * @type: Swap type.
@@ -620,17 +718,21 @@ int hermit_swapon(int type, unsigned long nr_pages)
 	area->type = type;
 	area->nr_pages = nr_pages;
 	area->nr_chunks = hermit_nr_chunks(nr_pages);
+	area->nr_clusters = hermit_nr_clusters(nr_pages);
 	mutex_init(&area->lock);
+	spin_lock_init(&area->cl_lock);
 	atomic_long_set(&area->held, 0);
 	INIT_WORK(&area->ahead_work, hermit_area_ahead_work);
 	area->remote = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->prefetched = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->chunks = kvcalloc(area->nr_chunks, sizeof(void *), GFP_KERNEL);
-	if (!area->remote || !area->prefetched || !area->chunks) {
-		kvfree(area->remote);
-		kvfree(area->prefetched);
-		kvfree(area->chunks);
-		kfree(area);
+	area->cl_used = kvcalloc(area->nr_clusters, sizeof(int), GFP_KERNEL);
+	area->cl_place = kvcalloc(area->nr_clusters, sizeof(int), GFP_KERNEL);
+	area->bcl_used = kvcalloc(BITS_TO_LONGS(area->nr_clusters), sizeof(long),
+				  GFP_KERNEL);
+	if (!area->remote || !area->prefetched || !area->chunks ||
+	    !area->cl_used || !area->cl_place || !area->bcl_used) {
+		hermit_area_free(area);
 		return -ENOMEM;
 	}
 	WRITE_ONCE(hermit_areas[type], area);
@@ -668,8 +770,5 @@ void hermit_swapoff(int type)
 		}
 		hermit_backend_unbind(b);
 	}
-	kvfree(area->remote);
-	kvfree(area->prefetched);
-	kvfree(area->chunks);
-	kfree(area);
+	hermit_area_free(area);
 }

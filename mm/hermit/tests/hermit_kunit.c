@@ -130,8 +130,8 @@ static void hermit_test_backend_param(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ops->set(before, NULL), 0);
 }
 
-/* A fake backend: one page of storage per slot of a small area. */
-#define FAKE_PAGES	64
+/* A fake backend: one page of storage per slot of a chunk, shared by all. */
+#define FAKE_PAGES	HERMIT_CHUNK_PAGES
 #define FAKE_TYPE	(MAX_SWAPFILES - 1)
 
 static struct {
@@ -449,6 +449,113 @@ static void hermit_test_store_load(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
 }
 
+static void fake_store_one(struct kunit *test, unsigned long offset, u8 fill)
+{
+	struct folio *f = fake_folio(test, 0, offset, fill);
+
+	KUNIT_EXPECT_TRUE(test, hermit_store(f));
+	fake_folio_put(f);
+}
+
+static void fake_load_one(struct kunit *test, unsigned long offset, u8 fill)
+{
+	struct folio *g = fake_folio(test, 0, offset, 0);
+
+	KUNIT_EXPECT_TRUE(test, hermit_load(g));
+	KUNIT_EXPECT_TRUE(test, page_filled(folio_page(g, 0), fill));
+	fake_folio_put(g);
+}
+
+/*
+ * Slots are placed in the backend a cluster at a time and densely:
+ * wherever the swap allocator puts them, the lowest free backend cluster
+ * is taken; a cluster with nothing held or being stored is given back;
+ * the next chunk is allocated ahead once stores reach the second half of
+ * one.
+ */
+static void hermit_test_placement(struct kunit *test)
+{
+	const unsigned long cl = HERMIT_CLUSTER_PAGES;
+	const unsigned long per_chunk = HERMIT_CHUNK_PAGES / HERMIT_CLUSTER_PAGES;
+	long used0 = atomic_long_read(&hermit_clusters_used);
+	long ahead0 = atomic_long_read(&hermit_chunks_ahead);
+	bool was_enabled = hermit_enabled;
+	struct hermit_area *area;
+	struct folio *f;
+	char before[32];
+	unsigned long i;
+
+	memset(&fake, 0, sizeof(fake));
+	fake.fail_after = -1;
+	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
+	hermit_backend_selected(before, sizeof(before));
+	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
+	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, 2 * HERMIT_CHUNK_PAGES), 0);
+	area = hermit_area_of(FAKE_TYPE);
+	KUNIT_ASSERT_NOT_NULL(test, area);
+	hermit_enabled = true;
+
+	/* The first cluster stored to is placed first, wherever it is. */
+	fake_store_one(test, 3 * cl + 7, 0x31);
+	KUNIT_EXPECT_EQ(test, area->cl_place[3], 0U);
+	KUNIT_EXPECT_NOT_NULL(test, fake.slot[7]);
+	fake_store_one(test, cl + 9, 0x19);
+	KUNIT_EXPECT_EQ(test, area->cl_place[1], 1U);
+	KUNIT_EXPECT_NOT_NULL(test, fake.slot[cl + 9]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 2);
+	fake_load_one(test, 3 * cl + 7, 0x31);
+	fake_load_one(test, cl + 9, 0x19);
+
+	/* An emptied cluster is given back, and taken by the next one. */
+	hermit_invalidate(FAKE_TYPE, 3 * cl + 7, 1);
+	KUNIT_EXPECT_NULL(test, fake.slot[7]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
+
+	/* A store in flight keeps its cluster placed; a failed one gives it back. */
+	fake.defer = true;
+	f = fake_folio(test, 0, 5 * cl, 0x50);
+	KUNIT_EXPECT_TRUE(test, hermit_store(f));
+	KUNIT_EXPECT_EQ(test, area->cl_place[5], 0U);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, area->bcl_used));
+	hermit_store_done(f, -ENOTCONN);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, area->bcl_used));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
+	folio_clear_dirty(f);
+	fake_folio_put(f);
+	fake.defer = false;
+
+	/* A held slot stored again stays where its cluster is. */
+	fake_store_one(test, cl + 9, 0x91);
+	KUNIT_EXPECT_EQ(test, area->cl_place[1], 1U);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
+	fake_load_one(test, cl + 9, 0x91);
+
+	/*
+	 * Clusters spread over the area fill backend clusters 0, 2, 3, ...:
+	 * once one is in the second half of chunk 0, chunk 1 is allocated
+	 * ahead of its first store.
+	 */
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	for (i = 0; i <= per_chunk / 2; i++)
+		fake_store_one(test, (20 + i) * cl, i);
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 1);
+	KUNIT_EXPECT_EQ(test, area->cl_place[20], 0U);
+	KUNIT_EXPECT_EQ(test, area->cl_place[20 + per_chunk / 2], per_chunk / 2 + 1);
+	fake_load_one(test, (20 + per_chunk / 2) * cl, per_chunk / 2);
+
+	/* All freed: no cluster placed; swapoff releases both chunks. */
+	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 0L);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0);
+	hermit_enabled = was_enabled;
+	hermit_swapoff(FAKE_TYPE);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
+	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), 0);
+	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
+}
+
 static void hermit_test_trend(struct kunit *test)
 {
 	long d[32];
@@ -533,6 +640,7 @@ static struct kunit_case hermit_test_cases[] = {
 	KUNIT_CASE(hermit_test_backend_param),
 	KUNIT_CASE(hermit_test_registry),
 	KUNIT_CASE(hermit_test_store_load),
+	KUNIT_CASE(hermit_test_placement),
 	KUNIT_CASE(hermit_test_trend),
 	KUNIT_CASE(hermit_test_lat_buckets),
 	{}

@@ -22,7 +22,8 @@
 #                                      verify every page; prints the exit
 #                                      (swap area of SWAP_MIB, default 512)
 #   rdma_client.sh fill [MIB]          the verified workload, pages to the
-#                                      server; the swap area stays on
+#                                      server (or to the disk, where it
+#                                      refuses them); the swap area stays on
 #   rdma_client.sh off                 swapoff; prints chunks and FREEs
 #                                      deferred and pending
 #   rdma_client.sh cut [writes|prefetches]
@@ -253,7 +254,6 @@ fill)
 	run_in_memcg $((${2:-8} << 18)) "$SELFTESTS/swap_workload" -s "${2:-8}" -t 2 -p 1 ||
 		fail "workload failed"
 	echo "chunks $(cstat chunks) writes $(cstat writes) pswpout $(($(vmstat pswpout) - d0))"
-	[ "$(cstat chunks)" -gt 0 ] || fail "no chunk granted"
 	;;
 cut)
 	# The RDMA device goes (and comes back) while stores (cut writes) or
