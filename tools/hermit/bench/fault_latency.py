@@ -41,7 +41,8 @@ MODES = ("hermit-rdma", "nvmeof-rdma", "hermit-dram", "zram-lz4", "disk")
 EXTRA = ("hermit-rdma-nomerge", "hermit-rdma-noahead")
 COLS = (("faults", "faults"), ("mean_us", "mean us"), ("median_us", "median us"),
         ("p99_us", "p99 us"), ("fill_mibps", "out MiB/s"), ("read_mibps", "in MiB/s"),
-        ("stored", "stored"), ("pswpout", "pswpout"), ("store_failed", "st.failed"))
+        ("stored", "stored"), ("pswpout", "pswpout"), ("store_failed", "st.failed"),
+        ("grants", "grants"))
 # Where the CPU time of the fill (swap-out) went, in % of all CPUs.
 SPLIT = (("fill_user_pct", "user"), ("fill_sys_pct", "system"),
          ("fill_softirq_pct", "softirq"), ("fill_iowait_pct", "iowait"),

@@ -14,7 +14,8 @@
 #                           the readahead P
 #   tier_set FILE VALUE     write a knob that tier_down puts back
 #   tier_where              where pages went since tier_up: "stored N
-#                           pswpout N store_failed N"
+#                           pswpout N store_failed N [grants N]" (grants:
+#                           chunks the memory server granted, with RDMA)
 #   tier_down               MODE's swap area off, every knob tier_set (and so
 #                           tier_up and tier_prefetch) wrote back as it was
 # MODE: local (no swap at all), hermit-dram, hermit-rdma (to the Hermit
@@ -74,6 +75,12 @@ tier_up() {
 	esac
 	TIER_STORED0=$(cat $H/stored) TIER_FAILED0=$(cat $H/store_failed)
 	TIER_PSWPOUT0=$(vmstat pswpout)
+	TIER_GRANTS0=$(tier_grants)
+}
+
+# Chunks the memory server granted this client so far (64 MiB each).
+tier_grants() {
+	awk '$1 == "grants" { print $2 }' $H/rdma/stats 2>/dev/null
 }
 
 tier_prefetch_valid() {
@@ -107,7 +114,8 @@ tier_prefetch() {
 tier_where() {
 	echo "stored $(($(cat $H/stored) - TIER_STORED0))" \
 		"pswpout $(($(vmstat pswpout) - TIER_PSWPOUT0))" \
-		"store_failed $(($(cat $H/store_failed) - TIER_FAILED0))"
+		"store_failed $(($(cat $H/store_failed) - TIER_FAILED0))" \
+		"${TIER_GRANTS0:+grants $(($(tier_grants) - TIER_GRANTS0))}"
 }
 
 tier_down() {
