@@ -34,10 +34,17 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
 
 /*
  * Slots are placed in the backend a cluster at a time: HERMIT_CLUSTER_PAGES
- * aligned slots (2 MiB with 4 KiB pages, Linux's swap cluster; a chunk
- * holds a whole number of clusters, and a folio never straddles one).
+ * aligned slots, Linux's swap cluster (512 slots, or a PMD's worth with
+ * THP swap, whichever is more: a folio swapped out whole never straddles
+ * one), at most a chunk (a chunk holds a whole number of clusters).
  */
-#define HERMIT_CLUSTER_SHIFT	(HERMIT_CHUNK_SHIFT < 9 ? HERMIT_CHUNK_SHIFT : 9)
+#ifdef CONFIG_THP_SWAP
+#define HERMIT_SWAP_CLUSTER_SHIFT	max_t(unsigned int, 9, HPAGE_PMD_ORDER)
+#else
+#define HERMIT_SWAP_CLUSTER_SHIFT	9U
+#endif
+#define HERMIT_CLUSTER_SHIFT	min_t(unsigned int, HERMIT_CHUNK_SHIFT, \
+				      HERMIT_SWAP_CLUSTER_SHIFT)
 #define HERMIT_CLUSTER_PAGES	BIT(HERMIT_CLUSTER_SHIFT)
 
 static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
