@@ -264,12 +264,16 @@ cut)
 	what=${2:-writes}
 	case $what in
 	# Stores are in flight from the first pass on: two passes do; a
-	# prefetch in flight at a cut takes more tries, four passes.
+	# prefetch in flight at a cut takes more tries, six passes, and
+	# VMA readahead's largest window (2^5 pages), so that a window is
+	# still in flight once rdma(8) has started and deleted the device.
 	writes) gauge=writes_in_flight counter=store_failed order=mixed threads=2 maxcuts=5 passes=2 ;;
-	prefetches) gauge=prefetches_in_flight counter=read_errors order=seq threads=1 maxcuts=10 passes=4 ;;
+	prefetches) gauge=prefetches_in_flight counter=read_errors order=seq threads=1 maxcuts=20 passes=6 ;;
 	*) fail "cut writes|prefetches" ;;
 	esac
 	swap_on
+	pc0=$(cat /proc/sys/vm/page-cluster)
+	[ $what = prefetches ] && echo 5 >/proc/sys/vm/page-cluster
 	# The core's failed stores; the client's failed READs (a prefetch
 	# refused while the connection is down is not one of them).
 	failures() {
@@ -306,6 +310,7 @@ cut)
 	done
 	wait $pid
 	rc=$?
+	echo "$pc0" >/proc/sys/vm/page-cluster
 	cat $out
 	[ $rc -eq 0 ] || fail "workload failed (exit $rc)"
 	hermit_settle
