@@ -321,7 +321,7 @@ many() {
 # The workload is stopped and moved out (its pages stay charged to the
 # cgroup), and the cgroup removed while the threads reclaim for it.
 rmdir_queued() {
-	local i pid cg=/sys/fs/cgroup/hermit-fs-rmdir tries d0 dropped
+	local i pid hog cg=/sys/fs/cgroup/hermit-fs-rmdir tries d0 dropped
 	setup
 	# Threads reclaim down to half of the limit: 24 MiB, several hundred
 	# ms of work, so a cgroup is still queued when it is removed.
@@ -335,6 +335,13 @@ rmdir_queued() {
 			exec taskset -c 0 "$SELFTESTS/swap_workload" -s 96 -p 50
 		) >/dev/null 2>&1 &
 		pid=$!
+		# A busy loop at nice -20 on the offload core (the last CPU)
+		# leaves its thread about 1 % of it, so the cgroup is still
+		# queued when it goes: with the CPU to itself, the thread
+		# drains the queue before rmdir(1) has even started.
+		nice -n -20 taskset -c $(($(nproc) - 1)) sh -c 'while :; do :; done' &
+		hog=$!
+		trap 'kill $hog 2>/dev/null' EXIT
 		sleep "1.$((RANDOM % 9 + 1))"
 		kill -STOP "$pid" 2>/dev/null
 		echo "$pid" >/sys/fs/cgroup/cgroup.procs 2>/dev/null
@@ -344,6 +351,9 @@ rmdir_queued() {
 			[ "$tries" -lt 100 ] || fail "cannot remove $cg"
 			sleep 0.05
 		done
+		kill "$hog"
+		wait "$hog" 2>/dev/null
+		trap - EXIT
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
