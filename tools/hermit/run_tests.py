@@ -1350,9 +1350,11 @@ def t_rdma_mr_sink(ctx):
     try:
         rdma_client(ctx, "connect", c.ip_of("memory", "compute2"), node="compute2")
         mr0 = int(stats(rdma_client(ctx, "stats", node="compute2"))["mr_transfers"])
-        # 4 MiB: a registration per transfer is slow (swapoff reads
-        # back one page a round trip), more so under KASAN.
-        out = rdma_client(ctx, "store", "4", node="compute2", timeout=900)
+        # 8 MiB: a registration per transfer is slow (swapoff reads
+        # back one page a round trip), more so under KASAN; with 4, the
+        # limit of 1 MiB once ended in the OOM killer while writes, each
+        # through an MR, held the pages under writeback.
+        out = rdma_client(ctx, "store", "8", node="compute2", timeout=900)
         line = result_line(out)
         m = re.search(r"(\d+) pages written to the server, (\d+) read back", line)
         expect(m, f"no page counts in {line!r}")
