@@ -211,15 +211,14 @@ static unsigned long hermit_place(struct hermit_area *area, unsigned long offset
 	return (bcl << HERMIT_CLUSTER_SHIFT) | (offset & (HERMIT_CLUSTER_PAGES - 1));
 }
 
-/* The backend's cookie of the chunk slot @offset is placed in. */
-static void *hermit_slot_chunk(struct hermit_area *area, unsigned long offset)
+/* The backend's cookie of the chunk slot @offset is placed in, and its *@index there. */
+static void *hermit_slot_chunk(struct hermit_area *area, unsigned long offset,
+			       unsigned long *index)
 {
-	return area->chunks[hermit_chunk_of(hermit_place(area, offset))];
-}
+	unsigned long place = hermit_place(area, offset);
 
-static unsigned long hermit_slot_index(struct hermit_area *area, unsigned long offset)
-{
-	return hermit_index_in_chunk(hermit_place(area, offset));
+	*index = hermit_index_in_chunk(place);
+	return area->chunks[hermit_chunk_of(place)];
 }
 
 /*
@@ -269,10 +268,13 @@ static bool hermit_unmark(struct hermit_area *area, unsigned long offset)
 /* Forget the backend's copy of a slot, if it has one. */
 static bool hermit_drop(struct hermit_area *area, unsigned long offset)
 {
+	unsigned long index;
+	void *chunk;
+
 	if (!hermit_unmark(area, offset))
 		return false;
-	area->backend->ops->invalidate(hermit_slot_chunk(area, offset),
-				       hermit_slot_index(area, offset));
+	chunk = hermit_slot_chunk(area, offset, &index);
+	area->backend->ops->invalidate(chunk, index);
 	hermit_cl_put(area, offset, 1);
 	return true;
 }
@@ -283,8 +285,8 @@ static bool hermit_drop(struct hermit_area *area, unsigned long offset)
  */
 static void hermit_forget(struct hermit_area *area, unsigned long offset, long nr)
 {
-	void *chunk = hermit_slot_chunk(area, offset);
-	unsigned long index = hermit_slot_index(area, offset);
+	unsigned long index;
+	void *chunk = hermit_slot_chunk(area, offset, &index);
 	long i;
 
 	for (i = 0; i < nr; i++)
@@ -486,7 +488,9 @@ static bool __hermit_load(struct folio *folio, bool first)
 	struct hermit_area *area = hermit_area_of(swp_type(entry));
 	unsigned long offset = swp_offset(entry);
 	long i, held = 0, nr = folio_nr_pages(folio);
+	unsigned long index;
 	struct hermit_backend *b;
+	void *chunk;
 	int err = -EIO;
 
 	VM_WARN_ON_ONCE(!folio_test_locked(folio));
@@ -507,8 +511,8 @@ static bool __hermit_load(struct folio *folio, bool first)
 		set_bit(offset, area->prefetched);
 		trace_hermit_prefetch(swp_type(entry), offset, 1, 0);
 		/* Started: hermit_read_done() unlocks the folio. */
-		err = b->ops->read(hermit_slot_chunk(area, offset),
-				   hermit_slot_index(area, offset), folio);
+		chunk = hermit_slot_chunk(area, offset, &index);
+		err = b->ops->read(chunk, index, folio);
 		if (!err)
 			return true;
 		/* Not started: a later fault on the page reads it again. */
@@ -524,8 +528,8 @@ static bool __hermit_load(struct folio *folio, bool first)
 	for (i = 0; i < nr; i++) {
 		unsigned long slot = offset + i;
 
-		err = b->ops->load(hermit_slot_chunk(area, slot),
-				   hermit_slot_index(area, slot), folio_page(folio, i));
+		chunk = hermit_slot_chunk(area, slot, &index);
+		err = b->ops->load(chunk, index, folio_page(folio, i));
 		if (err) {
 			hermit_count(HERMIT_LOAD_ERRORS, nr);
 			goto out;
