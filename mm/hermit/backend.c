@@ -3,10 +3,11 @@
  * Hermit backend registry.
  *
  * Backends register by name; the ``hermit.backend`` knob selects one. A swap
- * area binds to the selected backend at its first store and stays bound (and
- * keeps the backend's module pinned) until swapoff, so a backend never goes
- * away while it holds pages: its module cannot be unloaded, and
- * hermit_unregister_backend() refuses with -EBUSY.
+ * area binds to the selected backend at its first store, or (with
+ * chunk_ahead) as soon as Hermit is enabled or a backend is selected while
+ * it is, and stays bound (and keeps the backend's module pinned) until
+ * swapoff, so a backend never goes away while it holds pages: its module
+ * cannot be unloaded, and hermit_unregister_backend() refuses with -EBUSY.
  */
 
 #define pr_fmt(fmt) "hermit: " fmt

@@ -97,22 +97,42 @@ const struct kernel_param_ops hermit_bool_param_ops = {
 	.get = param_get_bool,
 };
 
+static bool hermit_initialised;
+
 /* Master switch: off, no new page is stored; stored pages stay readable. */
 bool hermit_enabled = IS_ENABLED(CONFIG_HERMIT_DEFAULT_ON);
-module_param_cb(enabled, &hermit_bool_param_ops, &hermit_enabled, 0644);
-MODULE_PARM_DESC(enabled, "Store swapped-out pages in the backend");
 
-static bool hermit_initialised;
+static int hermit_enabled_param_set(const char *val, const struct kernel_param *kp)
+{
+	int err = hermit_bool_param_set(val, kp);
+
+	/* No swap area exists while the command line is parsed. */
+	if (!err && READ_ONCE(hermit_initialised))
+		hermit_areas_prepare();
+	return err;
+}
+
+static const struct kernel_param_ops hermit_enabled_param_ops = {
+	.set = hermit_enabled_param_set,
+	.get = param_get_bool,
+};
+module_param_cb(enabled, &hermit_enabled_param_ops, &hermit_enabled, 0644);
+MODULE_PARM_DESC(enabled, "Store swapped-out pages in the backend");
 
 static int hermit_backend_param_set(const char *val, const struct kernel_param *kp)
 {
+	bool initialised = READ_ONCE(hermit_initialised);
 	char name[32];
+	int err;
 
 	if (strscpy(name, val, sizeof(name)) < 0)
 		return -EINVAL;
 	strim(name);
 	/* Backends register after the command line is parsed. */
-	return hermit_backend_select(name, READ_ONCE(hermit_initialised));
+	err = hermit_backend_select(name, initialised);
+	if (!err && initialised)
+		hermit_areas_prepare();
+	return err;
 }
 
 static int hermit_backend_param_get(char *buf, const struct kernel_param *kp)
@@ -325,7 +345,7 @@ static int hermit_bytes_held_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(hermit_bytes_held_fops, hermit_bytes_held_get, NULL, "%llu\n");
 
 static const struct kernel_param hermit_knobs[] = {
-	{ .name = "enabled", .ops = &hermit_bool_param_ops, .perm = 0644,
+	{ .name = "enabled", .ops = &hermit_enabled_param_ops, .perm = 0644,
 	  .arg = &hermit_enabled },
 	{ .name = "backend", .ops = &hermit_backend_param_ops, .perm = 0644 },
 };

@@ -29,6 +29,8 @@
 #include "internal.h"
 
 static struct hermit_area *hermit_areas[MAX_SWAPFILES];
+/* Serialises hermit_areas_prepare() with areas going away. */
+static DEFINE_MUTEX(hermit_areas_lock);
 static bool hermit_used;
 
 #undef MODULE_PARAM_PREFIX
@@ -40,7 +42,9 @@ static bool hermit_used;
  * memory server, which zeroes and registers 64 MiB) is not waited for in
  * reclaim. The backend space fills its chunks in ascending order (see
  * hermit_place()). The worker holds the area's lock while it allocates: a
- * store that needs another new chunk meanwhile waits for both.
+ * store that needs another new chunk meanwhile waits for both. An area's
+ * first chunk is allocated the same way when Hermit is enabled (see
+ * hermit_areas_prepare()).
  */
 static bool hermit_chunk_ahead = true;
 module_param_cb(chunk_ahead, &hermit_bool_param_ops, &hermit_chunk_ahead, 0644);
@@ -222,17 +226,53 @@ static void *hermit_slot_chunk(struct hermit_area *area, unsigned long offset,
 }
 
 /*
- * Queued by a store (so the backend is bound, and @ahead is a chunk of the
- * area); the backend's chunk_alloc keeps itself out of reclaim.
+ * Queued by a store (the backend is bound, and @ahead is a chunk of the
+ * area) or by hermit_areas_prepare() (@ahead is 0, and the area binds to
+ * the selected backend here unless a store did first); the backend's
+ * chunk_alloc keeps itself out of reclaim.
  */
 static void hermit_area_ahead_work(struct work_struct *work)
 {
 	struct hermit_area *area = container_of(work, struct hermit_area, ahead_work);
+	struct hermit_backend *b = READ_ONCE(area->backend);
 	bool new;
 
-	hermit_area_chunk(area, area->backend, READ_ONCE(area->ahead), &new);
+	if (!b) {
+		if (!READ_ONCE(hermit_enabled))
+			return;
+		b = hermit_area_backend(area);
+		if (!b)
+			return;
+	}
+	hermit_area_chunk(area, b, READ_ONCE(area->ahead), &new);
 	if (new)
 		atomic_long_inc(&hermit_chunks_ahead);
+}
+
+/**
+ * hermit_areas_prepare() - Hermit was enabled, or a backend was selected
+ *
+ * With chunk_ahead, each swap area not bound to a backend yet binds to the
+ * selected one now, and its first chunk is allocated in the background, so
+ * that the area's first store does not wait for the backend to set a
+ * chunk up (on the RDMA backend: a round trip, and 64 MiB zeroed and
+ * registered on the server). Without it the area binds at its first store.
+ */
+void hermit_areas_prepare(void)
+{
+	struct hermit_area *area;
+	int type;
+
+	if (!READ_ONCE(hermit_enabled) || !READ_ONCE(hermit_chunk_ahead))
+		return;
+	mutex_lock(&hermit_areas_lock);
+	for (type = 0; type < MAX_SWAPFILES; type++) {
+		area = hermit_areas[type];
+		/* area->ahead is 0 until a store has bound the area. */
+		if (area && !READ_ONCE(area->backend))
+			queue_work(system_unbound_wq, &area->ahead_work);
+	}
+	mutex_unlock(&hermit_areas_lock);
 }
 
 /*
@@ -739,7 +779,9 @@ int hermit_swapon(int type, unsigned long nr_pages)
 		hermit_area_free(area);
 		return -ENOMEM;
 	}
+	mutex_lock(&hermit_areas_lock);
 	WRITE_ONCE(hermit_areas[type], area);
+	mutex_unlock(&hermit_areas_lock);
 	return 0;
 }
 
@@ -759,8 +801,10 @@ void hermit_swapoff(int type)
 
 	if (!area)
 		return;
+	mutex_lock(&hermit_areas_lock);
 	WRITE_ONCE(hermit_areas[type], NULL);
-	/* No store runs any more: nothing queues the worker again. */
+	mutex_unlock(&hermit_areas_lock);
+	/* No store runs any more, and prepare cannot find the area. */
 	cancel_work_sync(&area->ahead_work);
 	b = area->backend;
 	if (b) {

@@ -560,6 +560,56 @@ static void hermit_test_placement(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
 }
 
+/* Enabling Hermit binds an unbound area and allocates its first chunk ahead. */
+static void hermit_test_prepare(struct kunit *test)
+{
+	long ahead0 = atomic_long_read(&hermit_chunks_ahead);
+	bool was_enabled = hermit_enabled;
+	struct hermit_area *area;
+	char before[32];
+
+	memset(&fake, 0, sizeof(fake));
+	fake.fail_after = -1;
+	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
+	hermit_backend_selected(before, sizeof(before));
+	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
+	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, 2 * HERMIT_CHUNK_PAGES), 0);
+	area = hermit_area_of(FAKE_TYPE);
+	KUNIT_ASSERT_NOT_NULL(test, area);
+
+	/* Disabled: nothing is bound or allocated. */
+	hermit_enabled = false;
+	hermit_areas_prepare();
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_NULL(test, area->backend);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
+
+	hermit_enabled = true;
+	hermit_areas_prepare();
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_PTR_EQ(test, area->backend, &fake_backend);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	KUNIT_EXPECT_NOT_NULL(test, area->chunks[0]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 1);
+	/* The first store finds its chunk there. */
+	fake_store_one(test, 9 * HERMIT_CLUSTER_PAGES, 0x42);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	fake_load_one(test, 9 * HERMIT_CLUSTER_PAGES, 0x42);
+	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
+
+	/* Bound already: prepare leaves the area alone. */
+	hermit_areas_prepare();
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+
+	hermit_enabled = was_enabled;
+	hermit_swapoff(FAKE_TYPE);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
+	/* Swapoff unbound it: the backend has no user left. */
+	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), 0);
+	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
+}
+
 static void hermit_test_trend(struct kunit *test)
 {
 	long d[32];
@@ -645,6 +695,7 @@ static struct kunit_case hermit_test_cases[] = {
 	KUNIT_CASE(hermit_test_registry),
 	KUNIT_CASE(hermit_test_store_load),
 	KUNIT_CASE(hermit_test_placement),
+	KUNIT_CASE(hermit_test_prepare),
 	KUNIT_CASE(hermit_test_trend),
 	KUNIT_CASE(hermit_test_lat_buckets),
 	{}
