@@ -230,6 +230,7 @@ void hermit_prefetch_debugfs_init(struct dentry *dir);
 /* Swap areas (swap.c), for the tests. */
 struct hermit_area *hermit_area_of(int type);
 void hermit_swap_debugfs_init(struct dentry *dir);
+bool hermit_area_prepare(struct hermit_area *area);
 void hermit_areas_prepare(void);
 
 /* Offloaded reclaim policy (reclaim.c), for the tests. */

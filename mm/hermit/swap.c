@@ -118,7 +118,6 @@ static struct hermit_backend *hermit_area_backend(struct hermit_area *area)
 	if (!b) {
 		b = hermit_backend_bind();
 		if (b) {
-			WRITE_ONCE(hermit_used, true);
 			/* Pairs with READ_ONCE() above: b is fully set up. */
 			smp_store_release(&area->backend, b);
 			pr_info("swap area %d uses backend %s\n", area->type, b->name);
@@ -250,27 +249,42 @@ static void hermit_area_ahead_work(struct work_struct *work)
 }
 
 /**
+ * hermit_area_prepare() - bind a swap area and allocate its first chunk ahead
+ * @area: A published swap area; its swapoff is held off by the caller.
+ *
+ * With Hermit enabled and chunk_ahead, an area not bound to a backend yet
+ * binds to the selected one in the background and its first chunk is
+ * allocated there, so that the area's first store does not wait for the
+ * backend to set a chunk up (on the RDMA backend: a round trip, and 64 MiB
+ * zeroed and registered on the server).
+ *
+ * Return: whether the worker was queued.
+ */
+bool hermit_area_prepare(struct hermit_area *area)
+{
+	/* area->ahead is 0 until a store has bound the area. */
+	return READ_ONCE(hermit_enabled) && READ_ONCE(hermit_chunk_ahead) &&
+	       !READ_ONCE(area->backend) &&
+	       queue_work(system_unbound_wq, &area->ahead_work);
+}
+
+/**
  * hermit_areas_prepare() - Hermit was enabled, or a backend was selected
  *
- * With chunk_ahead, each swap area not bound to a backend yet binds to the
- * selected one now, and its first chunk is allocated in the background, so
- * that the area's first store does not wait for the backend to set a
- * chunk up (on the RDMA backend: a round trip, and 64 MiB zeroed and
- * registered on the server). Without it the area binds at its first store.
+ * hermit_area_prepare() for every swap area. An area swapped on while
+ * Hermit is enabled binds at its first store (or at the next write of
+ * either knob), not at swapon: scripts select the backend after swapon.
  */
 void hermit_areas_prepare(void)
 {
 	struct hermit_area *area;
 	int type;
 
-	if (!READ_ONCE(hermit_enabled) || !READ_ONCE(hermit_chunk_ahead))
-		return;
 	mutex_lock(&hermit_areas_lock);
 	for (type = 0; type < MAX_SWAPFILES; type++) {
 		area = hermit_areas[type];
-		/* area->ahead is 0 until a store has bound the area. */
-		if (area && !READ_ONCE(area->backend))
-			queue_work(system_unbound_wq, &area->ahead_work);
+		if (area)
+			hermit_area_prepare(area);
 	}
 	mutex_unlock(&hermit_areas_lock);
 }
@@ -421,6 +435,8 @@ bool hermit_store(struct folio *folio)
 		reason = HERMIT_REFUSED_NO_BACKEND;
 		goto refuse;
 	}
+	if (!READ_ONCE(hermit_used))
+		WRITE_ONCE(hermit_used, true);
 	/* Swap slots of a large folio are aligned to its size: never happens. */
 	if (WARN_ON_ONCE((offset ^ (offset + nr - 1)) >> HERMIT_CLUSTER_SHIFT)) {
 		reason = HERMIT_REFUSED_ERROR;

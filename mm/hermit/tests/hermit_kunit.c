@@ -577,15 +577,25 @@ static void hermit_test_prepare(struct kunit *test)
 	area = hermit_area_of(FAKE_TYPE);
 	KUNIT_ASSERT_NOT_NULL(test, area);
 
-	/* Disabled: nothing is bound or allocated. */
+	/*
+	 * Disabled: nothing is bound or allocated. The area's own helper,
+	 * not hermit_areas_prepare(): a real swap area (KUnit run again
+	 * from debugfs) must not bind to the fake backend.
+	 */
 	hermit_enabled = false;
-	hermit_areas_prepare();
+	KUNIT_EXPECT_FALSE(test, hermit_area_prepare(area));
 	flush_work(&area->ahead_work);
 	KUNIT_EXPECT_NULL(test, area->backend);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
 
 	hermit_enabled = true;
-	hermit_areas_prepare();
+	if (!hermit_area_prepare(area)) {
+		hermit_enabled = was_enabled;
+		hermit_swapoff(FAKE_TYPE);
+		hermit_unregister_backend(&fake_backend);
+		hermit_backend_select(before, false);
+		kunit_skip(test, "hermit.chunk_ahead is off");
+	}
 	flush_work(&area->ahead_work);
 	KUNIT_EXPECT_PTR_EQ(test, area->backend, &fake_backend);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
@@ -598,8 +608,7 @@ static void hermit_test_prepare(struct kunit *test)
 	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
 
 	/* Bound already: prepare leaves the area alone. */
-	hermit_areas_prepare();
-	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_FALSE(test, hermit_area_prepare(area));
 	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
 
 	hermit_enabled = was_enabled;

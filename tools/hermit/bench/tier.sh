@@ -67,15 +67,26 @@ tier_up() {
 		mkswap "$TIER_DEV" 524288 >/dev/null && swapon "$TIER_DEV" ||
 			fail "swapon $TIER_DEV"
 	fi
+	TIER_GRANTS0=$(tier_grants)
 	case $TIER in
 	hermit-*)
+		local ahead i
+		ahead=$(cat $H/chunks_ahead)
 		case $TIER in hermit-dram) echo dram ;; *) echo rdma ;; esac >$H/backend
 		echo 1 >$H/enabled
+		# With chunk_ahead, the area's first chunk is being allocated:
+		# the run starts once it is there, as it would on a node that
+		# enabled Hermit long before.
+		if [ "$(cat $H/chunk_ahead)" = Y ]; then
+			for ((i = 0; i < 100; i++)); do
+				[ "$(cat $H/chunks_ahead)" -gt "$ahead" ] && break
+				sleep 0.1
+			done
+		fi
 		;;
 	esac
 	TIER_STORED0=$(cat $H/stored) TIER_FAILED0=$(cat $H/store_failed)
 	TIER_PSWPOUT0=$(vmstat pswpout)
-	TIER_GRANTS0=$(tier_grants)
 }
 
 # Chunks the memory server granted this client so far (64 MiB each).
