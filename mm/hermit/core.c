@@ -368,6 +368,8 @@ static int __init hermit_init(void)
 				   &hermit_stores_in_flight, &hermit_stat_fops);
 	debugfs_create_file_unsafe("chunks_ahead", 0444, dir,
 				   &hermit_chunks_ahead, &hermit_stat_fops);
+	debugfs_create_file_unsafe("chunks_returned", 0444, dir,
+				   &hermit_chunks_returned, &hermit_stat_fops);
 	debugfs_create_file_unsafe("clusters_used", 0444, dir,
 				   &hermit_clusters_used, &hermit_stat_fops);
 	debugfs_create_file_unsafe("bytes_held", 0444, dir, NULL,

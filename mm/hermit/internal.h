@@ -63,7 +63,8 @@ static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
  *	backend has not been accessed yet (for the prefetch counters: the
  *	folio's PG_readahead is PG_reclaim too).
  * @chunks: Backend cookie of each chunk; NULL until it is allocated, at
- *	its first store or ahead of it.
+ *	its first store or ahead of it, and after it is given back. Set
+ *	under @lock; cleared under @lock and @cl_lock.
  * @nr_chunks: Entries in @chunks.
  * @cl_used: Per swap cluster: its slots that the backend holds or that
  *	are being stored.
@@ -79,6 +80,7 @@ static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
  * @held: Pages of this area in the backend.
  * @ahead_work: Allocates chunk @ahead before a store needs it.
  * @ahead: The highest chunk the worker was asked to allocate.
+ * @trim_work: Gives back chunks the pages held no longer need.
  */
 struct hermit_area {
 	int type;
@@ -97,6 +99,7 @@ struct hermit_area {
 	atomic_long_t held;
 	struct work_struct ahead_work;
 	unsigned long ahead;
+	struct work_struct trim_work;
 };
 
 /* The order is ABI: struct hermit_stats in include/uapi/linux/hermit.h. */
@@ -134,6 +137,7 @@ extern const char * const hermit_stat_names[NR_HERMIT_STATS];
 extern atomic_long_t hermit_pages_held;
 extern atomic_long_t hermit_stores_in_flight;
 extern atomic_long_t hermit_chunks_ahead;
+extern atomic_long_t hermit_chunks_returned;
 extern atomic_long_t hermit_clusters_used;
 
 static inline void hermit_count(enum hermit_stat stat, long nr)

@@ -53,6 +53,9 @@ MODULE_PARM_DESC(chunk_ahead, "Allocate the next chunk of a swap area before a s
 /* Chunks allocated ahead of the first store to them. */
 atomic_long_t hermit_chunks_ahead;
 
+/* Chunks given back before swapoff, because the pages held shrank. */
+atomic_long_t hermit_chunks_returned;
+
 /* Backend clusters placed under a swap cluster, in all areas. */
 atomic_long_t hermit_clusters_used;
 
@@ -166,7 +169,8 @@ static void *hermit_area_chunk(struct hermit_area *area,
  * or being stored. The backend space in use is thus as dense as the pages
  * held, wherever the swap allocator puts them (6.12 spreads a
  * non-rotational device's clusters over the whole area, one chunk apart),
- * and its chunks fill in ascending order. The backend is asked to
+ * and its chunks fill in ascending order, and are given back from the
+ * top as they empty (hermit_area_trim_work()). The backend is asked to
  * invalidate every slot of a cluster before the cluster is placed anew.
  */
 
@@ -187,20 +191,34 @@ static void hermit_cl_get(struct hermit_area *area, unsigned long offset, long n
 	spin_unlock_irqrestore(&area->cl_lock, flags);
 }
 
-/* @nr slots from @offset on are neither held nor being stored any more. */
+#define HERMIT_CHUNK_CLUSTERS	(HERMIT_CHUNK_PAGES / HERMIT_CLUSTER_PAGES)
+
+/*
+ * @nr slots from @offset on are neither held nor being stored any more.
+ * A chunk other than the first left without a placed cluster is given
+ * back if hermit_area_trim_work() finds it above the one it keeps.
+ */
 static void hermit_cl_put(struct hermit_area *area, unsigned long offset, long nr)
 {
-	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, flags;
+	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, bcl, first, flags;
+	bool trim = false;
 
 	spin_lock_irqsave(&area->cl_lock, flags);
 	if (!WARN_ON_ONCE(area->cl_used[cl] < nr)) {
 		area->cl_used[cl] -= nr;
 		if (!area->cl_used[cl]) {
-			__clear_bit(area->cl_place[cl], area->bcl_used);
+			bcl = area->cl_place[cl];
+			__clear_bit(bcl, area->bcl_used);
 			atomic_long_dec(&hermit_clusters_used);
+			first = round_down(bcl, HERMIT_CHUNK_CLUSTERS);
+			trim = first &&
+			       find_next_bit(area->bcl_used, first + HERMIT_CHUNK_CLUSTERS,
+					     first) >= first + HERMIT_CHUNK_CLUSTERS;
 		}
 	}
 	spin_unlock_irqrestore(&area->cl_lock, flags);
+	if (trim)
+		queue_work(system_unbound_wq, &area->trim_work);
 }
 
 /*
@@ -287,6 +305,53 @@ void hermit_areas_prepare(void)
 			hermit_area_prepare(area);
 	}
 	mutex_unlock(&hermit_areas_lock);
+}
+
+/*
+ * Give back, from the top, the chunks above the one after the highest
+ * chunk with a cluster placed: the backend's room shrinks with the pages
+ * held, down to the first chunk (allocated when Hermit was enabled) and
+ * one chunk ahead of the pages, so that a workload moving to and fro
+ * across a chunk's edge does not make the backend allocate it each time.
+ * A chunk's cookie is cleared under cl_lock once no cluster of it is
+ * placed: a store placed there later finds it NULL and allocates the
+ * chunk again, under the area's lock, after the backend has freed it.
+ * The backend's chunk_free may allocate: kept out of I/O reclaim, whose
+ * stores may wait for the area's lock.
+ */
+static void hermit_area_trim_work(struct work_struct *work)
+{
+	struct hermit_area *area = container_of(work, struct hermit_area, trim_work);
+	struct hermit_backend *b = READ_ONCE(area->backend);
+	unsigned long c, last, flags;
+	unsigned int noio;
+	void *cookie;
+
+	if (WARN_ON_ONCE(!b))
+		return;
+	noio = memalloc_noio_save();
+	mutex_lock(&area->lock);
+	for (c = area->nr_chunks - 1; c > 0; c--) {
+		if (!area->chunks[c])
+			continue;
+		spin_lock_irqsave(&area->cl_lock, flags);
+		/* nr_clusters when none is placed: every chunk but the first goes. */
+		last = find_last_bit(area->bcl_used, area->nr_clusters);
+		if (last < area->nr_clusters && c <= last / HERMIT_CHUNK_CLUSTERS + 1) {
+			spin_unlock_irqrestore(&area->cl_lock, flags);
+			break;
+		}
+		cookie = area->chunks[c];
+		WRITE_ONCE(area->chunks[c], NULL);
+		spin_unlock_irqrestore(&area->cl_lock, flags);
+		b->ops->chunk_free(area->type, c, cookie);
+		atomic_long_inc(&hermit_chunks_returned);
+		/* The worker may allocate it ahead again. */
+		if (READ_ONCE(area->ahead) >= c)
+			WRITE_ONCE(area->ahead, c - 1);
+	}
+	mutex_unlock(&area->lock);
+	memalloc_noio_restore(noio);
 }
 
 /*
@@ -783,6 +848,7 @@ int hermit_swapon(int type, unsigned long nr_pages)
 	spin_lock_init(&area->cl_lock);
 	atomic_long_set(&area->held, 0);
 	INIT_WORK(&area->ahead_work, hermit_area_ahead_work);
+	INIT_WORK(&area->trim_work, hermit_area_trim_work);
 	area->remote = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->prefetched = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->chunks = kvcalloc(area->nr_chunks, sizeof(void *), GFP_KERNEL);
@@ -823,11 +889,13 @@ void hermit_swapoff(int type)
 	/* No store runs any more, and prepare cannot find the area. */
 	cancel_work_sync(&area->ahead_work);
 	b = area->backend;
+	if (b && WARN_ON_ONCE(atomic_long_read(&area->held))) {
+		for_each_set_bit(i, area->remote, area->nr_pages)
+			hermit_drop(area, i);
+	}
+	/* Nothing queues it any more: let it finish giving chunks back. */
+	flush_work(&area->trim_work);
 	if (b) {
-		if (WARN_ON_ONCE(atomic_long_read(&area->held))) {
-			for_each_set_bit(i, area->remote, area->nr_pages)
-				hermit_drop(area, i);
-		}
 		for (i = 0; i < area->nr_chunks; i++) {
 			if (area->chunks[i])
 				b->ops->chunk_free(type, i, area->chunks[i]);

@@ -811,6 +811,27 @@ def t_rdma_store(ctx):
     ctx.note(f"{line}; the server counts them as served")
 
 
+@test("rdma: chunks the pages held no longer need go back to the server "
+      "before swapoff, all but the first and one ahead", True)
+def t_rdma_trim(ctx):
+    f0 = int(rdma_server(ctx, "expect", "chunk_frees", "0").split()[-1])
+    out = rdma_client(ctx, "trim", "128", timeout=300)
+    line = result_line(out)
+    m = re.search(r"(\d+) pages held, in (\d+) chunks; after the exit (\d+) "
+                  r"chunks, (\d+) given back before swapoff \((\d+) FREEs "
+                  r"deferred\); (\d+) after swapoff", line)
+    expect(m, f"no chunk counts in {line!r}")
+    held, peak, after, ret, deferred, final = map(int, m.groups())
+    # 128 MiB needs two chunks, and a third is allocated ahead.
+    expect(held >= 24576 and peak >= 3, f"the workload did not use 3 chunks: {line!r}")
+    expect(1 <= after <= 2 and ret == peak - after,
+           f"chunks no longer needed were kept until swapoff: {line!r}")
+    expect(deferred == 0 and final == 0, f"chunks left or FREEs deferred: {line!r}")
+    # Every chunk is freed on the server: those given back, then at swapoff.
+    rdma_server(ctx, "expect", "chunk_frees", str(f0 + peak), "15")
+    ctx.note(line)
+
+
 @test("selftests: 'make install' of TARGETS=hermit, then run_kselftest.sh in a "
       "node: hermit_local passes, hermit_rdma skips without HERMIT_SERVER and "
       "passes with it", True)

@@ -471,7 +471,7 @@ static void fake_load_one(struct kunit *test, unsigned long offset, u8 fill)
  * wherever the swap allocator puts them, the lowest free backend cluster
  * is taken; a cluster with nothing held or being stored is given back;
  * the next chunk is allocated ahead once stores reach the second half of
- * one.
+ * one; a chunk above the one after the highest in use is given back.
  */
 static void hermit_test_placement(struct kunit *test)
 {
@@ -479,6 +479,7 @@ static void hermit_test_placement(struct kunit *test)
 	const unsigned long per_chunk = HERMIT_CHUNK_PAGES / HERMIT_CLUSTER_PAGES;
 	long used0 = atomic_long_read(&hermit_clusters_used);
 	long ahead0 = atomic_long_read(&hermit_chunks_ahead);
+	long returned0 = atomic_long_read(&hermit_chunks_returned);
 	bool was_enabled = hermit_enabled;
 	struct hermit_area *area;
 	struct folio *f;
@@ -549,10 +550,43 @@ static void hermit_test_placement(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, area->cl_place[20 + per_chunk / 2], per_chunk / 2 + 1);
 	fake_load_one(test, (20 + per_chunk / 2) * cl, per_chunk / 2);
 
-	/* All freed: no cluster placed; swapoff releases both chunks. */
-	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
+	/*
+	 * Backend clusters 0-17 and the chunk ahead are in use: clusters
+	 * 40-63 take backend clusters 18-31, then 32-41 of chunk 1.
+	 */
+	for (i = 40; i < 64; i++)
+		fake_store_one(test, i * cl, i);
+	KUNIT_EXPECT_EQ(test, area->cl_place[53], 31U);
+	KUNIT_EXPECT_EQ(test, area->cl_place[63], 41U);
+
+	/* Chunk 1 emptied while chunk 0 is in use: kept, one ahead. */
+	hermit_invalidate(FAKE_TYPE, 54 * cl, 10 * cl);
+	flush_work(&area->trim_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0);
+	for (i = 54; i < 64; i++)
+		fake_store_one(test, i * cl, i);
+	KUNIT_EXPECT_EQ(test, area->cl_place[63], 41U);
+
+	/* Chunk 0 emptied first, then chunk 1: chunk 1 is given back. */
+	hermit_invalidate(FAKE_TYPE, 0, 54 * cl);
+	flush_work(&area->trim_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
+	hermit_invalidate(FAKE_TYPE, 54 * cl, 10 * cl);
+	flush_work(&area->trim_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	KUNIT_EXPECT_NULL(test, area->chunks[1]);
+	KUNIT_EXPECT_EQ(test, area->ahead, 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 0L);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0);
+
+	/* The lowest place again; swapoff releases the chunk left. */
+	fake_store_one(test, 7 * cl + 3, 0x73);
+	KUNIT_EXPECT_EQ(test, area->cl_place[7], 0U);
+	fake_load_one(test, 7 * cl + 3, 0x73);
+	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
 	hermit_enabled = was_enabled;
 	hermit_swapoff(FAKE_TYPE);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 0);

@@ -24,6 +24,10 @@
 #   rdma_client.sh fill [MIB]          the verified workload, pages to the
 #                                      server (or to the disk, where it
 #                                      refuses them); the swap area stays on
+#   rdma_client.sh trim [MIB]          MIB (default 128) of pages to the
+#                                      server, the workload killed: the
+#                                      chunks no longer needed go back
+#                                      before swapoff
 #   rdma_client.sh off                 swapoff; prints chunks and FREEs
 #                                      deferred and pending
 #   rdma_client.sh cut [writes|prefetches]
@@ -254,6 +258,51 @@ fill)
 	run_in_memcg $((${2:-8} << 18)) "$SELFTESTS/swap_workload" -s "${2:-8}" -t 2 -p 1 ||
 		fail "workload failed"
 	echo "chunks $(cstat chunks) writes $(cstat writes) pswpout $(($(vmstat pswpout) - d0))"
+	;;
+trim)
+	mib=${2:-128}
+	dir=/run/hermit/trim
+	rm -rf $dir
+	mkdir -p $dir
+	swap_on
+	ret0=$(cat $H/chunks_returned)
+	fd0=$(cstat frees_deferred)
+	cg=/sys/fs/cgroup/hermit-trim
+	rmdir $cg 2>/dev/null
+	mkdir $cg || fail "cannot create $cg"
+	echo 8M >$cg/memory.max
+	(echo "$BASHPID" >$cg/cgroup.procs &&
+		exec "$SELFTESTS/swap_workload" -s "$mib" -p 0 -P $dir) &
+	pid=$!
+	for _ in $(seq 1200); do
+		[ -e $dir/ready ] && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -e $dir/ready ] || fail "the workload did not fill $mib MiB"
+	held=$(cat $H/pages_held)
+	peak=$(cstat chunks)
+	# Its slots are freed as it exits, without reading anything back.
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	rmdir $cg
+	# Up to 64 freed slots a CPU wait in its swap slots cache, and are
+	# freed (invalidated in the backend) when more follow: a small
+	# workload on each CPU pushes them out.
+	for cpu in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c "$cpu" "$SELFTESTS/swap_workload" -W -s 2 -p 0 >/dev/null ||
+			fail "the workload on CPU $cpu failed"
+	done
+	for _ in $(seq 100); do
+		[ "$(cstat chunks)" -le 2 ] && break
+		sleep 0.1
+	done
+	after=$(cstat chunks)
+	ret=$(($(cat $H/chunks_returned) - ret0))
+	fd=$(($(cstat frees_deferred) - fd0))
+	swapoff "$SWAPDEV" || fail "swapoff failed"
+	echo 0 >$H/enabled
+	echo "result: $held pages held, in $peak chunks; after the exit $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff"
 	;;
 cut)
 	# The RDMA device goes (and comes back) while stores (cut writes) or
