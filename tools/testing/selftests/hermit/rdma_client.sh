@@ -25,9 +25,10 @@
 #                                      server (or to the disk, where it
 #                                      refuses them); the swap area stays on
 #   rdma_client.sh trim [MIB]          MIB (default 128) of pages to the
-#                                      server, the workload killed: the
-#                                      chunks no longer needed go back
-#                                      before swapoff
+#                                      server beside 8 MiB kept there, the
+#                                      first workload killed: the chunks
+#                                      no longer needed go back before
+#                                      swapoff; the 8 MiB verified
 #   rdma_client.sh off                 swapoff; prints chunks and FREEs
 #                                      deferred and pending
 #   rdma_client.sh cut [writes|prefetches]
@@ -263,29 +264,43 @@ trim)
 	mib=${2:-128}
 	dir=/run/hermit/trim
 	rm -rf $dir
-	mkdir -p $dir
+	mkdir -p $dir/keep $dir/big
 	swap_on
 	ret0=$(cat $H/chunks_returned)
 	fd0=$(cstat frees_deferred)
-	cg=/sys/fs/cgroup/hermit-trim
-	rmdir $cg 2>/dev/null
-	mkdir $cg || fail "cannot create $cg"
-	echo 8M >$cg/memory.max
-	(echo "$BASHPID" >$cg/cgroup.procs &&
-		exec "$SELFTESTS/swap_workload" -s "$mib" -p 0 -P $dir) &
-	pid=$!
-	for _ in $(seq 1200); do
-		[ -e $dir/ready ] && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -e $dir/ready ] || fail "the workload did not fill $mib MiB"
+	# A verified workload whose pages stay remote throughout (first, so
+	# in the lowest places), then MIB more, killed once stored.
+	run_paused() {
+		local cg=/sys/fs/cgroup/hermit-trim-$1
+
+		rmdir $cg 2>/dev/null
+		mkdir $cg || fail "cannot create $cg"
+		echo "$3" >$cg/memory.max
+		(echo "$BASHPID" >$cg/cgroup.procs &&
+			exec "$SELFTESTS/swap_workload" -s "$2" -p "$4" -P $dir/"$1") &
+		pid=$!
+		for _ in $(seq 1200); do
+			[ -e $dir/"$1"/ready ] && return 0
+			kill -0 $pid 2>/dev/null || break
+			sleep 0.1
+		done
+		fail "the workload did not fill $2 MiB"
+	}
+	run_paused keep 8 2M 1
+	keep=$pid
+	run_paused big "$mib" 8M 0
+	big=$pid
 	held=$(cat $H/pages_held)
 	peak=$(cstat chunks)
+	# No store in flight: the folio under writeback would keep its slot.
+	for _ in $(seq 100); do
+		[ "$(cat $H/stores_in_flight)" -eq 0 ] && break
+		sleep 0.1
+	done
 	# Its slots are freed as it exits, without reading anything back.
-	kill -9 $pid
-	wait $pid 2>/dev/null
-	rmdir $cg
+	kill -9 $big
+	wait $big 2>/dev/null
+	rmdir /sys/fs/cgroup/hermit-trim-big
 	# Up to 64 freed slots a CPU wait in its swap slots cache, and are
 	# freed (invalidated in the backend) when more follow: a small
 	# workload on each CPU pushes them out.
@@ -293,16 +308,25 @@ trim)
 		taskset -c "$cpu" "$SELFTESTS/swap_workload" -W -s 2 -p 0 >/dev/null ||
 			fail "the workload on CPU $cpu failed"
 	done
-	for _ in $(seq 100); do
-		[ "$(cstat chunks)" -le 2 ] && break
-		sleep 0.1
+	# Until the worker is done: the counts agree twice in a row.
+	last=
+	for _ in $(seq 50); do
+		after=$(cstat chunks)
+		ret=$(($(cat $H/chunks_returned) - ret0))
+		now="$after $ret"
+		[ $((after + ret)) -eq "$peak" ] && [ "$now" = "$last" ] && break
+		last=$now
+		sleep 0.3
 	done
-	after=$(cstat chunks)
-	ret=$(($(cat $H/chunks_returned) - ret0))
 	fd=$(($(cstat frees_deferred) - fd0))
+	touch $dir/keep/go
+	wait $keep
+	rc=$?
+	rmdir /sys/fs/cgroup/hermit-trim-keep
+	[ $rc -eq 0 ] || fail "the workload kept remote failed its verification (exit $rc)"
 	swapoff "$SWAPDEV" || fail "swapoff failed"
 	echo 0 >$H/enabled
-	echo "result: $held pages held, in $peak chunks; after the exit $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff"
+	echo "result: $held pages held, in $peak chunks; after the exit $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff; the pages kept remote verified"
 	;;
 cut)
 	# The RDMA device goes (and comes back) while stores (cut writes) or
