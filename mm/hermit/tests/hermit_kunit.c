@@ -467,6 +467,25 @@ static void fake_load_one(struct kunit *test, unsigned long offset, u8 fill)
 }
 
 /*
+ * The fake backend registered and selected, and a swap area of two chunks
+ * for it; the backend selected before is saved in @before.
+ */
+static struct hermit_area *fake_area_up(struct kunit *test, char *before, size_t size)
+{
+	struct hermit_area *area;
+
+	memset(&fake, 0, sizeof(fake));
+	fake.fail_after = -1;
+	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
+	hermit_backend_selected(before, size);
+	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
+	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, 2 * HERMIT_CHUNK_PAGES), 0);
+	area = hermit_area_of(FAKE_TYPE);
+	KUNIT_ASSERT_NOT_NULL(test, area);
+	return area;
+}
+
+/*
  * Slots are placed in the backend a cluster at a time and densely:
  * wherever the swap allocator puts them, the lowest free backend cluster
  * is taken; a cluster with nothing held or being stored is given back;
@@ -489,14 +508,7 @@ static void hermit_test_placement(struct kunit *test)
 	/* Laid out for 32 clusters a chunk (4 KiB pages); 2 chunks hold them all. */
 	if (per_chunk != 32)
 		kunit_skip(test, "%lu clusters a chunk, not 32", per_chunk);
-	memset(&fake, 0, sizeof(fake));
-	fake.fail_after = -1;
-	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
-	hermit_backend_selected(before, sizeof(before));
-	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
-	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, 2 * HERMIT_CHUNK_PAGES), 0);
-	area = hermit_area_of(FAKE_TYPE);
-	KUNIT_ASSERT_NOT_NULL(test, area);
+	area = fake_area_up(test, before, sizeof(before));
 	hermit_enabled = true;
 
 	/* The first cluster stored to is placed first, wherever it is. */
@@ -602,14 +614,7 @@ static void hermit_test_prepare(struct kunit *test)
 	struct hermit_area *area;
 	char before[32];
 
-	memset(&fake, 0, sizeof(fake));
-	fake.fail_after = -1;
-	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
-	hermit_backend_selected(before, sizeof(before));
-	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
-	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, 2 * HERMIT_CHUNK_PAGES), 0);
-	area = hermit_area_of(FAKE_TYPE);
-	KUNIT_ASSERT_NOT_NULL(test, area);
+	area = fake_area_up(test, before, sizeof(before));
 
 	/*
 	 * Disabled: nothing is bound or allocated. The area's own helper,
