@@ -486,6 +486,19 @@ static struct hermit_area *fake_area_up(struct kunit *test, char *before, size_t
 }
 
 /*
+ * Undo fake_area_up(): swapoff gives every chunk back and unbinds the area,
+ * so the backend has no user left and unregisters.
+ */
+static void fake_area_down(struct kunit *test, const char *before, bool was_enabled)
+{
+	hermit_enabled = was_enabled;
+	hermit_swapoff(FAKE_TYPE);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
+	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), 0);
+	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
+}
+
+/*
  * Slots are placed in the backend a cluster at a time and densely:
  * wherever the swap allocator puts them, the lowest free backend cluster
  * is taken; a cluster with nothing held or being stored is given back;
@@ -599,11 +612,7 @@ static void hermit_test_placement(struct kunit *test)
 	fake_load_one(test, 7 * cl + 3, 0x73);
 	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
-	hermit_enabled = was_enabled;
-	hermit_swapoff(FAKE_TYPE);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
-	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), 0);
-	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
+	fake_area_down(test, before, was_enabled);
 }
 
 /* Enabling Hermit binds an unbound area and allocates its first chunk ahead. */
@@ -629,10 +638,7 @@ static void hermit_test_prepare(struct kunit *test)
 
 	hermit_enabled = true;
 	if (!hermit_area_prepare(area)) {
-		hermit_enabled = was_enabled;
-		hermit_swapoff(FAKE_TYPE);
-		hermit_unregister_backend(&fake_backend);
-		hermit_backend_select(before, false);
+		fake_area_down(test, before, was_enabled);
 		kunit_skip(test, "hermit.chunk_ahead is off");
 	}
 	flush_work(&area->ahead_work);
@@ -650,12 +656,7 @@ static void hermit_test_prepare(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, hermit_area_prepare(area));
 	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
 
-	hermit_enabled = was_enabled;
-	hermit_swapoff(FAKE_TYPE);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 0);
-	/* Swapoff unbound it: the backend has no user left. */
-	KUNIT_EXPECT_EQ(test, hermit_unregister_backend(&fake_backend), 0);
-	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
+	fake_area_down(test, before, was_enabled);
 }
 
 static void hermit_test_trend(struct kunit *test)
