@@ -195,8 +195,9 @@ static void hermit_cl_get(struct hermit_area *area, unsigned long offset, long n
 
 /*
  * @nr slots from @offset on are neither held nor being stored any more.
- * A chunk other than the first left without a placed cluster is given
- * back if hermit_area_trim_work() finds it above the one it keeps.
+ * A chunk left without a placed cluster has hermit_area_trim_work() look
+ * for chunks above the one it keeps: this one unless it is the first,
+ * those above the first when that one empties last.
  */
 static void hermit_cl_put(struct hermit_area *area, unsigned long offset, long nr)
 {
@@ -211,7 +212,8 @@ static void hermit_cl_put(struct hermit_area *area, unsigned long offset, long n
 			__clear_bit(bcl, area->bcl_used);
 			atomic_long_dec(&hermit_clusters_used);
 			first = round_down(bcl, HERMIT_CHUNK_CLUSTERS);
-			trim = first &&
+			trim = (first ||
+				(area->nr_chunks > 1 && READ_ONCE(area->chunks[1]))) &&
 			       find_next_bit(area->bcl_used, first + HERMIT_CHUNK_CLUSTERS,
 					     first) >= first + HERMIT_CHUNK_CLUSTERS;
 		}

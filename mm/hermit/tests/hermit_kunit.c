@@ -606,6 +606,24 @@ static void hermit_test_placement(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 0L);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0);
 
+	/*
+	 * Chunk 1 emptied first, while chunk 0 is in use: kept, one ahead;
+	 * then chunk 0 empties: chunk 1 is given back.
+	 */
+	for (i = 0; i < per_chunk + 2; i++)
+		fake_store_one(test, i * cl, i);
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_EQ(test, area->cl_place[per_chunk + 1], per_chunk + 1);
+	hermit_invalidate(FAKE_TYPE, per_chunk * cl, 2 * cl);
+	flush_work(&area->trim_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
+	hermit_invalidate(FAKE_TYPE, 0, per_chunk * cl);
+	flush_work(&area->trim_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	KUNIT_EXPECT_NULL(test, area->chunks[1]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0);
+
 	/* The lowest place again; swapoff releases the chunk left. */
 	fake_store_one(test, 7 * cl + 3, 0x73);
 	KUNIT_EXPECT_EQ(test, area->cl_place[7], 0U);
