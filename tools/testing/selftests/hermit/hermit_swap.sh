@@ -72,12 +72,18 @@ swap_teardown() {
 
 # With CG_STAT set, keep the workload cgroup's memory.stat there, once its
 # stores have completed and the periodic flush of the memcg statistics
-# (every 2 s; a read flushes only when many updates are pending) has run.
+# (every 2 s; a read flushes only when many updates are pending) has run:
+# it shows the pages debugfs counts (reset before the workload), or 15 s
+# have passed on a busy guest (the caller then reports the difference).
 cg_stat() {
 	[ -n "${CG_STAT:-}" ] || return 0
 	hermit_settle
-	sleep 2.5
-	cat "$1/memory.stat" >"$CG_STAT"
+	for _ in $(seq 30); do
+		sleep 0.5
+		cat "$1/memory.stat" >"$CG_STAT"
+		grep -qx "hermit_swpout $(hstat stored)" "$CG_STAT" &&
+			grep -qx "hermit_swpin $(hstat loaded)" "$CG_STAT" && break
+	done
 }
 
 # /proc/vmstat's Hermit events, one "name value" per line.
