@@ -7,11 +7,11 @@
  * lowest free place, so that an index inside a chunk may hold another swap
  * slot's page after the core has invalidated it. A backend provides room
  * for a chunk the first time one of its indices is stored (or, with
- * hermit.chunk_ahead, when stores reach the second half of the chunk
- * before it), and then writes folios and reads single pages at an index
- * inside a chunk; writes complete asynchronously. Which indices hold what
- * is the core's business: a backend is never asked to load one it did not
- * store.
+ * hermit.chunk_ahead, the first chunk when Hermit is enabled and any other
+ * when stores reach the second half of the chunk before it), and then
+ * writes folios and reads single pages at an index inside a chunk; writes
+ * complete asynchronously. Which indices hold what is the core's business:
+ * a backend is never asked to load one it did not store.
  */
 #ifndef _LINUX_HERMIT_BACKEND_H
 #define _LINUX_HERMIT_BACKEND_H
@@ -44,8 +44,9 @@ struct page;
  *	memory, any other errno for other failures. May sleep; called in
  *	reclaim context or from a worker, for a chunk that may never be
  *	stored to, and must not recurse into reclaim (GFP_NOIO).
- * @chunk_free: Release a chunk. Called at swapoff, when the core holds no
- *	slot of the chunk any more. May sleep.
+ * @chunk_free: Release a chunk, when the core holds no slot of it any more:
+ *	from a worker once the pages held no longer need it, and at swapoff.
+ *	May sleep; called with GFP_NOIO in effect.
  * @store: Start writing all pages of @folio (locked, in the swap cache and
  *	under writeback) to the slots of @chunk from @index on (a folio's
  *	slots never straddle chunks). Returns 0 once the write is under way:
