@@ -798,7 +798,10 @@ void hermit_reload(struct folio *folio)
  * @offset: First slot.
  * @nr: Number of slots.
  *
- * Called under the swap_info lock: does not sleep.
+ * Called by free_swap_slot() as a slot's last reference goes, before the
+ * CPU's swap slots cache hands it back (at most 64 frees later), and by
+ * swap_range_free() as slots are handed back (under the swap_info lock),
+ * where a slot dropped already has nothing left to drop. Does not sleep.
  */
 void hermit_invalidate(int type, unsigned long offset, unsigned int nr)
 {
