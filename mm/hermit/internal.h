@@ -58,7 +58,8 @@ static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
  * @nr_pages: Slots in the area.
  * @remote: One bit per slot: set while the backend holds the slot's page.
  *	Only the owner of the slot (the locked swap cache folio) sets it or
- *	reads it; the swap_info lock serialises clearing at slot free.
+ *	reads it; once the slot's last reference has gone it is cleared
+ *	atomically (free_swap_slot(), then swap_range_free() finds it clear).
  * @prefetched: One bit per slot: set while a folio read ahead from the
  *	backend has not been accessed yet (for the prefetch counters: the
  *	folio's PG_readahead is PG_reclaim too).

@@ -6,9 +6,10 @@
  * backend refuses goes to the device as usual, and a slot whose bit is clear
  * is read from the device. A slot is owned by its locked swap cache folio
  * while it is stored or loaded, so the bit of a slot changes under that lock
- * or, when the slot is freed, under the swap_info lock; the backend's copy is
- * kept after a load (the folio stays clean), so a page that is reclaimed
- * again without being written costs no second transfer.
+ * or, once the slot's last reference has gone (it has no owner left), with
+ * an atomic clear; the backend's copy is kept after a load (the folio stays
+ * clean), so a page that is reclaimed again without being written costs no
+ * second transfer.
  */
 
 #define pr_fmt(fmt) "hermit: " fmt
