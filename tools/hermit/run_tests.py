@@ -1435,6 +1435,51 @@ def t_hermit_syscalls_v1(ctx):
 _FNS = [t[1] for t in TESTS]
 RDMA_SESSION = set(_FNS[_FNS.index(t_rdma_connect) + 1:_FNS.index(t_dmesg)])
 
+# Under MTTCG a vCPU now and then runs an int3 that text_poke_bp() had
+# already replaced (a static key or tracepoint flipped), which no kernel
+# can handle: it kills the node whatever the test did.
+INT3_OOPS = "Oops: int3"
+
+
+def dmesg_clean_pattern():
+    """dmesg_clean.sh's pattern of kernel reports, as a regex."""
+    with open(os.path.join(SELFTESTS, "dmesg_clean.sh")) as f:
+        return re.compile(re.search(r"^pat='(.*)'$", f.read(), re.M).group(1))
+
+
+def once_more_after_int3(ctx, i, name, fn, marks):
+    """Test i failed: if a node's console shows INT3_OOPS since marks,
+    run it once more on a fresh cluster (with the RDMA session it expects)
+    and return True; False if no node died of it. Kernel reports before
+    the oops fail the test: the dmesg test sees only the fresh cluster."""
+    fault = next(((n, t) for n, t in ctx.consoles(marks) if INT3_OOPS in t), None)
+    if not fault:
+        return False
+    node, text = fault
+    ctx.int3_faults += 1
+    line = next(x for x in text.splitlines() if INT3_OOPS in x).strip()
+    print(f"# {name}: node {node.name} died of QEMU's int3 fault ({line}); its "
+          f"console is kept in test-logs/int3-{i}-{node.name}.log; the test runs "
+          "once more on a fresh cluster", flush=True)
+    pat = dmesg_clean_pattern()
+    reports = [f"{n.name}: {x.strip()}" for n, t in ctx.consoles()
+               for x in t.split(INT3_OOPS)[0].splitlines()
+               if pat.search(x) and " traps: " not in x]
+    ctx.notes.clear()
+    try:
+        ctx.fresh_cluster(f"int3-{i}")
+        if fn in RDMA_SESSION:
+            t_rdma_connect(ctx)
+    except (Fail, vm.ClusterError, subprocess.TimeoutExpired) as e:
+        # Every later test would fail for this, not for itself.
+        ctx.cluster_error = (f"the cluster booted again after QEMU's int3 fault in "
+                             f"test {i} is not ready: {str(e).splitlines()[0]}")
+        raise Fail(ctx.cluster_error)
+    expect(not reports, "the kernel logs held reports before the int3 fault:\n" +
+           "\n".join(reports[:20]))
+    fn(ctx)
+    return True
+
 
 # ------------------------------------------------------------------- runner
 
@@ -1444,6 +1489,7 @@ class Context:
         self.cluster = None
         self.cluster_error = None
         self.notes = []
+        self.int3_faults = 0
         self.tmp = tempfile.mkdtemp(prefix="hermit-test-")
 
     def note(self, text):
@@ -1460,7 +1506,7 @@ class Context:
         self.cluster_error = f"node {node} hung and was killed"
 
     def console_marks(self):
-        """Where each node's console log ends now (see emulator_fault())."""
+        """Where each node's console log ends now (see consoles())."""
         marks = {}
         for n in (self.cluster.nodes.values() if self.cluster else ()):
             try:
@@ -1470,46 +1516,18 @@ class Context:
                 pass
         return marks
 
-    def emulator_fault(self, marks):
-        """The node, and its oops line, whose console shows since marks
-        (a console_marks()) an "Oops: int3": under MTTCG a vCPU now and
-        then runs an int3 that text_poke_bp() had already replaced (a
-        static key or tracepoint flipped), which no kernel can handle.
-        That kills the node whatever the test did. None if no node did."""
+    def consoles(self, marks=None):
+        """(node, text) of each node's console log: since marks (a
+        console_marks()) when given, the whole boot otherwise."""
         for n in (self.cluster.nodes.values() if self.cluster else ()):
             try:
                 with open(n.console_log, "rb") as f:
-                    ino, size = marks.get(n.name, (None, 0))
+                    ino, size = (marks or {}).get(n.name, (None, 0))
                     if os.fstat(f.fileno()).st_ino == ino:
                         f.seek(size)
-                    text = f.read().decode(errors="replace")
+                    yield n, f.read().decode(errors="replace")
             except OSError:
                 continue
-            for line in text.splitlines():
-                if "Oops: int3" in line:
-                    return n, line.strip()
-        return None
-
-    def console_reports(self):
-        """Kernel reports (dmesg_clean.sh's patterns) in the nodes' console
-        logs, up to an "Oops: int3" and what follows it: the dmesg test
-        will only see the fresh cluster's logs."""
-        pat = re.compile(r"WARNING:|BUG:|KASAN|UBSAN|possible circular locking|"
-                         r"possible recursive locking|inconsistent lock state|"
-                         r"INFO: task .* blocked|Oops|Kernel panic|"
-                         r"general protection fault|list_(add|del) corruption|"
-                         r"RCU stall|soft lockup")
-        found = []
-        for n in self.cluster.nodes.values():
-            try:
-                with open(n.console_log, errors="replace") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            for line in text.split("Oops: int3")[0].splitlines():
-                if pat.search(line) and " traps: " not in line:
-                    found.append(f"{n.name}: {line.strip()}")
-        return found
 
     def fresh_cluster(self, tag):
         """Keep the console logs (as test-logs/TAG-NODE.log), stop the
@@ -1571,7 +1589,7 @@ def main():
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(SUITE_DEADLINE)
 
-    passed = failed = skipped = emulator_faults = 0
+    passed = failed = skipped = 0
     started = time.time()
     done = 0
     try:
@@ -1591,33 +1609,8 @@ def main():
                 try:
                     fn(ctx)
                 except (Fail, vm.ClusterError, subprocess.TimeoutExpired):
-                    fault = needs_cluster and ctx.emulator_fault(marks)
-                    if not fault:
+                    if not (needs_cluster and once_more_after_int3(ctx, i, name, fn, marks)):
                         raise
-                    # Not the test's doing (see emulator_fault()): once
-                    # more on a freshly booted cluster, the RDMA session
-                    # the test expects set up again first.
-                    node, line = fault
-                    emulator_faults += 1
-                    print(f"# {name}: node {node.name} died of QEMU's "
-                          f"int3 fault ({line}); its console is kept in "
-                          f"test-logs/int3-{i}-{node.name}.log; the test "
-                          "runs once more on a fresh cluster", flush=True)
-                    reports = ctx.console_reports()
-                    ctx.notes.clear()
-                    try:
-                        ctx.fresh_cluster(f"int3-{i}")
-                        if fn in RDMA_SESSION:
-                            t_rdma_connect(ctx)
-                    except (Fail, vm.ClusterError, subprocess.TimeoutExpired) as e:
-                        # Every later test would fail for this, not for itself.
-                        ctx.cluster_error = ("the cluster booted again after QEMU's "
-                                             f"int3 fault in test {i} is not ready: "
-                                             f"{str(e).splitlines()[0]}")
-                        raise Fail(ctx.cluster_error)
-                    expect(not reports, "the kernel logs held reports before the "
-                           "int3 fault:\n" + "\n".join(reports[:20]))
-                    fn(ctx)
                 passed += 1
                 extra = f" ({ctx.notes.pop()})" if ctx.notes else ""
                 print(f"ok {i} - {name} [{time.time() - t0:.0f}s]{extra}", flush=True)
@@ -1645,9 +1638,9 @@ def main():
         signal.alarm(0)
         ctx.teardown()
     print(f"# suite took {time.time() - started:.0f} s", flush=True)
-    if emulator_faults:
-        print(f"# QEMU's int3 fault killed a node {emulator_faults} time(s); "
-              "each test it hit was run again on a fresh cluster", flush=True)
+    if ctx.int3_faults:
+        print(f"# QEMU's int3 fault killed a node {ctx.int3_faults} time(s); "
+              "see the lines that say which test and what followed", flush=True)
     line = f"{passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"
