@@ -377,10 +377,15 @@ static void hermit_area_ahead(struct hermit_area *area, unsigned long place)
 	queue_work(system_unbound_wq, &area->ahead_work);
 }
 
-/* The backend's copy of a slot is being overwritten: not held meanwhile. */
+/*
+ * The backend's copy of a slot is being overwritten or dropped: not held
+ * meanwhile. A freed slot comes here twice (hermit_invalidate()): the
+ * second time, a plain read finds the bit clear.
+ */
 static bool hermit_unmark(struct hermit_area *area, unsigned long offset)
 {
-	if (!test_and_clear_bit(offset, area->remote))
+	if (!test_bit(offset, area->remote) ||
+	    !test_and_clear_bit(offset, area->remote))
 		return false;
 	atomic_long_dec(&area->held);
 	atomic_long_dec(&hermit_pages_held);
