@@ -38,10 +38,10 @@ static bool hermit_used;
 #define MODULE_PARAM_PREFIX "hermit."
 
 /*
- * Allocate the chunk after the one stores are filling, from a worker, once
- * they reach the second half of it, so that its grant (a round trip to a
- * memory server, which zeroes and registers 64 MiB) is not waited for in
- * reclaim. The backend space fills its chunks in ascending order (see
+ * Allocate the chunk after the one stores are filling, from a worker, at
+ * the first store into it, so that its grant (a round trip to a memory
+ * server, which zeroes and registers 2 MiB) is not waited for in reclaim.
+ * The backend space fills its chunks in ascending order (see
  * hermit_place()). The worker holds the area's lock while it allocates: a
  * store that needs another new chunk meanwhile waits for both. An area's
  * first chunk is allocated the same way when Hermit is enabled (see
@@ -169,7 +169,7 @@ static void *hermit_area_chunk(struct hermit_area *area,
  * whole swap cluster, which gives it back once none of its slots is held
  * or being stored. The backend space in use is thus as dense as the pages
  * held, wherever the swap allocator puts them (6.12 spreads a
- * non-rotational device's clusters over the whole area, one chunk apart),
+ * non-rotational device's clusters over the whole area, 64 MiB apart),
  * and its chunks fill in ascending order, and are given back from the
  * top as they empty (hermit_area_trim_work()). The backend is asked to
  * invalidate every slot of a cluster before the cluster is placed anew.
@@ -276,7 +276,7 @@ static void hermit_area_ahead_work(struct work_struct *work)
  * With Hermit enabled and chunk_ahead, an area not bound to a backend yet
  * binds to the selected one in the background and its first chunk is
  * allocated there, so that the area's first store does not wait for the
- * backend to set a chunk up (on the RDMA backend: a round trip, and 64 MiB
+ * backend to set a chunk up (on the RDMA backend: a round trip, and 2 MiB
  * zeroed and registered on the server).
  *
  * Return: whether the worker was queued.
@@ -358,18 +358,20 @@ static void hermit_area_trim_work(struct work_struct *work)
 }
 
 /*
- * A store to backend slot @place: once it is in the second half of its
- * chunk, allocate the next chunk in the background unless it is there, or
- * it or a higher one was asked for already. A failure is not retried: the
- * chunk's first store allocates it (or is refused) as without this. Stores
- * race here harmlessly: at worst the worker runs once more.
+ * A store to backend slot @place: allocate the next chunk in the
+ * background unless it is there, or it or a higher one was asked for
+ * already. A chunk is a swap cluster (or less), which each CPU fills in
+ * turn: the next chunk is granted while this one fills, and another CPU
+ * starting a cluster of its own finds it there or being granted. A
+ * failure is not retried: the chunk's first store allocates it (or is
+ * refused) as without this. Stores race here harmlessly: at worst the
+ * worker runs once more.
  */
 static void hermit_area_ahead(struct hermit_area *area, unsigned long place)
 {
 	unsigned long next = hermit_chunk_of(place) + 1;
 
 	if (!READ_ONCE(hermit_chunk_ahead) ||
-	    hermit_index_in_chunk(place) < HERMIT_CHUNK_PAGES / 2 ||
 	    next >= area->nr_chunks ||
 	    next <= READ_ONCE(area->ahead) || READ_ONCE(area->chunks[next]))
 		return;

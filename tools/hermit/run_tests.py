@@ -792,15 +792,13 @@ def t_rdma_store(ctx):
     expect(n and int(n.group(1)) > 8, f"stores are not asynchronous: {line!r}")
     # Reclaim's passes go out in batches: fewer doorbells than writes.
     expect(int(n.group(3)) < int(n.group(2)) * 3 // 4, f"writes are not batched: {line!r}")
-    # Placed a cluster at a time in the lowest free place, 16 MiB needs one
-    # 64 MiB chunk, wherever Linux puts its slots in the 512 MiB area (it
-    # spreads them one chunk apart: 8 chunks before). Every chunk is
-    # granted ahead of its first store (chunk_ahead): the first when
-    # Hermit is enabled, the second, if any, once stores fill the first
-    # past its half.
+    # Every chunk is granted ahead of its first store (chunk_ahead): the
+    # first when Hermit is enabled, each next one at the first store into
+    # the one before. (Chunks go back as the pages held shrink and are
+    # granted again: what the server lends at once, against the pages
+    # held, is the trim test's.)
     g = re.search(r"(\d+) chunks granted, (\d+) of them ahead", line)
-    expect(g and 1 <= int(g.group(1)) <= 2,
-           f"the server lends more than 16 MiB of pages need: {line!r}")
+    expect(g and int(g.group(1)) >= 1, f"no chunk granted: {line!r}")
     expect(int(g.group(2)) == int(g.group(1)),
            f"a store waited for a chunk to be granted: {line!r}")
     rdma_server(ctx, "expect", "chunk_allocs", str(a0 + 1))
@@ -811,28 +809,37 @@ def t_rdma_store(ctx):
     ctx.note(f"{line}; the server counts them as served")
 
 
-@test("rdma: chunks the pages held no longer need go back to the server "
-      "before swapoff, all but the first and one ahead; pages still held "
-      "verified", True)
+@test("rdma: the server lends at most 1.25x the pages held; chunks they no "
+      "longer need go back before swapoff, all but one ahead; pages still "
+      "held verified", True)
 def t_rdma_trim(ctx):
     f0 = int(rdma_server(ctx, "expect", "chunk_frees", "0").split()[-1])
     out = rdma_client(ctx, "trim", "128", timeout=300)
     line = result_line(out)
     m = re.search(r"(\d+) pages held, in (\d+) chunks; after the exit (\d+) "
-                  r"chunks, (\d+) given back before swapoff \((\d+) FREEs "
-                  r"deferred\); (\d+) after swapoff", line)
+                  r"pages held, in (\d+) chunks, (\d+) given back before swapoff "
+                  r"\((\d+) FREEs deferred\); (\d+) after swapoff", line)
     expect(m, f"no chunk counts in {line!r}")
-    held, peak, after, ret, deferred, final = map(int, m.groups())
-    # 8 + 128 MiB need three chunks, the third one allocated ahead; the
-    # 8 MiB kept remote are in the first.
-    expect(held >= 24576 and peak >= 3, f"the workload did not use 3 chunks: {line!r}")
-    expect(1 <= after <= 2 and ret == peak - after,
+    held, peak, kept, after, ret, deferred, final = map(int, m.groups())
+    # A chunk is 2 MiB (512 pages of 4 KiB). Placed densely, 8 + 128 MiB
+    # cost the server the clusters they fill, the last one of each CPU
+    # partly, and one chunk ahead: at most 1.25x the pages held.
+    expect(held >= 24576, f"the workload did not fill 96 MiB: {line!r}")
+    expect(peak * 512 <= held * 5 // 4,
+           f"the server lends more than 1.25x the pages held: {line!r}")
+    # Once the big workload has gone, the chunks of the 8 MiB kept remote
+    # stay (its clusters were placed first, the big one's first pages
+    # went into their last ones), with one ahead.
+    expect(after < peak and ret == peak - after,
            f"chunks no longer needed were kept until swapoff: {line!r}")
+    expect(kept > 0 and after <= -(-kept // 512) + 3,
+           f"more chunks kept than the pages still held need: {line!r}")
     expect(deferred == 0 and final == 0, f"chunks left or FREEs deferred: {line!r}")
     expect("the pages kept remote verified" in line, f"no verification: {line!r}")
     # Every chunk is freed on the server: those given back, then at swapoff.
     rdma_server(ctx, "expect", "chunk_frees", str(f0 + peak), "15")
-    ctx.note(line)
+    ctx.note(f"{line}; at the peak the server lent {peak * 512 / held:.2f}x "
+             f"the pages held")
 
 
 @test("selftests: 'make install' of TARGETS=hermit, then run_kselftest.sh in a "
@@ -898,7 +905,7 @@ def t_rdma_rogue(ctx):
     job, go = rdma_hold(ctx, "hold-rogue")
     b0, r0 = (int(rdma_server(ctx, "expect", k, "0").split()[-1])
               for k in ("bad_messages", "rejected_connects"))
-    rdma_server(ctx, "expect", "bytes", str(64 << 20))
+    rdma_server(ctx, "expect", "bytes", str(2 << 20))  # a chunk
     chunk = rdma_server(ctx, "chunk").split()
     # Zero-based regions: a grant carries no kernel or physical address.
     addrs = rdma_server(ctx, "addrs").split()
@@ -1234,8 +1241,8 @@ def t_rdma_two_clients(ctx):
     holds = {}
     try:
         rdma_client(ctx, "connect", c.ip_of("memory", "compute2"), node="compute2")
-        # Swap areas of 128 MiB: each client uses at most two of the
-        # server's 64 MiB chunks, the rogues one each; 1 GiB holds them.
+        # Swap areas of 128 MiB: 1 GiB holds the server's 2 MiB chunks
+        # of both clients, and the rogues' one each.
         for n in ("compute", "compute2"):
             holds[n] = rdma_hold(ctx, "hold-two", node=n, swap_mib=128)
         rdma_server(ctx, "expect", "clients_connected", "2")

@@ -130,8 +130,12 @@ static void hermit_test_backend_param(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ops->set(before, NULL), 0);
 }
 
-/* A fake backend: one page of storage per slot of a chunk, shared by all. */
-#define FAKE_PAGES	HERMIT_CHUNK_PAGES
+/*
+ * A fake backend: one page of storage per slot of the backend space of an
+ * area of FAKE_CHUNKS chunks; a chunk's cookie is its first slot there.
+ */
+#define FAKE_CHUNKS	8
+#define FAKE_PAGES	(FAKE_CHUNKS * HERMIT_CHUNK_PAGES)
 #define FAKE_TYPE	(MAX_SWAPFILES - 1)
 
 static struct {
@@ -148,8 +152,10 @@ static struct {
 
 static void *fake_chunk_alloc(int type, unsigned long index)
 {
+	if (index >= FAKE_CHUNKS)
+		return ERR_PTR(-ENOSPC);
 	fake.chunks++;
-	return &fake;
+	return &fake.slot[index * HERMIT_CHUNK_PAGES];
 }
 
 static void fake_chunk_free(int type, unsigned long index, void *chunk)
@@ -159,6 +165,7 @@ static void fake_chunk_free(int type, unsigned long index, void *chunk)
 
 static int fake_store(void *chunk, unsigned long index, struct folio *folio)
 {
+	struct page **slot = chunk;
 	long i;
 
 	for (i = 0; i < folio_nr_pages(folio); i++) {
@@ -166,11 +173,11 @@ static int fake_store(void *chunk, unsigned long index, struct folio *folio)
 			return -ENOSPC;
 		if (fake.fail_after > 0)
 			fake.fail_after--;
-		if (!fake.slot[index + i])
-			fake.slot[index + i] = alloc_page(GFP_KERNEL);
-		if (!fake.slot[index + i])
+		if (!slot[index + i])
+			slot[index + i] = alloc_page(GFP_KERNEL);
+		if (!slot[index + i])
 			return -ENOMEM;
-		copy_highpage(fake.slot[index + i], folio_page(folio, i));
+		copy_highpage(slot[index + i], folio_page(folio, i));
 	}
 	/* Completed later by the test, or at once. */
 	if (fake.defer)
@@ -182,9 +189,11 @@ static int fake_store(void *chunk, unsigned long index, struct folio *folio)
 
 static int fake_load(void *chunk, unsigned long index, struct page *page)
 {
-	if (fake.load_error || !fake.slot[index])
+	struct page **slot = chunk;
+
+	if (fake.load_error || !slot[index])
 		return -EIO;
-	copy_highpage(page, fake.slot[index]);
+	copy_highpage(page, slot[index]);
 	return 0;
 }
 
@@ -205,10 +214,12 @@ static int fake_read(void *chunk, unsigned long index, struct folio *folio)
 
 static void fake_invalidate(void *chunk, unsigned long index)
 {
+	struct page **slot = chunk;
+
 	fake.invalidated++;
-	if (fake.slot[index])
-		__free_page(fake.slot[index]);
-	fake.slot[index] = NULL;
+	if (slot[index])
+		__free_page(slot[index]);
+	slot[index] = NULL;
 }
 
 static const struct hermit_backend_ops fake_ops = {
@@ -292,7 +303,8 @@ static void hermit_test_store_load(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
 	hermit_backend_selected(before, sizeof(before));
 	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
-	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, FAKE_PAGES), 0);
+	/* One chunk: none is allocated ahead. */
+	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, HERMIT_CHUNK_PAGES), 0);
 	area = hermit_area_of(FAKE_TYPE);
 	KUNIT_ASSERT_NOT_NULL(test, area);
 	hermit_enabled = true;
@@ -467,8 +479,8 @@ static void fake_load_one(struct kunit *test, unsigned long offset, u8 fill)
 }
 
 /*
- * The fake backend registered and selected, and a swap area of two chunks
- * for it; the backend selected before is saved in @before.
+ * The fake backend registered and selected, and a swap area of FAKE_CHUNKS
+ * chunks for it; the backend selected before is saved in @before.
  */
 static struct hermit_area *fake_area_up(struct kunit *test, char *before, size_t size)
 {
@@ -479,7 +491,7 @@ static struct hermit_area *fake_area_up(struct kunit *test, char *before, size_t
 	KUNIT_ASSERT_EQ(test, hermit_register_backend(&fake_backend), 0);
 	hermit_backend_selected(before, size);
 	KUNIT_ASSERT_EQ(test, hermit_backend_select("kunit-fake", true), 0);
-	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, 2 * HERMIT_CHUNK_PAGES), 0);
+	KUNIT_ASSERT_EQ(test, hermit_swapon(FAKE_TYPE, FAKE_PAGES), 0);
 	area = hermit_area_of(FAKE_TYPE);
 	KUNIT_ASSERT_NOT_NULL(test, area);
 	return area;
@@ -502,13 +514,13 @@ static void fake_area_down(struct kunit *test, const char *before, bool was_enab
  * Slots are placed in the backend a cluster at a time and densely:
  * wherever the swap allocator puts them, the lowest free backend cluster
  * is taken; a cluster with nothing held or being stored is given back;
- * the next chunk is allocated ahead once stores reach the second half of
- * one; a chunk above the one after the highest in use is given back.
+ * the chunk after one is allocated ahead at its first store; the chunks
+ * above the one after the highest in use are given back. A chunk is one
+ * cluster (2 MiB is no more than a swap cluster).
  */
 static void hermit_test_placement(struct kunit *test)
 {
 	const unsigned long cl = HERMIT_CLUSTER_PAGES;
-	const unsigned long per_chunk = HERMIT_CHUNK_PAGES / HERMIT_CLUSTER_PAGES;
 	long used0 = atomic_long_read(&hermit_clusters_used);
 	long ahead0 = atomic_long_read(&hermit_chunks_ahead);
 	long returned0 = atomic_long_read(&hermit_chunks_returned);
@@ -518,28 +530,38 @@ static void hermit_test_placement(struct kunit *test)
 	char before[32];
 	unsigned long i;
 
-	/* Laid out for 32 clusters a chunk (4 KiB pages); 2 chunks hold them all. */
-	if (per_chunk != 32)
-		kunit_skip(test, "%lu clusters a chunk, not 32", per_chunk);
+	/* With hermit.chunk_ahead's default, Y. */
+	BUILD_BUG_ON(HERMIT_CHUNK_PAGES != HERMIT_CLUSTER_PAGES);
 	area = fake_area_up(test, before, sizeof(before));
 	hermit_enabled = true;
 
-	/* The first cluster stored to is placed first, wherever it is. */
+	/*
+	 * The first cluster stored to is placed first, wherever it is; the
+	 * chunk after it is allocated ahead.
+	 */
 	fake_store_one(test, 3 * cl + 7, 0x31);
 	KUNIT_EXPECT_EQ(test, area->cl_used[3], 1U);
 	KUNIT_EXPECT_EQ(test, area->cl_place[3], 0U);
 	KUNIT_EXPECT_NOT_NULL(test, fake.slot[7]);
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 1);
 	fake_store_one(test, cl + 9, 0x19);
 	KUNIT_EXPECT_EQ(test, area->cl_place[1], 1U);
 	KUNIT_EXPECT_NOT_NULL(test, fake.slot[cl + 9]);
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 3);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 2);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 2);
 	fake_load_one(test, 3 * cl + 7, 0x31);
 	fake_load_one(test, cl + 9, 0x19);
 
-	/* An emptied cluster is given back, and taken by the next one. */
+	/* An emptied cluster is given back; its chunk stays, below one in use. */
 	hermit_invalidate(FAKE_TYPE, 3 * cl + 7, 1);
+	flush_work(&area->trim_work);
 	KUNIT_EXPECT_NULL(test, fake.slot[7]);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 3);
 
 	/* A store in flight keeps its cluster placed; a failed one gives it back. */
 	fake.defer = true;
@@ -560,76 +582,55 @@ static void hermit_test_placement(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
 	fake_load_one(test, cl + 9, 0x91);
 
-	/*
-	 * Clusters spread over the area fill backend clusters 0, 2, 3, ...:
-	 * once one is in the second half of chunk 0, chunk 1 is allocated
-	 * ahead of its first store.
-	 */
-	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
-	for (i = 0; i <= per_chunk / 2; i++)
-		fake_store_one(test, (20 + i) * cl, i);
+	/* Clusters 4-7 take backend clusters 0, 2, 3 and 4; chunk 5 is ahead. */
+	for (i = 4; i < 8; i++)
+		fake_store_one(test, i * cl + i, i);
 	flush_work(&area->ahead_work);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 1);
-	KUNIT_EXPECT_EQ(test, area->cl_place[20], 0U);
-	KUNIT_EXPECT_EQ(test, area->cl_place[20 + per_chunk / 2], per_chunk / 2 + 1);
-	fake_load_one(test, (20 + per_chunk / 2) * cl, per_chunk / 2);
+	KUNIT_EXPECT_EQ(test, area->cl_place[4], 0U);
+	KUNIT_EXPECT_EQ(test, area->cl_place[5], 2U);
+	KUNIT_EXPECT_EQ(test, area->cl_place[7], 4U);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 6);
+	KUNIT_EXPECT_EQ(test, area->ahead, 5UL);
+	for (i = 4; i < 8; i++)
+		fake_load_one(test, i * cl + i, i);
 
-	/*
-	 * Backend clusters 0-17 and the chunk ahead are in use: clusters
-	 * 40-63 take backend clusters 18-31, then 32-41 of chunk 1.
-	 */
-	for (i = 40; i < 64; i++)
-		fake_store_one(test, i * cl, i);
-	KUNIT_EXPECT_EQ(test, area->cl_place[53], 31U);
-	KUNIT_EXPECT_EQ(test, area->cl_place[63], 41U);
-
-	/* Chunk 1 emptied while chunk 0 is in use: kept, one ahead. */
-	hermit_invalidate(FAKE_TYPE, 54 * cl, 10 * cl);
+	/* The top two emptied: the chunks above the one after 2 go back. */
+	hermit_invalidate(FAKE_TYPE, 6 * cl, 2 * cl);
 	flush_work(&area->trim_work);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0);
-	for (i = 54; i < 64; i++)
-		fake_store_one(test, i * cl, i);
-	KUNIT_EXPECT_EQ(test, area->cl_place[63], 41U);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 4);
+	KUNIT_EXPECT_NULL(test, area->chunks[4]);
+	KUNIT_EXPECT_NOT_NULL(test, area->chunks[3]);
+	KUNIT_EXPECT_EQ(test, area->ahead, 3UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 2);
 
-	/* Chunk 0 emptied first, then chunk 1: chunk 1 is given back. */
-	hermit_invalidate(FAKE_TYPE, 0, 54 * cl);
+	/* A hole below the top is kept, and taken by the next cluster. */
+	hermit_invalidate(FAKE_TYPE, cl, cl);
 	flush_work(&area->trim_work);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
-	hermit_invalidate(FAKE_TYPE, 54 * cl, 10 * cl);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 4);
+	fake_store_one(test, 6 * cl + 1, 0x61);
+	KUNIT_EXPECT_EQ(test, area->cl_place[6], 1U);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 4);
+	fake_load_one(test, 6 * cl + 1, 0x61);
+
+	/* All emptied: every chunk but the first goes back. */
+	hermit_invalidate(FAKE_TYPE, 0, FAKE_PAGES);
 	flush_work(&area->trim_work);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
 	KUNIT_EXPECT_NULL(test, area->chunks[1]);
 	KUNIT_EXPECT_EQ(test, area->ahead, 0UL);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 5);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 0L);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0);
+	for (i = 0; i < FAKE_PAGES; i++)
+		KUNIT_EXPECT_NULL(test, fake.slot[i]);
 
-	/*
-	 * Chunk 1 emptied first, while chunk 0 is in use: kept, one ahead;
-	 * then chunk 0 empties: chunk 1 is given back.
-	 */
-	for (i = 0; i < per_chunk + 2; i++)
-		fake_store_one(test, i * cl, i);
-	flush_work(&area->ahead_work);
-	KUNIT_EXPECT_EQ(test, area->cl_place[per_chunk + 1], per_chunk + 1);
-	hermit_invalidate(FAKE_TYPE, per_chunk * cl, 2 * cl);
-	flush_work(&area->trim_work);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
-	hermit_invalidate(FAKE_TYPE, 0, per_chunk * cl);
-	flush_work(&area->trim_work);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
-	KUNIT_EXPECT_NULL(test, area->chunks[1]);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 2);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0);
-
-	/* The lowest place again; swapoff releases the chunk left. */
+	/* The lowest place again, one chunk ahead; swapoff releases both. */
 	fake_store_one(test, 7 * cl + 3, 0x73);
 	KUNIT_EXPECT_EQ(test, area->cl_place[7], 0U);
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
 	fake_load_one(test, 7 * cl + 3, 0x73);
-	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	hermit_invalidate(FAKE_TYPE, 0, FAKE_PAGES);
 	fake_area_down(test, before, was_enabled);
 }
 
@@ -664,11 +665,15 @@ static void hermit_test_prepare(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
 	KUNIT_EXPECT_NOT_NULL(test, area->chunks[0]);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 1);
-	/* The first store finds its chunk there. */
-	fake_store_one(test, 9 * HERMIT_CLUSTER_PAGES, 0x42);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
-	fake_load_one(test, 9 * HERMIT_CLUSTER_PAGES, 0x42);
-	hermit_invalidate(FAKE_TYPE, 0, 2 * HERMIT_CHUNK_PAGES);
+	/* The first store finds its chunk there, and has the next one allocated. */
+	fake_store_one(test, 5 * HERMIT_CLUSTER_PAGES, 0x42);
+	KUNIT_EXPECT_NOT_NULL(test, fake.slot[0]);
+	flush_work(&area->ahead_work);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 2);
+	fake_load_one(test, 5 * HERMIT_CLUSTER_PAGES, 0x42);
+	hermit_invalidate(FAKE_TYPE, 0, FAKE_PAGES);
+	flush_work(&area->trim_work);
 
 	/* Bound already: prepare leaves the area alone. */
 	KUNIT_EXPECT_FALSE(test, hermit_area_prepare(area));

@@ -89,7 +89,7 @@ tier_up() {
 	TIER_PSWPOUT0=$(vmstat pswpout)
 }
 
-# Chunks the memory server granted this client so far (64 MiB each).
+# Chunks the memory server granted this client so far (2 MiB each).
 tier_grants() {
 	awk '$1 == "grants" { print $2 }' $H/rdma/stats 2>/dev/null
 }

@@ -40,14 +40,15 @@
 #include <crypto/sha2.h>
 
 #define HERMIT_PROTO_MAGIC	0x484d5254	/* "HMRT" */
-#define HERMIT_PROTO_VERSION	2	/* 2: authenticated sessions */
+/* 2: authenticated sessions; 3: chunks of 2 MiB */
+#define HERMIT_PROTO_VERSION	3
 #define HERMIT_DEFAULT_PORT	50000
 /* Bytes of a chunk on the wire: the same for clients of any page size. */
-#define HERMIT_PROTO_CHUNK_BYTES	(64ULL << 20)
+#define HERMIT_PROTO_CHUNK_BYTES	(2ULL << 20)
 #define HERMIT_CLIENT_ID_LEN	16
 /* Swap areas a request may name (MAX_SWAPFILES is at most 32). */
 #define HERMIT_PROTO_MAX_AREAS	32
-/* Chunks a request may name in one area: 2^36 chunks of 64 MiB. */
+/* Chunks a request may name in one area: 2^36 chunks of 2 MiB. */
 #define HERMIT_PROTO_MAX_CHUNK	BIT_ULL(36)
 /* Sets of data queues one client opens at most (one per CPU up to this). */
 #define HERMIT_MAX_QUEUE_SETS	512

@@ -51,7 +51,7 @@ knob() {
 
 setup() {
 	swapoff -a 2>/dev/null
-	# 512 MiB: at most 8 chunks of 64 MiB on an RDMA server.
+	# 512 MiB of swap area; an RDMA server lends 2 MiB chunks as pages need.
 	mkswap "$SWAPDEV" 524288 >/dev/null || fail "mkswap $SWAPDEV"
 	swapon "$SWAPDEV" || fail "swapon $SWAPDEV"
 	knob backend "$BACKEND"

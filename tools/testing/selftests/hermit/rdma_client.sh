@@ -51,7 +51,7 @@ HERE=$(dirname "$0")
 
 H=/sys/kernel/debug/hermit
 SWAPDEV=${SWAPDEV:-/dev/vdb}
-# 512 MiB of swap area: at most 8 chunks of 64 MiB on the server.
+# 512 MiB of swap area; the server lends 2 MiB chunks as pages need them.
 SWAP_KIB=${SWAP_KIB:-524288}
 
 cstat() {
@@ -316,6 +316,7 @@ trim)
 		sleep 0.3
 	done
 	fd=$(($(cstat frees_deferred) - fd0))
+	kept=$(cat $H/pages_held)
 	touch $dir/keep/go
 	wait $keep
 	rc=$?
@@ -323,7 +324,7 @@ trim)
 	[ $rc -eq 0 ] || fail "the workload kept remote failed its verification (exit $rc)"
 	swapoff "$SWAPDEV" || fail "swapoff failed"
 	echo 0 >$H/enabled
-	echo "result: $held pages held, in $peak chunks; after the exit $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff; the pages kept remote verified"
+	echo "result: $held pages held, in $peak chunks; after the exit $kept pages held, in $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff; the pages kept remote verified"
 	;;
 cut)
 	# The RDMA device goes (and comes back) while stores (cut writes) or

@@ -28,8 +28,8 @@
 #include <rdma/rdma_cma.h>
 
 #define MAGIC		0x484d5254
-#define VERSION		2
-#define CHUNK_BYTES	(64ULL << 20)
+#define VERSION		3	/* 3: chunks of 2 MiB */
+#define CHUNK_BYTES	(2ULL << 20)
 #define TIMEOUT_MS	20000
 
 /* The wire format, written out here as any foreign client would. */
