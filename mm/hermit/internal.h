@@ -34,18 +34,13 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
 
 /*
  * Slots are placed in the backend a cluster at a time: HERMIT_CLUSTER_PAGES
- * aligned slots, Linux's swap cluster (512 slots, or a PMD's worth with
- * THP swap, whichever is more: a folio swapped out whole never straddles
- * one), at most a chunk (a chunk holds a whole number of clusters).
+ * aligned slots, one chunk. A chunk of 2 MiB is no more than Linux's swap
+ * cluster (512 slots), so a folio swapped out whole never straddles one,
+ * unless it is larger than a chunk (a PMD's worth with pages above 4 KiB:
+ * such a folio goes to the swap device).
  */
-#ifdef CONFIG_THP_SWAP
-#define HERMIT_SWAP_CLUSTER_SHIFT	max_t(unsigned int, 9, HPAGE_PMD_ORDER)
-#else
-#define HERMIT_SWAP_CLUSTER_SHIFT	9U
-#endif
-#define HERMIT_CLUSTER_SHIFT	min_t(unsigned int, HERMIT_CHUNK_SHIFT, \
-				      HERMIT_SWAP_CLUSTER_SHIFT)
-#define HERMIT_CLUSTER_PAGES	BIT(HERMIT_CLUSTER_SHIFT)
+#define HERMIT_CLUSTER_SHIFT	HERMIT_CHUNK_SHIFT
+#define HERMIT_CLUSTER_PAGES	HERMIT_CHUNK_PAGES
 
 static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
 {
@@ -67,6 +62,8 @@ static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
  *	its first store or ahead of it, and after it is given back. Set
  *	under @lock; cleared under @lock and @cl_lock.
  * @nr_chunks: Entries in @chunks.
+ * @chunk_set: One bit per chunk: set while it has a cookie in @chunks.
+ *	Changed under @lock.
  * @cl_used: Per swap cluster: its slots that the backend holds or that
  *	are being stored.
  * @cl_place: Per swap cluster with @cl_used non-zero: the backend cluster
@@ -79,9 +76,10 @@ static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
  * @backend: Bound at the first store, kept until swapoff.
  * @lock: Serialises binding and chunk allocation.
  * @held: Pages of this area in the backend.
- * @ahead_work: Allocates chunk @ahead before a store needs it.
- * @ahead: The highest chunk the worker was asked to allocate.
- * @trim_work: Gives back chunks the pages held no longer need.
+ * @ahead_work: Allocates the spare chunk (the lowest without a cluster
+ *	placed, which the next cluster placed takes) before a store needs it.
+ * @trim_work: Gives back the chunks without a cluster placed but the spare
+ *	and the next free one.
  */
 struct hermit_area {
 	int type;
@@ -90,6 +88,7 @@ struct hermit_area {
 	unsigned long *prefetched;
 	void **chunks;
 	unsigned long nr_chunks;
+	unsigned long *chunk_set;
 	unsigned int *cl_used;
 	unsigned int *cl_place;
 	unsigned long *bcl_used;
@@ -99,7 +98,6 @@ struct hermit_area {
 	struct mutex lock;	/* binding and chunk allocation */
 	atomic_long_t held;
 	struct work_struct ahead_work;
-	unsigned long ahead;
 	struct work_struct trim_work;
 };
 

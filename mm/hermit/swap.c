@@ -153,6 +153,7 @@ static void *hermit_area_chunk(struct hermit_area *area,
 		if (!c) {
 			c = ERR_PTR(-ENOMEM);
 		} else if (!IS_ERR(c)) {
+			__set_bit(chunk, area->chunk_set);
 			/* Publish after the backend has set the chunk up. */
 			smp_store_release(&area->chunks[chunk], c);
 			if (new)
@@ -169,54 +170,74 @@ static void *hermit_area_chunk(struct hermit_area *area,
  * whole swap cluster, which gives it back once none of its slots is held
  * or being stored. The backend space in use is thus as dense as the pages
  * held, wherever the swap allocator puts them (6.12 spreads a
- * non-rotational device's clusters over the whole area, 64 MiB apart),
- * and its chunks fill in ascending order, and are given back from the
- * top as they empty (hermit_area_trim_work()). The backend is asked to
- * invalidate every slot of a cluster before the cluster is placed anew.
+ * non-rotational device's clusters over the whole area, 64 MiB apart).
+ * A chunk is one cluster (see internal.h): the backend holds the chunks of
+ * the clusters placed, and the spare, which the next cluster placed takes
+ * (the lowest free one), and the one after it. A worker allocates the
+ * spare ahead (hermit_area_ahead_work()), and another gives back every
+ * other chunk without a cluster placed (hermit_area_trim_work()): the
+ * second one kept is the margin that keeps a workload whose pages come
+ * and go across a cluster's edge from having a chunk allocated and given
+ * back each time. The backend is asked to invalidate every slot of a
+ * cluster before the cluster is placed anew.
  */
+
+/* The spare chunk; the area's nr_chunks when every cluster is placed. */
+static unsigned long hermit_spare(struct hermit_area *area)
+{
+	lockdep_assert_held(&area->cl_lock);
+	return find_first_zero_bit(area->bcl_used, area->nr_clusters);
+}
+
+/* Whether chunk @c is the spare or the free one after it. */
+static bool hermit_spare_kept(struct hermit_area *area, unsigned long c)
+{
+	unsigned long spare = hermit_spare(area);
+
+	return c == spare ||
+	       c == find_next_zero_bit(area->bcl_used, area->nr_clusters, spare + 1);
+}
 
 /* @nr slots from @offset on (one swap cluster) are being stored. */
 static void hermit_cl_get(struct hermit_area *area, unsigned long offset, long nr)
 {
 	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, bcl, flags;
+	bool ahead = false;
 
 	spin_lock_irqsave(&area->cl_lock, flags);
 	if (!area->cl_used[cl]) {
 		/* Never full: there are as many backend clusters as swap ones. */
-		bcl = find_first_zero_bit(area->bcl_used, area->nr_clusters);
+		bcl = hermit_spare(area);
 		__set_bit(bcl, area->bcl_used);
 		WRITE_ONCE(area->cl_place[cl], bcl);
 		atomic_long_inc(&hermit_clusters_used);
+		/* The spare was taken: have the next one allocated. */
+		bcl = hermit_spare(area);
+		ahead = bcl < area->nr_clusters && !READ_ONCE(area->chunks[bcl]);
 	}
 	area->cl_used[cl] += nr;
 	spin_unlock_irqrestore(&area->cl_lock, flags);
+	if (ahead && READ_ONCE(hermit_chunk_ahead))
+		queue_work(system_unbound_wq, &area->ahead_work);
 }
-
-#define HERMIT_CHUNK_CLUSTERS	(HERMIT_CHUNK_PAGES / HERMIT_CLUSTER_PAGES)
 
 /*
  * @nr slots from @offset on are neither held nor being stored any more.
- * A chunk left without a placed cluster has hermit_area_trim_work() look
- * for chunks above the one it keeps: this one unless it is the first,
- * those above the first when that one empties last.
+ * A cluster left without a slot has hermit_area_trim_work() give back the
+ * chunks no longer kept.
  */
 static void hermit_cl_put(struct hermit_area *area, unsigned long offset, long nr)
 {
-	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, bcl, first, flags;
+	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, flags;
 	bool trim = false;
 
 	spin_lock_irqsave(&area->cl_lock, flags);
 	if (!WARN_ON_ONCE(area->cl_used[cl] < nr)) {
 		area->cl_used[cl] -= nr;
 		if (!area->cl_used[cl]) {
-			bcl = area->cl_place[cl];
-			__clear_bit(bcl, area->bcl_used);
+			__clear_bit(area->cl_place[cl], area->bcl_used);
 			atomic_long_dec(&hermit_clusters_used);
-			first = round_down(bcl, HERMIT_CHUNK_CLUSTERS);
-			trim = (first ||
-				(area->nr_chunks > 1 && READ_ONCE(area->chunks[1]))) &&
-			       find_next_bit(area->bcl_used, first + HERMIT_CHUNK_CLUSTERS,
-					     first) >= first + HERMIT_CHUNK_CLUSTERS;
+			trim = true;
 		}
 	}
 	spin_unlock_irqrestore(&area->cl_lock, flags);
@@ -246,15 +267,20 @@ static void *hermit_slot_chunk(struct hermit_area *area, unsigned long offset,
 }
 
 /*
- * Queued by a store (the backend is bound, and @ahead is a chunk of the
- * area) or by hermit_areas_prepare() (@ahead is 0, and the area binds to
- * the selected backend here unless a store did first); the backend's
- * chunk_alloc keeps itself out of reclaim.
+ * Allocate the spare chunk unless it is there. Queued when a store took
+ * the spare (the backend is bound), or by hermit_areas_prepare() (the area
+ * binds to the selected backend here unless a store did first; nothing is
+ * placed, so the spare is the first chunk); the backend's chunk_alloc
+ * keeps itself out of reclaim. A failure is not retried: the chunk's
+ * first store allocates it (or is refused) as without this. A store may
+ * take the spare meanwhile: the worker then allocates the next one, or a
+ * chunk the trim gives back.
  */
 static void hermit_area_ahead_work(struct work_struct *work)
 {
 	struct hermit_area *area = container_of(work, struct hermit_area, ahead_work);
 	struct hermit_backend *b = READ_ONCE(area->backend);
+	unsigned long spare, flags;
 	bool new;
 
 	if (!b) {
@@ -264,7 +290,12 @@ static void hermit_area_ahead_work(struct work_struct *work)
 		if (!b)
 			return;
 	}
-	hermit_area_chunk(area, b, READ_ONCE(area->ahead), &new);
+	spin_lock_irqsave(&area->cl_lock, flags);
+	spare = hermit_spare(area);
+	spin_unlock_irqrestore(&area->cl_lock, flags);
+	if (spare >= area->nr_chunks)
+		return;
+	hermit_area_chunk(area, b, spare, &new);
 	if (new)
 		atomic_long_inc(&hermit_chunks_ahead);
 }
@@ -283,7 +314,6 @@ static void hermit_area_ahead_work(struct work_struct *work)
  */
 bool hermit_area_prepare(struct hermit_area *area)
 {
-	/* area->ahead is 0 until a store has bound the area. */
 	return READ_ONCE(hermit_enabled) && READ_ONCE(hermit_chunk_ahead) &&
 	       !READ_ONCE(area->backend) &&
 	       queue_work(system_unbound_wq, &area->ahead_work);
@@ -311,14 +341,11 @@ void hermit_areas_prepare(void)
 }
 
 /*
- * Give back, from the top, the chunks above the one after the highest
- * chunk with a cluster placed: the backend's room shrinks with the pages
- * held, down to the first chunk (allocated when Hermit was enabled) and
- * one chunk ahead of the pages, so that a workload moving to and fro
- * across a chunk's edge does not make the backend allocate it each time.
- * A chunk's cookie is cleared under cl_lock once no cluster of it is
- * placed: a store placed there later finds it NULL and allocates the
- * chunk again, under the area's lock, after the backend has freed it.
+ * Give back every chunk without a cluster placed but the spare and the one
+ * after it: the backend's room shrinks with the pages held, down to two
+ * chunks more. A chunk's cookie is cleared under cl_lock once no cluster
+ * of it is placed: a store placed there later finds it NULL and allocates
+ * the chunk again, under the area's lock, after the backend has freed it.
  * The backend's chunk_free may allocate: kept out of I/O reclaim, whose
  * stores may wait for the area's lock.
  */
@@ -326,7 +353,7 @@ static void hermit_area_trim_work(struct work_struct *work)
 {
 	struct hermit_area *area = container_of(work, struct hermit_area, trim_work);
 	struct hermit_backend *b = READ_ONCE(area->backend);
-	unsigned long c, last, flags;
+	unsigned long c, flags;
 	unsigned int noio;
 	void *cookie;
 
@@ -334,49 +361,22 @@ static void hermit_area_trim_work(struct work_struct *work)
 		return;
 	noio = memalloc_noio_save();
 	mutex_lock(&area->lock);
-	for (c = area->nr_chunks - 1; c > 0; c--) {
-		if (!area->chunks[c])
-			continue;
+	/* A chunk is a cluster: those allocated without one placed, at a glance. */
+	for_each_andnot_bit(c, area->chunk_set, area->bcl_used, area->nr_chunks) {
 		spin_lock_irqsave(&area->cl_lock, flags);
-		/* nr_clusters when none is placed: every chunk but the first goes. */
-		last = find_last_bit(area->bcl_used, area->nr_clusters);
-		if (last < area->nr_clusters && c <= last / HERMIT_CHUNK_CLUSTERS + 1) {
+		if (test_bit(c, area->bcl_used) || hermit_spare_kept(area, c)) {
 			spin_unlock_irqrestore(&area->cl_lock, flags);
-			break;
+			continue;
 		}
 		cookie = area->chunks[c];
 		WRITE_ONCE(area->chunks[c], NULL);
 		spin_unlock_irqrestore(&area->cl_lock, flags);
+		__clear_bit(c, area->chunk_set);
 		b->ops->chunk_free(area->type, c, cookie);
 		atomic_long_inc(&hermit_chunks_returned);
-		/* The worker may allocate it ahead again. */
-		if (READ_ONCE(area->ahead) >= c)
-			WRITE_ONCE(area->ahead, c - 1);
 	}
 	mutex_unlock(&area->lock);
 	memalloc_noio_restore(noio);
-}
-
-/*
- * A store to backend slot @place: allocate the next chunk in the
- * background unless it is there, or it or a higher one was asked for
- * already. A chunk is a swap cluster (or less), which each CPU fills in
- * turn: the next chunk is granted while this one fills, and another CPU
- * starting a cluster of its own finds it there or being granted. A
- * failure is not retried: the chunk's first store allocates it (or is
- * refused) as without this. Stores race here harmlessly: at worst the
- * worker runs once more.
- */
-static void hermit_area_ahead(struct hermit_area *area, unsigned long place)
-{
-	unsigned long next = hermit_chunk_of(place) + 1;
-
-	if (!READ_ONCE(hermit_chunk_ahead) ||
-	    next >= area->nr_chunks ||
-	    next <= READ_ONCE(area->ahead) || READ_ONCE(area->chunks[next]))
-		return;
-	WRITE_ONCE(area->ahead, next);
-	queue_work(system_unbound_wq, &area->ahead_work);
 }
 
 /*
@@ -512,8 +512,13 @@ bool hermit_store(struct folio *folio)
 	}
 	if (!READ_ONCE(hermit_used))
 		WRITE_ONCE(hermit_used, true);
-	/* Swap slots of a large folio are aligned to its size: never happens. */
-	if (WARN_ON_ONCE((offset ^ (offset + nr - 1)) >> HERMIT_CLUSTER_SHIFT)) {
+	/*
+	 * A folio larger than a chunk (a PMD's worth with pages above 4 KiB)
+	 * goes to the device. Swap slots of a large folio are aligned to its
+	 * size, so a smaller one never straddles a chunk.
+	 */
+	if (nr > HERMIT_CLUSTER_PAGES ||
+	    WARN_ON_ONCE((offset ^ (offset + nr - 1)) >> HERMIT_CLUSTER_SHIFT)) {
 		reason = HERMIT_REFUSED_ERROR;
 		goto refuse;
 	}
@@ -529,7 +534,6 @@ bool hermit_store(struct folio *folio)
 		reason = hermit_refusal(PTR_ERR(chunk));
 		goto refuse;
 	}
-	hermit_area_ahead(area, place + nr - 1);
 	/*
 	 * The backend's copy of these slots, if any, is overwritten from now
 	 * on: not held until the write has completed. Nobody reads the slots
@@ -836,6 +840,7 @@ static void hermit_area_free(struct hermit_area *area)
 	kvfree(area->cl_used);
 	kvfree(area->cl_place);
 	kvfree(area->bcl_used);
+	kvfree(area->chunk_set);
 	kfree(area);
 }
 
@@ -869,8 +874,11 @@ int hermit_swapon(int type, unsigned long nr_pages)
 	area->cl_place = kvcalloc(area->nr_clusters, sizeof(int), GFP_KERNEL);
 	area->bcl_used = kvcalloc(BITS_TO_LONGS(area->nr_clusters), sizeof(long),
 				  GFP_KERNEL);
+	area->chunk_set = kvcalloc(BITS_TO_LONGS(area->nr_chunks), sizeof(long),
+				   GFP_KERNEL);
 	if (!area->remote || !area->prefetched || !area->chunks ||
-	    !area->cl_used || !area->cl_place || !area->bcl_used) {
+	    !area->cl_used || !area->cl_place || !area->bcl_used ||
+	    !area->chunk_set) {
 		hermit_area_free(area);
 		return -ENOMEM;
 	}
@@ -909,10 +917,8 @@ void hermit_swapoff(int type)
 	/* Nothing queues it any more: let it finish giving chunks back. */
 	flush_work(&area->trim_work);
 	if (b) {
-		for (i = 0; i < area->nr_chunks; i++) {
-			if (area->chunks[i])
-				b->ops->chunk_free(type, i, area->chunks[i]);
-		}
+		for_each_set_bit(i, area->chunk_set, area->nr_chunks)
+			b->ops->chunk_free(type, i, area->chunks[i]);
 		hermit_backend_unbind(b);
 	}
 	hermit_area_free(area);

@@ -510,13 +510,20 @@ static void fake_area_down(struct kunit *test, const char *before, bool was_enab
 	KUNIT_EXPECT_EQ(test, hermit_backend_select(before, false), 0);
 }
 
+/* Let the workers a store or an invalidation queued run. */
+static void fake_settle(struct hermit_area *area)
+{
+	flush_work(&area->ahead_work);
+	flush_work(&area->trim_work);
+}
+
 /*
- * Slots are placed in the backend a cluster at a time and densely:
- * wherever the swap allocator puts them, the lowest free backend cluster
- * is taken; a cluster with nothing held or being stored is given back;
- * the chunk after one is allocated ahead at its first store; the chunks
- * above the one after the highest in use are given back. A chunk is one
- * cluster (2 MiB is no more than a swap cluster).
+ * Slots are placed in the backend a cluster (a chunk) at a time and
+ * densely: wherever the swap allocator puts them, the lowest free backend
+ * cluster is taken, and given back once nothing of it is held or being
+ * stored. The backend holds the chunks of the clusters placed, the spare
+ * (the lowest free one, allocated ahead of its store) and the free one
+ * after it.
  */
 static void hermit_test_placement(struct kunit *test)
 {
@@ -531,39 +538,42 @@ static void hermit_test_placement(struct kunit *test)
 	unsigned long i;
 
 	/* With hermit.chunk_ahead's default, Y. */
-	BUILD_BUG_ON(HERMIT_CHUNK_PAGES != HERMIT_CLUSTER_PAGES);
 	area = fake_area_up(test, before, sizeof(before));
 	hermit_enabled = true;
 
 	/*
 	 * The first cluster stored to is placed first, wherever it is; the
-	 * chunk after it is allocated ahead.
+	 * next one is allocated ahead.
 	 */
 	fake_store_one(test, 3 * cl + 7, 0x31);
 	KUNIT_EXPECT_EQ(test, area->cl_used[3], 1U);
 	KUNIT_EXPECT_EQ(test, area->cl_place[3], 0U);
 	KUNIT_EXPECT_NOT_NULL(test, fake.slot[7]);
-	flush_work(&area->ahead_work);
+	fake_settle(area);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 1);
 	fake_store_one(test, cl + 9, 0x19);
 	KUNIT_EXPECT_EQ(test, area->cl_place[1], 1U);
 	KUNIT_EXPECT_NOT_NULL(test, fake.slot[cl + 9]);
-	flush_work(&area->ahead_work);
+	fake_settle(area);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 3);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 2);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 2);
 	fake_load_one(test, 3 * cl + 7, 0x31);
 	fake_load_one(test, cl + 9, 0x19);
 
-	/* An emptied cluster is given back; its chunk stays, below one in use. */
+	/* An emptied cluster is given back; its chunk is the spare now. */
 	hermit_invalidate(FAKE_TYPE, 3 * cl + 7, 1);
-	flush_work(&area->trim_work);
+	fake_settle(area);
 	KUNIT_EXPECT_NULL(test, fake.slot[7]);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 3);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0);
 
-	/* A store in flight keeps its cluster placed; a failed one gives it back. */
+	/*
+	 * A store in flight keeps its cluster placed (the next spare is
+	 * there); a failed one gives it back.
+	 */
 	fake.defer = true;
 	f = fake_folio(test, 0, 5 * cl, 0x50);
 	KUNIT_EXPECT_TRUE(test, hermit_store(f));
@@ -572,6 +582,8 @@ static void hermit_test_placement(struct kunit *test)
 	hermit_store_done(f, -ENOTCONN);
 	KUNIT_EXPECT_FALSE(test, test_bit(0, area->bcl_used));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
+	fake_settle(area);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 3);
 	folio_clear_dirty(f);
 	fake_folio_put(f);
 	fake.defer = false;
@@ -580,57 +592,75 @@ static void hermit_test_placement(struct kunit *test)
 	fake_store_one(test, cl + 9, 0x91);
 	KUNIT_EXPECT_EQ(test, area->cl_place[1], 1U);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0 + 1);
+	fake_settle(area);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 3);
 	fake_load_one(test, cl + 9, 0x91);
 
-	/* Clusters 4-7 take backend clusters 0, 2, 3 and 4; chunk 5 is ahead. */
+	/* Clusters 4-7 take backend clusters 0, 2, 3 and 4; chunk 5 is spare. */
 	for (i = 4; i < 8; i++)
 		fake_store_one(test, i * cl + i, i);
-	flush_work(&area->ahead_work);
+	fake_settle(area);
 	KUNIT_EXPECT_EQ(test, area->cl_place[4], 0U);
 	KUNIT_EXPECT_EQ(test, area->cl_place[5], 2U);
 	KUNIT_EXPECT_EQ(test, area->cl_place[7], 4U);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 6);
-	KUNIT_EXPECT_EQ(test, area->ahead, 5UL);
+	KUNIT_EXPECT_NOT_NULL(test, area->chunks[5]);
 	for (i = 4; i < 8; i++)
 		fake_load_one(test, i * cl + i, i);
 
-	/* The top two emptied: the chunks above the one after 2 go back. */
+	/* The top two emptied: 3 and 4 are kept, 5 goes back. */
 	hermit_invalidate(FAKE_TYPE, 6 * cl, 2 * cl);
-	flush_work(&area->trim_work);
+	fake_settle(area);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 5);
+	KUNIT_EXPECT_NOT_NULL(test, area->chunks[4]);
+	KUNIT_EXPECT_NULL(test, area->chunks[5]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 1);
+
+	/*
+	 * A hole below the highest in use becomes the spare, and the chunk
+	 * kept above goes back: the room is the clusters placed and two
+	 * more. The next cluster takes the hole.
+	 */
+	hermit_invalidate(FAKE_TYPE, cl, cl);
+	fake_settle(area);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 4);
 	KUNIT_EXPECT_NULL(test, area->chunks[4]);
-	KUNIT_EXPECT_NOT_NULL(test, area->chunks[3]);
-	KUNIT_EXPECT_EQ(test, area->ahead, 3UL);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 2);
-
-	/* A hole below the top is kept, and taken by the next cluster. */
-	hermit_invalidate(FAKE_TYPE, cl, cl);
-	flush_work(&area->trim_work);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 4);
 	fake_store_one(test, 6 * cl + 1, 0x61);
 	KUNIT_EXPECT_EQ(test, area->cl_place[6], 1U);
+	fake_settle(area);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 4);
+	KUNIT_EXPECT_NOT_NULL(test, area->chunks[3]);
 	fake_load_one(test, 6 * cl + 1, 0x61);
 
-	/* All emptied: every chunk but the first goes back. */
+	/* All emptied: every chunk but the first two goes back. */
 	hermit_invalidate(FAKE_TYPE, 0, FAKE_PAGES);
-	flush_work(&area->trim_work);
-	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
-	KUNIT_EXPECT_NULL(test, area->chunks[1]);
-	KUNIT_EXPECT_EQ(test, area->ahead, 0UL);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 5);
+	fake_settle(area);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
+	KUNIT_EXPECT_NOT_NULL(test, area->chunks[0]);
+	KUNIT_EXPECT_NOT_NULL(test, area->chunks[1]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 4);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&area->held), 0L);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_clusters_used), used0);
 	for (i = 0; i < FAKE_PAGES; i++)
 		KUNIT_EXPECT_NULL(test, fake.slot[i]);
 
-	/* The lowest place again, one chunk ahead; swapoff releases both. */
-	fake_store_one(test, 7 * cl + 3, 0x73);
-	KUNIT_EXPECT_EQ(test, area->cl_place[7], 0U);
-	flush_work(&area->ahead_work);
+	/*
+	 * Pages that come and go across a cluster's edge: no chunk is
+	 * allocated or given back. swapoff releases those left.
+	 */
+	ahead0 = atomic_long_read(&hermit_chunks_ahead);
+	for (i = 0; i < 3; i++) {
+		fake_store_one(test, 7 * cl + 3, 0x73);
+		KUNIT_EXPECT_EQ(test, area->cl_place[7], 0U);
+		fake_settle(area);
+		fake_load_one(test, 7 * cl + 3, 0x73);
+		hermit_invalidate(FAKE_TYPE, 7 * cl + 3, 1);
+		fake_settle(area);
+	}
 	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
-	fake_load_one(test, 7 * cl + 3, 0x73);
-	hermit_invalidate(FAKE_TYPE, 0, FAKE_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_returned), returned0 + 4);
 	fake_area_down(test, before, was_enabled);
 }
 
@@ -668,16 +698,16 @@ static void hermit_test_prepare(struct kunit *test)
 	/* The first store finds its chunk there, and has the next one allocated. */
 	fake_store_one(test, 5 * HERMIT_CLUSTER_PAGES, 0x42);
 	KUNIT_EXPECT_NOT_NULL(test, fake.slot[0]);
-	flush_work(&area->ahead_work);
+	fake_settle(area);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 2);
 	fake_load_one(test, 5 * HERMIT_CLUSTER_PAGES, 0x42);
 	hermit_invalidate(FAKE_TYPE, 0, FAKE_PAGES);
-	flush_work(&area->trim_work);
+	fake_settle(area);
 
 	/* Bound already: prepare leaves the area alone. */
 	KUNIT_EXPECT_FALSE(test, hermit_area_prepare(area));
-	KUNIT_EXPECT_EQ(test, fake.chunks, 1);
+	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
 
 	fake_area_down(test, before, was_enabled);
 }

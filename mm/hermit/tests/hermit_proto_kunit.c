@@ -11,7 +11,7 @@
 
 #include "../../../drivers/infiniband/ulp/hermit/hermit_proto.h"
 
-#define CHUNK_BYTES	(64ULL << 20)
+#define CHUNK_BYTES	HERMIT_PROTO_CHUNK_BYTES
 
 static void proto_encode(struct kunit *test)
 {

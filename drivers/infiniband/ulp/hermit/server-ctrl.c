@@ -98,7 +98,9 @@ static struct hsrv_chunk *hsrv_chunk_create(struct hsrv_client *client,
 	struct hsrv_conn *conn = hsrv_reg_conn(client);
 	struct ib_device *dev = client->dev;
 	unsigned int max_sg = dev->attrs.max_fast_reg_page_list_len;
-	unsigned int order = min_t(unsigned int, 9, MAX_PAGE_ORDER);
+	/* 2 MiB is order 9 with 4 KiB pages, less with larger ones. */
+	unsigned int order = min3(9U, (unsigned int)MAX_PAGE_ORDER,
+				  (unsigned int)ilog2(HSRV_CHUNK_BYTES >> PAGE_SHIFT));
 	const struct ib_send_wr *bad;
 	struct ib_reg_wr wr = {};
 	struct scatterlist *sg;
@@ -208,6 +210,7 @@ static void hsrv_client_free_chunks(struct hsrv_client *client)
 	xa_for_each(&client->chunks, key, c) {
 		xa_erase(&client->chunks, key);
 		hsrv_chunk_free(client, c);
+		cond_resched();
 	}
 }
 
