@@ -24,11 +24,13 @@
 #   rdma_client.sh fill [MIB]          the verified workload, pages to the
 #                                      server (or to the disk, where it
 #                                      refuses them); the swap area stays on
-#   rdma_client.sh trim [MIB]          MIB (default 128) of pages to the
+#   rdma_client.sh trim [MIB [SWAP_MIB]]
+#                                      MIB (default 128) of pages to the
 #                                      server beside 8 MiB kept there, the
 #                                      first workload killed: the chunks
 #                                      no longer needed go back before
-#                                      swapoff; the 8 MiB verified
+#                                      swapoff; the 8 MiB verified (swap
+#                                      area of SWAP_MIB, default 512)
 #   rdma_client.sh off                 swapoff; prints chunks and FREEs
 #                                      deferred and pending
 #   rdma_client.sh cut [writes|prefetches]
@@ -262,6 +264,7 @@ fill)
 	;;
 trim)
 	mib=${2:-128}
+	[ -n "${3:-}" ] && SWAP_KIB=$(($3 << 10))
 	dir=/run/hermit/trim
 	rm -rf $dir
 	mkdir -p $dir/keep $dir/big
@@ -324,7 +327,7 @@ trim)
 	[ $rc -eq 0 ] || fail "the workload kept remote failed its verification (exit $rc)"
 	swapoff "$SWAPDEV" || fail "swapoff failed"
 	echo 0 >$H/enabled
-	echo "result: $held pages held, in $peak chunks; after the exit $kept pages held, in $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff; the pages kept remote verified"
+	echo "result: $((SWAP_KIB >> 10)) MiB swap area; $held pages held, in $peak chunks; after the exit $kept pages held, in $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff; the pages kept remote verified"
 	;;
 cut)
 	# The RDMA device goes (and comes back) while stores (cut writes) or
