@@ -7,8 +7,8 @@
  * lowest free place, so that an index inside a chunk may hold another swap
  * slot's page after the core has invalidated it. A backend provides room
  * for a chunk the first time one of its indices is stored (or, with
- * hermit.chunk_ahead, the first chunk when Hermit is enabled and any other
- * at the first store into the chunk before it), and then
+ * hermit.chunk_ahead, before: the first chunk when Hermit is enabled, and
+ * the next free one whenever a store takes the one before), and then
  * writes folios and reads single pages at an index inside a chunk; writes
  * complete asynchronously. Which indices hold what is the core's business:
  * a backend is never asked to load one it did not store.
@@ -31,7 +31,7 @@ struct page;
  * log2 of the pages in a chunk: 2 MiB whatever the page size (512 pages of
  * 4 KiB, 32 of 64 KiB), so that a memory server grants the same chunks to
  * clients of every architecture, and the memory it lends a client exceeds
- * the pages held by a few chunks at most (see hermit_place()).
+ * the pages held by a few chunks at most (see hermit_spare()).
  */
 #define HERMIT_CHUNK_SHIFT	(21 - PAGE_SHIFT)
 #define HERMIT_CHUNK_PAGES	BIT(HERMIT_CHUNK_SHIFT)

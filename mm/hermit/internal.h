@@ -34,10 +34,10 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
 
 /*
  * Slots are placed in the backend a cluster at a time: HERMIT_CLUSTER_PAGES
- * aligned slots, one chunk. A chunk of 2 MiB is no more than Linux's swap
- * cluster (512 slots), so a folio swapped out whole never straddles one,
- * unless it is larger than a chunk (a PMD's worth with pages above 4 KiB:
- * such a folio goes to the swap device).
+ * aligned slots, one chunk. The slots of a large folio are aligned to its
+ * size, so a folio no larger than a chunk (2 MiB: a PMD's worth with 4 KiB
+ * pages) never straddles one; a larger one (a PMD's worth with larger
+ * pages) goes to the swap device.
  */
 #define HERMIT_CLUSTER_SHIFT	HERMIT_CHUNK_SHIFT
 #define HERMIT_CLUSTER_PAGES	HERMIT_CHUNK_PAGES

@@ -38,13 +38,12 @@ static bool hermit_used;
 #define MODULE_PARAM_PREFIX "hermit."
 
 /*
- * Allocate the chunk after the one stores are filling, from a worker, at
- * the first store into it, so that its grant (a round trip to a memory
- * server, which zeroes and registers 2 MiB) is not waited for in reclaim.
- * The backend space fills its chunks in ascending order (see
- * hermit_place()). The worker holds the area's lock while it allocates: a
- * store that needs another new chunk meanwhile waits for both. An area's
- * first chunk is allocated the same way when Hermit is enabled (see
+ * Allocate the spare chunk, the one the next cluster placed takes, from a
+ * worker, so that its grant (a round trip to a memory server, which zeroes
+ * and registers 2 MiB) is not waited for in reclaim (see hermit_spare()).
+ * The worker holds the area's lock while it allocates: a store that needs
+ * another new chunk meanwhile waits for both. An area's first chunk is
+ * allocated the same way when Hermit is enabled (see
  * hermit_areas_prepare()).
  */
 static bool hermit_chunk_ahead = true;
@@ -132,34 +131,42 @@ static struct hermit_backend *hermit_area_backend(struct hermit_area *area)
 }
 
 /*
- * The cookie of @chunk, allocated on first use; *@new (when not NULL) says
- * whether it was allocated now.
+ * hermit_area_chunk() with the area's lock held: *@new is set when the
+ * chunk was allocated now.
  */
-static void *hermit_area_chunk(struct hermit_area *area,
-			       struct hermit_backend *b, unsigned long chunk,
-			       bool *new)
+static void *hermit_area_chunk_locked(struct hermit_area *area,
+				      struct hermit_backend *b,
+				      unsigned long chunk, bool *new)
 {
-	/* Pairs with the release below: the chunk is set up when seen. */
-	void *c = smp_load_acquire(&area->chunks[chunk]);
+	void *c = area->chunks[chunk];
 
-	if (new)
-		*new = false;
+	lockdep_assert_held(&area->lock);
+	if (c)
+		return c;
+	c = b->ops->chunk_alloc(area->type, chunk);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	if (!IS_ERR(c)) {
+		__set_bit(chunk, area->chunk_set);
+		/* Publish after the backend has set the chunk up. */
+		smp_store_release(&area->chunks[chunk], c);
+		*new = true;
+	}
+	return c;
+}
+
+/* The cookie of @chunk, allocated on first use. */
+static void *hermit_area_chunk(struct hermit_area *area,
+			       struct hermit_backend *b, unsigned long chunk)
+{
+	/* Pairs with the release above: the chunk is set up when seen. */
+	void *c = smp_load_acquire(&area->chunks[chunk]);
+	bool new = false;
+
 	if (c)
 		return c;
 	mutex_lock(&area->lock);
-	c = area->chunks[chunk];
-	if (!c) {
-		c = b->ops->chunk_alloc(area->type, chunk);
-		if (!c) {
-			c = ERR_PTR(-ENOMEM);
-		} else if (!IS_ERR(c)) {
-			__set_bit(chunk, area->chunk_set);
-			/* Publish after the backend has set the chunk up. */
-			smp_store_release(&area->chunks[chunk], c);
-			if (new)
-				*new = true;
-		}
-	}
+	c = hermit_area_chunk_locked(area, b, chunk, &new);
 	mutex_unlock(&area->lock);
 	return c;
 }
@@ -198,8 +205,11 @@ static bool hermit_spare_kept(struct hermit_area *area, unsigned long c)
 	       c == find_next_zero_bit(area->bcl_used, area->nr_clusters, spare + 1);
 }
 
-/* @nr slots from @offset on (one swap cluster) are being stored. */
-static void hermit_cl_get(struct hermit_area *area, unsigned long offset, long nr)
+/*
+ * @nr slots from @offset on (one swap cluster) are being stored. Returns
+ * whether they took the spare and the next one is not allocated.
+ */
+static bool hermit_cl_get(struct hermit_area *area, unsigned long offset, long nr)
 {
 	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, bcl, flags;
 	bool ahead = false;
@@ -217,8 +227,7 @@ static void hermit_cl_get(struct hermit_area *area, unsigned long offset, long n
 	}
 	area->cl_used[cl] += nr;
 	spin_unlock_irqrestore(&area->cl_lock, flags);
-	if (ahead && READ_ONCE(hermit_chunk_ahead))
-		queue_work(system_unbound_wq, &area->ahead_work);
+	return ahead;
 }
 
 /*
@@ -268,20 +277,21 @@ static void *hermit_slot_chunk(struct hermit_area *area, unsigned long offset,
 
 /*
  * Allocate the spare chunk unless it is there. Queued when a store took
- * the spare (the backend is bound), or by hermit_areas_prepare() (the area
- * binds to the selected backend here unless a store did first; nothing is
- * placed, so the spare is the first chunk); the backend's chunk_alloc
- * keeps itself out of reclaim. A failure is not retried: the chunk's
- * first store allocates it (or is refused) as without this. A store may
- * take the spare meanwhile: the worker then allocates the next one, or a
- * chunk the trim gives back.
+ * the spare and had its own chunk (the backend is bound), or by
+ * hermit_areas_prepare() (the area binds to the selected backend here
+ * unless a store did first; nothing is placed, so the spare is the first
+ * chunk); the backend's chunk_alloc keeps itself out of reclaim. A failure
+ * is not retried: the chunk's first store allocates it (or is refused) as
+ * without this. The spare is found under the area's lock, which the trim
+ * takes too: a cluster that empties meanwhile queues a trim, which runs
+ * after this and gives back what is no longer kept.
  */
 static void hermit_area_ahead_work(struct work_struct *work)
 {
 	struct hermit_area *area = container_of(work, struct hermit_area, ahead_work);
 	struct hermit_backend *b = READ_ONCE(area->backend);
 	unsigned long spare, flags;
-	bool new;
+	bool new = false;
 
 	if (!b) {
 		if (!READ_ONCE(hermit_enabled))
@@ -290,12 +300,13 @@ static void hermit_area_ahead_work(struct work_struct *work)
 		if (!b)
 			return;
 	}
+	mutex_lock(&area->lock);
 	spin_lock_irqsave(&area->cl_lock, flags);
 	spare = hermit_spare(area);
 	spin_unlock_irqrestore(&area->cl_lock, flags);
-	if (spare >= area->nr_chunks)
-		return;
-	hermit_area_chunk(area, b, spare, &new);
+	if (spare < area->nr_chunks)
+		hermit_area_chunk_locked(area, b, spare, &new);
+	mutex_unlock(&area->lock);
 	if (new)
 		atomic_long_inc(&hermit_chunks_ahead);
 }
@@ -361,7 +372,10 @@ static void hermit_area_trim_work(struct work_struct *work)
 		return;
 	noio = memalloc_noio_save();
 	mutex_lock(&area->lock);
-	/* A chunk is a cluster: those allocated without one placed, at a glance. */
+	/*
+	 * A chunk is a cluster: those allocated without one placed. bcl_used
+	 * is read without cl_lock here, as a hint: checked again under it.
+	 */
 	for_each_andnot_bit(c, area->chunk_set, area->bcl_used, area->nr_chunks) {
 		spin_lock_irqsave(&area->cl_lock, flags);
 		if (test_bit(c, area->bcl_used) || hermit_spare_kept(area, c)) {
@@ -496,6 +510,7 @@ bool hermit_store(struct folio *folio)
 	struct hermit_backend *b;
 	unsigned long place;
 	void *chunk;
+	bool ahead;
 	int err;
 
 	VM_WARN_ON_ONCE(!folio_test_locked(folio));
@@ -526,14 +541,17 @@ bool hermit_store(struct folio *folio)
 	 * From here until the write is over or given up, these slots keep
 	 * their cluster placed; a held slot's own count is given up below.
 	 */
-	hermit_cl_get(area, offset, nr);
+	ahead = hermit_cl_get(area, offset, nr);
 	place = hermit_place(area, offset);
-	chunk = hermit_area_chunk(area, b, hermit_chunk_of(place), NULL);
+	chunk = hermit_area_chunk(area, b, hermit_chunk_of(place));
 	if (IS_ERR(chunk)) {
 		hermit_cl_put(area, offset, nr);
 		reason = hermit_refusal(PTR_ERR(chunk));
 		goto refuse;
 	}
+	/* Only once this chunk was had: a refused one is the spare again. */
+	if (ahead && READ_ONCE(hermit_chunk_ahead))
+		queue_work(system_unbound_wq, &area->ahead_work);
 	/*
 	 * The backend's copy of these slots, if any, is overwritten from now
 	 * on: not held until the write has completed. Nobody reads the slots

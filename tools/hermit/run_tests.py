@@ -792,15 +792,17 @@ def t_rdma_store(ctx):
     expect(n and int(n.group(1)) > 8, f"stores are not asynchronous: {line!r}")
     # Reclaim's passes go out in batches: fewer doorbells than writes.
     expect(int(n.group(3)) < int(n.group(2)) * 3 // 4, f"writes are not batched: {line!r}")
-    # Every chunk is granted ahead of its first store (chunk_ahead): the
+    # Chunks are granted ahead of their first store (chunk_ahead): the
     # first when Hermit is enabled, each next spare when a store takes the
-    # one before. (Chunks go back as the pages held shrink and are
+    # one before. Two CPUs that start a cluster at once may find one spare
+    # for both: the second store asks for its chunk itself, so a few may
+    # not be ahead. (Chunks go back as the pages held shrink and are
     # granted again: what the server lends at once, against the pages
     # held, is the trim test's.)
     g = re.search(r"(\d+) chunks granted, (\d+) of them ahead", line)
-    expect(g and int(g.group(1)) >= 1, f"no chunk granted: {line!r}")
-    expect(int(g.group(2)) == int(g.group(1)),
-           f"a store waited for a chunk to be granted: {line!r}")
+    expect(g and int(g.group(1)) >= 4, f"too few chunks granted: {line!r}")
+    expect(int(g.group(2)) >= int(g.group(1)) - 2,
+           f"stores waited for chunks to be granted: {line!r}")
     rdma_server(ctx, "expect", "chunk_allocs", str(a0 + 1))
     rdma_server(ctx, "expect", "chunk_frees", str(a0 + 1))
     # The client reports its counts in its next ping (every 5 s).
