@@ -320,6 +320,7 @@ trim)
 	done
 	fd=$(($(cstat frees_deferred) - fd0))
 	kept=$(cat $H/pages_held)
+	placed=$(cat $H/clusters_used)
 	touch $dir/keep/go
 	wait $keep
 	rc=$?
@@ -327,7 +328,7 @@ trim)
 	[ $rc -eq 0 ] || fail "the workload kept remote failed its verification (exit $rc)"
 	swapoff "$SWAPDEV" || fail "swapoff failed"
 	echo 0 >$H/enabled
-	echo "result: $((SWAP_KIB >> 10)) MiB swap area; $held pages held, in $peak chunks; after the exit $kept pages held, in $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff; the pages kept remote verified"
+	echo "result: $((SWAP_KIB >> 10)) MiB swap area; $held pages held, in $peak chunks; after the exit $kept pages held, in $placed clusters and $after chunks, $ret given back before swapoff ($fd FREEs deferred); $(cstat chunks) after swapoff; the pages kept remote verified"
 	;;
 cut)
 	# The RDMA device goes (and comes back) while stores (cut writes) or
