@@ -147,8 +147,14 @@ class Node:
         # marks the TSC unstable, and the static keys that flips are patched
         # with int3 while other vCPUs run, which TCG can trip over
         # ("Oops: int3" in sched_clock_cpu, seen killing a node mid-run).
+        # no5lvl, for the KASAN kernel (HERMIT_DEBUG=1) only: with TCG's
+        # 5-level paging, an interrupt while identify_cpu() rebuilds the
+        # boot CPU's features makes KASAN see the 5-level direct map as a
+        # wild address ("wild-memory-access in do_raw_spin_lock", before
+        # Hermit starts), which turns lockdep off for the whole run.
+        debug = " no5lvl" if os.environ.get("HERMIT_DEBUG") == "1" else ""
         append = (f"console=ttyS0 root=/dev/vda rw init=/sbin/hermit-init "
-                  f"tsc=reliable panic=-1 hvm.node={self.name} hvm.ip={ips} "
+                  f"tsc=reliable panic=-1 hvm.node={self.name} hvm.ip={ips}{debug} "
                   f"{self.cmdline}").strip()
         nics = []
         for i, link in enumerate(self.links):
