@@ -33,19 +33,12 @@ static inline unsigned long hermit_nr_chunks(unsigned long nr_pages)
 }
 
 /*
- * Slots are placed in the backend a cluster at a time: HERMIT_CLUSTER_PAGES
- * aligned slots, one chunk. The slots of a large folio are aligned to its
- * size, so a folio no larger than a chunk (2 MiB: a PMD's worth with 4 KiB
- * pages) never straddles one; a larger one (a PMD's worth with larger
- * pages) goes to the swap device.
+ * Slots are placed in the backend a swap cluster at a time: a chunk of
+ * HERMIT_CHUNK_PAGES aligned slots. The slots of a large folio are aligned
+ * to its size, so a folio no larger than a chunk (2 MiB: a PMD's worth
+ * with 4 KiB pages) never straddles one; a larger one (a PMD's worth with
+ * larger pages) goes to the swap device.
  */
-#define HERMIT_CLUSTER_SHIFT	HERMIT_CHUNK_SHIFT
-#define HERMIT_CLUSTER_PAGES	HERMIT_CHUNK_PAGES
-
-static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
-{
-	return DIV_ROUND_UP(nr_pages, HERMIT_CLUSTER_PAGES);
-}
 
 /**
  * struct hermit_area - Hermit's state of one swap area (swap type)
@@ -64,12 +57,13 @@ static inline unsigned long hermit_nr_clusters(unsigned long nr_pages)
  * @nr_chunks: Entries in @chunks.
  * @chunk_set: One bit per chunk: set while it has a cookie in @chunks.
  *	Changed under @lock.
- * @cl_used: Per swap cluster: its slots that the backend holds or that
- *	are being stored.
- * @cl_place: Per swap cluster with @cl_used non-zero: the backend cluster
- *	(the cluster of the chunked backend space) its slots are placed in.
- * @bcl_used: One bit per backend cluster: placed under a swap cluster.
- * @nr_clusters: Entries in @cl_used and @cl_place, bits in @bcl_used.
+ * @cl_used: Per swap cluster (a chunk's worth of slots of the area): its
+ *	slots that the backend holds or that are being stored; @nr_chunks
+ *	entries.
+ * @cl_place: Per swap cluster with @cl_used non-zero: the chunk of the
+ *	backend space its slots are placed in.
+ * @bcl_used: One bit per chunk of the backend space: placed under a swap
+ *	cluster.
  * @cl_lock: Serialises @cl_used, @cl_place and @bcl_used. A @cl_place
  *	entry is read without it by whoever keeps @cl_used from reaching 0:
  *	a store in flight, or a slot's @remote bit.
@@ -92,7 +86,6 @@ struct hermit_area {
 	unsigned int *cl_used;
 	unsigned int *cl_place;
 	unsigned long *bcl_used;
-	unsigned long nr_clusters;
 	spinlock_t cl_lock;	/* cl_used, cl_place, bcl_used */
 	struct hermit_backend *backend;
 	struct mutex lock;	/* binding and chunk allocation */

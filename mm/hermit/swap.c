@@ -189,11 +189,11 @@ static void *hermit_area_chunk(struct hermit_area *area,
  * cluster before the cluster is placed anew.
  */
 
-/* The spare chunk; the area's nr_chunks when every cluster is placed. */
+/* The spare chunk; the area's nr_chunks when every chunk is placed. */
 static unsigned long hermit_spare(struct hermit_area *area)
 {
 	lockdep_assert_held(&area->cl_lock);
-	return find_first_zero_bit(area->bcl_used, area->nr_clusters);
+	return find_first_zero_bit(area->bcl_used, area->nr_chunks);
 }
 
 /* Whether chunk @c is the spare or the free one after it. */
@@ -202,7 +202,7 @@ static bool hermit_spare_kept(struct hermit_area *area, unsigned long c)
 	unsigned long spare = hermit_spare(area);
 
 	return c == spare ||
-	       c == find_next_zero_bit(area->bcl_used, area->nr_clusters, spare + 1);
+	       c == find_next_zero_bit(area->bcl_used, area->nr_chunks, spare + 1);
 }
 
 /*
@@ -211,7 +211,7 @@ static bool hermit_spare_kept(struct hermit_area *area, unsigned long c)
  */
 static bool hermit_cl_get(struct hermit_area *area, unsigned long offset, long nr)
 {
-	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, bcl, flags;
+	unsigned long cl = offset >> HERMIT_CHUNK_SHIFT, bcl, flags;
 	bool ahead = false;
 
 	spin_lock_irqsave(&area->cl_lock, flags);
@@ -222,8 +222,8 @@ static bool hermit_cl_get(struct hermit_area *area, unsigned long offset, long n
 		WRITE_ONCE(area->cl_place[cl], bcl);
 		atomic_long_inc(&hermit_clusters_used);
 		/* The spare was taken: have the next one allocated. */
-		bcl = hermit_spare(area);
-		ahead = bcl < area->nr_clusters && !READ_ONCE(area->chunks[bcl]);
+		bcl = find_next_zero_bit(area->bcl_used, area->nr_chunks, bcl + 1);
+		ahead = bcl < area->nr_chunks && !READ_ONCE(area->chunks[bcl]);
 	}
 	area->cl_used[cl] += nr;
 	spin_unlock_irqrestore(&area->cl_lock, flags);
@@ -237,7 +237,7 @@ static bool hermit_cl_get(struct hermit_area *area, unsigned long offset, long n
  */
 static void hermit_cl_put(struct hermit_area *area, unsigned long offset, long nr)
 {
-	unsigned long cl = offset >> HERMIT_CLUSTER_SHIFT, flags;
+	unsigned long cl = offset >> HERMIT_CHUNK_SHIFT, flags;
 	bool trim = false;
 
 	spin_lock_irqsave(&area->cl_lock, flags);
@@ -260,9 +260,9 @@ static void hermit_cl_put(struct hermit_area *area, unsigned long offset, long n
  */
 static unsigned long hermit_place(struct hermit_area *area, unsigned long offset)
 {
-	unsigned long bcl = READ_ONCE(area->cl_place[offset >> HERMIT_CLUSTER_SHIFT]);
+	unsigned long bcl = READ_ONCE(area->cl_place[offset >> HERMIT_CHUNK_SHIFT]);
 
-	return (bcl << HERMIT_CLUSTER_SHIFT) | (offset & (HERMIT_CLUSTER_PAGES - 1));
+	return (bcl << HERMIT_CHUNK_SHIFT) | (offset & (HERMIT_CHUNK_PAGES - 1));
 }
 
 /* The backend's cookie of the chunk slot @offset is placed in, and its *@index there. */
@@ -532,8 +532,8 @@ bool hermit_store(struct folio *folio)
 	 * goes to the device. Swap slots of a large folio are aligned to its
 	 * size, so a smaller one never straddles a chunk.
 	 */
-	if (nr > HERMIT_CLUSTER_PAGES ||
-	    WARN_ON_ONCE((offset ^ (offset + nr - 1)) >> HERMIT_CLUSTER_SHIFT)) {
+	if (nr > HERMIT_CHUNK_PAGES ||
+	    WARN_ON_ONCE((offset ^ (offset + nr - 1)) >> HERMIT_CHUNK_SHIFT)) {
 		reason = HERMIT_REFUSED_ERROR;
 		goto refuse;
 	}
@@ -879,7 +879,6 @@ int hermit_swapon(int type, unsigned long nr_pages)
 	area->type = type;
 	area->nr_pages = nr_pages;
 	area->nr_chunks = hermit_nr_chunks(nr_pages);
-	area->nr_clusters = hermit_nr_clusters(nr_pages);
 	mutex_init(&area->lock);
 	spin_lock_init(&area->cl_lock);
 	atomic_long_set(&area->held, 0);
@@ -888,9 +887,9 @@ int hermit_swapon(int type, unsigned long nr_pages)
 	area->remote = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->prefetched = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long), GFP_KERNEL);
 	area->chunks = kvcalloc(area->nr_chunks, sizeof(void *), GFP_KERNEL);
-	area->cl_used = kvcalloc(area->nr_clusters, sizeof(int), GFP_KERNEL);
-	area->cl_place = kvcalloc(area->nr_clusters, sizeof(int), GFP_KERNEL);
-	area->bcl_used = kvcalloc(BITS_TO_LONGS(area->nr_clusters), sizeof(long),
+	area->cl_used = kvcalloc(area->nr_chunks, sizeof(int), GFP_KERNEL);
+	area->cl_place = kvcalloc(area->nr_chunks, sizeof(int), GFP_KERNEL);
+	area->bcl_used = kvcalloc(BITS_TO_LONGS(area->nr_chunks), sizeof(long),
 				  GFP_KERNEL);
 	area->chunk_set = kvcalloc(BITS_TO_LONGS(area->nr_chunks), sizeof(long),
 				   GFP_KERNEL);

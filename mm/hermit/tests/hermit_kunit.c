@@ -527,7 +527,7 @@ static void fake_settle(struct hermit_area *area)
  */
 static void hermit_test_placement(struct kunit *test)
 {
-	const unsigned long cl = HERMIT_CLUSTER_PAGES;
+	const unsigned long cl = HERMIT_CHUNK_PAGES;
 	long used0 = atomic_long_read(&hermit_clusters_used);
 	long ahead0 = atomic_long_read(&hermit_chunks_ahead);
 	long returned0 = atomic_long_read(&hermit_chunks_returned);
@@ -696,12 +696,12 @@ static void hermit_test_prepare(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, area->chunks[0]);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 1);
 	/* The first store finds its chunk there, and has the next one allocated. */
-	fake_store_one(test, 5 * HERMIT_CLUSTER_PAGES, 0x42);
+	fake_store_one(test, 5 * HERMIT_CHUNK_PAGES, 0x42);
 	KUNIT_EXPECT_NOT_NULL(test, fake.slot[0]);
 	fake_settle(area);
 	KUNIT_EXPECT_EQ(test, fake.chunks, 2);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&hermit_chunks_ahead), ahead0 + 2);
-	fake_load_one(test, 5 * HERMIT_CLUSTER_PAGES, 0x42);
+	fake_load_one(test, 5 * HERMIT_CHUNK_PAGES, 0x42);
 	hermit_invalidate(FAKE_TYPE, 0, FAKE_PAGES);
 	fake_settle(area);
 
