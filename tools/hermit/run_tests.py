@@ -439,11 +439,12 @@ def t_deb(ctx):
     ctx.note(f"{debs['version']}: {sizes}; {len(kos)} modules; {debs['seconds']:.0f} s")
 
 
-@test("kunit: mm/hermit under UML")
+@test("kunit: mm/hermit and the RDMA protocol under UML")
 def t_kunit(ctx):
     src = os.path.join(BUILD, "linux")
     r = sh_progress([sys.executable, "tools/testing/kunit/kunit.py", "run",
-                     "--kunitconfig=mm/hermit/tests", f"--build_dir={BUILD}/kunit",
+                     "--kunitconfig=mm/hermit/tests",
+                     "--kunitconfig=drivers/infiniband/ulp/hermit", f"--build_dir={BUILD}/kunit",
                      f"--jobs={os.cpu_count()}", "--make_options", "CC=ccache gcc",
                      "--timeout", "300"], "kunit", timeout=1500, cwd=src)
     summary = [line for line in r.stdout.splitlines() if "Testing complete" in line]

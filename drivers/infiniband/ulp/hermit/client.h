@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Hermit RDMA client: what its parts share. client.c holds the connection
- * and the control path, client-io.c the data path (the backend's ops),
- * client-knobs.c the knobs and statistics; client.c describes the design.
+ * and its queues, client-ctrl.c the control path (handshake, grants, FREEs,
+ * PINGs), client-io.c the data path (the backend's ops), client-knobs.c the
+ * knobs and statistics; client.c describes the design.
  */
 #ifndef _HERMIT_CLIENT_H
 #define _HERMIT_CLIENT_H
@@ -187,11 +188,18 @@ static inline struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)
 	return &hrc.queues[(cpu % READ_ONCE(hrc.nr_sets)) * 3 + kind - 1];
 }
 
-/* client.c: the connection and the control path */
+/* client.c: the connection and its queues */
 void hrc_conn_error(void);
+void hrc_queue_kill(struct hrc_queue *q);
+
+/* client-ctrl.c: the control path */
+int hrc_hello(bool *resumed);
 int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply);
 bool hrc_chunk_current(struct hrc_chunk *c);
 int hrc_chunk_grant(struct hrc_chunk *c);
+void hrc_ping_work(struct work_struct *work);
+void hrc_drop_pending_frees(void);
+void hrc_fault_inject_init(struct dentry *dir);
 
 /* client-io.c: the data path */
 extern struct hermit_backend hrc_backend;

@@ -2,14 +2,14 @@
 /*
  * KUnit tests for the Hermit RDMA wire protocol: encoding, and the checks
  * the memory server and the client apply to every message they receive.
- * The protocol header needs no RDMA stack, so these run under UML.
+ * The protocol header needs no RDMA device, so these run under UML.
  *
- * ./tools/testing/kunit/kunit.py run --kunitconfig=mm/hermit/tests
+ * ./tools/testing/kunit/kunit.py run --kunitconfig=drivers/infiniband/ulp/hermit
  */
 
 #include <kunit/test.h>
 
-#include "../../../drivers/infiniband/ulp/hermit/hermit_proto.h"
+#include "hermit_proto.h"
 
 #define CHUNK_BYTES	HERMIT_PROTO_CHUNK_BYTES
 
