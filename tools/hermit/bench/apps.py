@@ -23,8 +23,14 @@ memory.high is the default because under memory.max the slow tiers of
 this cluster are OOM-killed (sort at 50 % on NVMe-oF/RDMA was). The application
 runs on CPU 0; CPU 1 has the offload thread and the load generator.
 Applications: sort (sort_bench: generate, sort in two threads, merge,
-check; the metric is its runtime) and redis (redis-server holding 4 KiB
-values, then redis-benchmark GETs of random keys: throughput, p50, p99).
+check; the metric is its runtime), redis (redis-server holding 4 KiB
+values, then redis-benchmark GETs of random keys: throughput, p50, p99),
+memcached (memcached holding 4 KiB values, then mc_load's 90 % GET / 10 %
+SET of Zipf-popular keys, each value checked: throughput, p50, p99,
+p99.9) and faas (faas_bench: 8 functions, each a process in a memory
+cgroup of its own below the limited one, started cold, then invoked warm
+with a skew: cold and warm latency; the metric is the time of the warm
+invocations).
 
 Every run is repeated (default 3 times) and the table shows the median with
 the spread (min-max). Performance is normalized to the local run: runtime
@@ -35,8 +41,9 @@ invalid: shown as such, left out of the medians and the plots.
 
 Output in build/bench/apps/: apps.md (the table), apps.csv (every run),
 apps-perf.png (normalized performance against the local fraction, one
-line per tier, a panel per application) and apps-redis-latency.png (redis
-p50 and p99 per tier and fraction). --quick: one run, 50 % only, small
+line per tier, a panel per application) and apps-APP-latency.png for
+redis (p50, p99), memcached (p50, p99, p99.9) and faas (warm p50, p99)
+per tier and fraction. --quick: one run, 50 % only, small
 sizes. Numbers come from QEMU/TCG guests: compare the tiers with each
 other, not with real hardware.
 """
@@ -57,10 +64,18 @@ TIERS = ("hermit-rdma", "fastswap", "nvmeof-rdma", "zram-lz4", "disk")
 EXTRA = ("hermit-dram",)
 HERMIT_TIERS = ("hermit-rdma", "fastswap", "hermit-dram")
 APPS = {"sort": {"size": 16, "quick": 8, "metric": "seconds", "higher": False},
-        "redis": {"size": 16, "quick": 8, "metric": "rps", "higher": True}}
+        "redis": {"size": 16, "quick": 8, "metric": "rps", "higher": True},
+        "memcached": {"size": 16, "quick": 8, "metric": "rps", "higher": True},
+        "faas": {"size": 16, "quick": 8, "metric": "seconds", "higher": False}}
+# The latency percentiles of an application: (column, label), for the
+# table's p50 and p99 columns and its latency plot.
+LATENCY = {"redis": (("p50_ms", "p50"), ("p99_ms", "p99")),
+           "memcached": (("p50_ms", "p50"), ("p99_ms", "p99"), ("p999_ms", "p99.9")),
+           "faas": (("warm_p50_ms", "warm p50"), ("warm_p99_ms", "warm p99"))}
 SYSTEM_PYTHON = "/usr/bin/python3"
-FIELDS = ("seconds", "rps", "p50_ms", "p99_ms", "max_ms", "peak_kib",
-          "stored", "pswpout", "store_failed")
+FIELDS = ("seconds", "rps", "p50_ms", "p99_ms", "p999_ms", "max_ms", "misses",
+          "cold_p50_ms", "cold_max_ms", "warm_p50_ms", "warm_p99_ms", "warm_max_ms",
+          "peak_kib", "stored", "pswpout", "store_failed")
 
 
 def placement(tier, v):
@@ -118,26 +133,31 @@ def plots(out_dir, apps, tiers, fracs, norm, lat):
     paths.append(os.path.join(out_dir, "apps-perf.png"))
     fig.savefig(paths[-1], dpi=100)
     plt.close(fig)
-    if "redis" in apps:
+    for app in (x for x in apps if x in LATENCY):
         fig, ax = plt.subplots(figsize=(7, 4))
+        colors = ("tab:blue", "tab:red", "tab:purple")
         x = 0
         ticks = []
         for p in fracs:
             for tier in tiers:
-                v = lat.get((tier, p))
+                v = lat.get((app, tier, p))
                 if v:
-                    ax.bar(x, v[1], color="tab:red", label="p99" if x == 0 else None)
-                    ax.bar(x, v[0], color="tab:blue", label="p50" if x == 0 else None)
+                    # Tallest first, so that each shorter bar shows in front.
+                    for i in reversed(range(len(v))):
+                        ax.bar(x, v[i], color=colors[i],
+                               label=LATENCY[app][i][1] if not ticks else None)
                     ticks.append((x, f"{tier}\n{p}%"))
                     x += 1
             x += 1
         ax.set_xticks([t for t, _ in ticks], [s for _, s in ticks], fontsize="x-small",
                       rotation=60)
-        ax.set_ylabel("GET latency, ms")
-        ax.set_title("redis: p50 and p99 by tier and local fraction")
+        ax.set_yscale("log")
+        ax.set_ylabel("latency, ms (log)")
+        ax.set_title(f"{app}: " + ", ".join(label for _, label in LATENCY[app]) +
+                     " by tier and local fraction")
         ax.legend()
         fig.tight_layout()
-        paths.append(os.path.join(out_dir, "apps-redis-latency.png"))
+        paths.append(os.path.join(out_dir, f"apps-{app}-latency.png"))
         fig.savefig(paths[-1], dpi=100)
         plt.close(fig)
     return paths
@@ -243,17 +263,18 @@ def main():
                     for t in ([tier] if tier != "local" else tiers):
                         if perf is not None:
                             norm[(app, t, pct)] = perf
-                if app == "redis" and tier != "local":
-                    lat[(tier, pct)] = (statistics.median(float(v["p50_ms"]) for v in vals),
-                                        statistics.median(float(v["p99_ms"]) for v in vals))
+                if app in LATENCY and tier != "local":
+                    lat[(app, tier, pct)] = [statistics.median(float(v[k]) for v in vals)
+                                             for k, _ in LATENCY[app]]
 
                 def col(k):
                     return cell([float(v[k]) for v in vals if k in v])
-                redis = app == "redis"
+                p50, p99 = (LATENCY[app][0][0], LATENCY[app][1][0]) if app in LATENCY \
+                    else (None, None)
                 md.append(" | ".join([
                     f"| {app}", tier, str(pct), f"{m} {cell(ms)}",
-                    f"{perf:.2f}" if perf is not None else "-",
-                    col("p50_ms") if redis else "-", col("p99_ms") if redis else "-",
+                    "-" if perf is None else f"{perf:.2f}" if perf >= 0.1 else f"{perf:.3f}",
+                    col(p50) if p50 else "-", col(p99) if p99 else "-",
                     cell([int(v["peak_kib"]) // 1024 for v in vals]),
                     col("stored"), col("pswpout"),
                     "yes" if not why else f"{len(why)} run(s) invalid: {'; '.join(why)}"])

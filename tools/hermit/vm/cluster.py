@@ -593,6 +593,7 @@ def build_selftests(src, out):
     uapi = os.path.join(src, "..", "..", "..", "..", "include", "uapi")
     for prog, libs in (("swap_workload", []), ("fault_bench", []),
                        ("zswap_stale", []), ("sort_bench", []),
+                       ("mc_load", ["-lm"]), ("faas_bench", []),
                        ("hermit_syscalls", ["-I", uapi]),
                        ("rdma_rogue", ["-lrdmacm", "-libverbs"])):
         r = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror",

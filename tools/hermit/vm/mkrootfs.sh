@@ -14,7 +14,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${HERMIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hermit}
 SUITE=bookworm
-PACKAGES=python3,cgroup-tools,util-linux,procps,time,iproute2,rdma-core,ibverbs-utils,ibverbs-providers,rdmacm-utils,perftest,stress-ng,kmod,iputils-ping,redis-server
+PACKAGES=python3,cgroup-tools,util-linux,procps,time,iproute2,rdma-core,ibverbs-utils,ibverbs-providers,rdmacm-utils,perftest,stress-ng,kmod,iputils-ping,redis-server,memcached
 IMAGE_SIZE=2G
 
 die() {
