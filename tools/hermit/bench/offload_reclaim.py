@@ -11,12 +11,14 @@ MiB (default 64) of swap_workload (sequential and random passes, every page
 checksummed), with 1 and 2 application threads pinned to CPU 0, runs in a
 cgroup v2 group whose memory.max is half, then a quarter, of its size; the
 offload thread runs on the guest's other CPU. Each row runs RUNS times
-(default 3) per mode, the order of the modes turning each run. Modes: N, Y,
+(default 3; fewer is allowed for a try, but prints no spread worth the
+name) per mode, the order of the modes turning each run. Modes: N, Y,
 and Y-noflush (offload with fs_batch_flush=N: a TLB flush per dirty page, as
 stock reclaim does). Cells are the median with the spread (min-max); N/Y is
 the median of the per-run ratios. Each row also says who reclaimed (the
 offload share), how long the application stalled (direct reclaim plus
-waiting for the threads), the TLB shootdowns its CPU received and where the
+waiting for the threads; the waits also alone), how long the offload
+threads were busy reclaiming, the TLB shootdowns its CPU received and where the
 pages went (Hermit's stored pages; pswpout), so a row that fell back to the
 disk shows. Numbers come from QEMU/TCG guests, where a TLB shootdown
 flushes the whole soft TLB of the target vCPU: compare rows with each
@@ -104,7 +106,8 @@ def main():
               f"CPU 1, fs_headroom {headroom}, {runs} runs per mode in turns; "
               "median (min-max)\n")
         print(f"{'backend':7} {'local':>5} {'thr':>3} {'mode':9} {'runtime ms':>20} "
-              f"{'N/mode':>18} {'offload%':>8} {'stall ms':>18} {'TLB IPIs':>20} "
+              f"{'N/mode':>18} {'offload%':>8} {'stall ms':>18} {'wait ms':>18} "
+              f"{'busy ms':>18} {'TLB IPIs':>20} "
               f"{'stored':>8} {'pswpout':>8}")
         for backend, local, threads, res in table:
             base = {r["run"]: r["ms"] for r in res.get("N", [])}
@@ -120,11 +123,14 @@ def main():
                       f"{cell([r['ms'] for r in rows]):>20} "
                       f"{cell(ratio, '{:.2f}') if mode != 'N' else '':>18} "
                       f"{statistics.median(share):>7.0f}% {cell(stall):>18} "
+                      f"{cell([r['wait_ms'] for r in rows]):>18} "
+                      f"{cell([r['busy_ms'] for r in rows]):>18} "
                       f"{cell([r['ipis'] for r in rows]):>20} "
                       f"{statistics.median([r['stored'] for r in rows]):>8g} "
                       f"{statistics.median([r['pswpout'] for r in rows]):>8g}")
         print("\nN/mode above 1: the mode finished sooner than without offloading. "
-              "stall: direct reclaim plus waits for the offload threads. stored: pages "
+              "stall: direct reclaim plus waits for the offload threads; wait: the waits "
+              "alone; busy: the offload threads' time reclaiming. stored: pages "
               "Hermit stored; pswpout: pages written to the swap disk instead (a row "
               "with pswpout fell back to it).")
         return 0 if ok else 1
