@@ -866,6 +866,35 @@ def t_rdma_trim(ctx):
              f"the pages held")
 
 
+@test("bench apps on two machines: the compute node runs the suite itself against "
+      "HERMIT_BENCH_SERVER (faas on hermit-rdma and zram-lz4), rows valid", True)
+def t_bench_apps_machines(ctx):
+    # What an operator runs on a real compute node, with this cluster's
+    # memory node as the other machine (its Hermit server is started).
+    ctx.cluster.share(os.path.join(TOP, "tools", "hermit"), "tools")
+    ip = ctx.cluster.node("memory").ip
+    rc, out, err = node_run(ctx, "compute", "/bin/sh", [
+        "-c", f"HERMIT_BENCH_SERVER={ip} HERMIT_SWAPDEV=/dev/vdb "
+        "SELFTESTS=/run/hermit/selftests python3 /run/hermit/tools/bench/apps.py "
+        "--quick --apps faas --tiers hermit-rdma,zram-lz4 --out /tmp/apps-machines && "
+        "cat /tmp/apps-machines/apps.csv"], 900)
+    expect(rc == 0, f"bench apps on the compute node: exit {rc}\n{(out + err)[-2500:]}")
+    lines = out.splitlines()
+    start = next((i for i, x in enumerate(lines) if x.startswith("commit,run,")), None)
+    expect(start is not None, f"no CSV in the output:\n{out[-2500:]}")
+    rows = {(x["tier"], x["local_pct"]): x for x in csv.DictReader(lines[start:])}
+    expect(set(rows) == {("local", "100"), ("hermit-rdma", "50"), ("zram-lz4", "50")},
+           f"rows {sorted(rows)}")
+    want = {"local": (False, False), "hermit-rdma": (True, False), "zram-lz4": (False, True)}
+    for (tier, pct), x in rows.items():
+        stored, pswpout = int(x["stored"]), int(x["pswpout"])
+        expect(x["valid"] == "yes" and float(x["seconds"]) > 0 and
+               (stored > 0, pswpout > 0) == want[tier],
+               f"{tier} at {pct} %: {x}")
+    ctx.note("; ".join(f"{t} {p} %: {x['seconds']} s, stored {x['stored']}, "
+                       f"pswpout {x['pswpout']}" for (t, p), x in sorted(rows.items())))
+
+
 @test("selftests: 'make install' of TARGETS=hermit, then run_kselftest.sh in a "
       "node: hermit_local passes, hermit_rdma skips without HERMIT_SERVER and "
       "passes with it", True)

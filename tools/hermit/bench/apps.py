@@ -39,20 +39,38 @@ records where its pages went (Hermit's stored pages, pswpout of a swap
 device); a row whose pages went elsewhere than its tier, or nowhere, is
 invalid: shown as such, left out of the medians and the plots.
 
-Output in build/bench/apps/: apps.md (the table), apps.csv (every run),
+Output in build/bench/apps/ (--out DIR): apps.md (the table), apps.csv (every run),
 apps-perf.png (normalized performance against the local fraction, one
 line per tier, a panel per application) and apps-APP-latency.png for
 redis (p50, p99), memcached (p50, p99, p99.9) and faas (warm p50, p99)
 per tier and fraction. --quick: one run, 50 % only, small
 sizes. Numbers come from QEMU/TCG guests: compare the tiers with each
 other, not with real hardware.
+
+On two real machines, both running this kernel, as root on the compute
+node (this machine), with the memory node's address in the environment:
+  HERMIT_BENCH_SERVER=IP HERMIT_SWAPDEV=/dev/sdX9 \
+      tools/hermit/bench/apps.py [options]
+HERMIT_SWAPDEV is a spare block device of at least 512 MiB whose contents
+are destroyed (every tier but zram swaps on it: Hermit's fallback tier and
+the disk tier); all other swap is turned off while the suite runs. The
+memory node must serve both remote tiers first, as root, from
+tools/testing/selftests/hermit:
+  modprobe brd rd_size=524288 rd_nr=1
+  HERMIT_IP=IP ./nvmeof_swap.sh export   # NVMe-oF/RDMA on IP:4420
+  ./rdma_server.sh start 1G              # Hermit's memory server
+The selftests are built here (or taken from SELFTESTS=DIR, already
+built); the applications run on CPU 0 and the load generators on CPU 1.
 """
 
 import argparse
 import csv
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -103,6 +121,60 @@ def run_one(c, mem, tier, app, size, pct, peak, limit):
             (out + err).split())[-300:])
     f = line.split()[3:]
     return dict(zip(f[0::2], f[1::2])), None
+
+
+class LocalNode:
+    """This machine as the compute node, for 'bench apps' on real machines."""
+
+    def __init__(self, selftests, ip=None):
+        self.selftests = selftests
+        self.ip = ip
+
+    def run(self, script, args=(), timeout=600):
+        env = dict(os.environ, SELFTESTS=self.selftests, HERMIT_BENCH_DIR=HERE)
+        try:
+            r = subprocess.run(["bash", script] + list(args), env=env, timeout=timeout,
+                               capture_output=True, text=True)
+        except subprocess.TimeoutExpired as e:
+            return None, str(e.stdout or ""), str(e.stderr or "")
+        return r.returncode, r.stdout, r.stderr
+
+
+class Machines:
+    """The two real machines: this one computes, HERMIT_BENCH_SERVER's
+    address serves (the memory node's servers are started by hand)."""
+
+    def __init__(self, server, selftests):
+        self.nodes = {"compute": LocalNode(selftests), "memory": LocalNode(None, server)}
+
+    def node(self, name):
+        return self.nodes[name]
+
+
+def on_machines(body):
+    """Run body on two real machines (see the top of this file)."""
+    server, dev = os.environ["HERMIT_BENCH_SERVER"], os.environ.get("HERMIT_SWAPDEV")
+    if not dev or not os.path.exists(dev):
+        print("bench: HERMIT_SWAPDEV must name a spare block device (its contents are "
+              "destroyed)", file=sys.stderr)
+        return 1
+    if os.geteuid() != 0:
+        print("bench: run as root on the compute node", file=sys.stderr)
+        return 1
+    tmp = None
+    sel = os.environ.get("SELFTESTS")
+    if not sel:
+        tmp = tempfile.mkdtemp(prefix="hermit-bench-")
+        try:
+            sel = vm.build_selftests(vm.SELFTESTS, os.path.join(tmp, "selftests"))
+        except vm.ClusterError as e:
+            print(f"bench: {e}", file=sys.stderr)
+            return 1
+    try:
+        return body(Machines(server, os.path.abspath(sel)))
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def plots(out_dir, apps, tiers, fracs, norm, lat):
@@ -181,6 +253,7 @@ def main():
     ap.add_argument("--fractions")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--limit", choices=("high", "max"), default="high")
+    ap.add_argument("--out", default=os.path.join(TOP, "build", "bench", "apps"))
     a = ap.parse_args()
     apps = a.apps.split(",")
     tiers = a.tiers.split(",")
@@ -192,13 +265,14 @@ def main():
         ap.error(f"bad values {bad or runs}: apps from {','.join(APPS)}, tiers from "
                  f"{','.join(TIERS + EXTRA)}, fractions 1-99, runs >= 1")
     fracs = [int(x) for x in fracs.split(",")]
-    out_dir = os.path.join(TOP, "build", "bench", "apps")
+    out_dir = a.out
     os.makedirs(out_dir, exist_ok=True)
+    machines = "HERMIT_BENCH_SERVER" in os.environ
     rev = commit()
 
     def body(c):
         mem = c.node("memory")
-        if not start_servers(mem):
+        if not machines and not start_servers(mem):
             return 1
         rows = {}       # (app, tier, pct) -> [values of the valid runs]
         invalid = {}    # (app, tier, pct) -> [why]
@@ -239,7 +313,8 @@ def main():
                               (f" INVALID: {why}" if why else ""), flush=True)
         norm = {}
         lat = {}
-        md = [f"# bench apps: kernel commit {rev}, guest {guest}, memory.{a.limit}, "
+        md = [f"# bench apps: kernel commit {rev}, "
+              f"{'compute node' if machines else 'guest'} {guest}, memory.{a.limit}, "
               f"{runs} run(s), median (min-max)", "",
               "| app | tier | local % | metric | perf / local | p50 ms | p99 ms | "
               "peak MiB | stored | pswpout | valid |",
@@ -289,7 +364,7 @@ def main():
         print("\n" + text + f"csv: {os.path.join(out_dir, 'apps.csv')}")
         ok = all(rows.get((x, t, p)) for x in apps for t, p in plan)
         return 0 if ok else 1
-    return vm.run_bench(body)
+    return on_machines(body) if machines else vm.run_bench(body)
 
 
 if __name__ == "__main__":

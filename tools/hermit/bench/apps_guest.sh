@@ -21,8 +21,10 @@
 # memory.max) is LOCAL% of PEAK_KIB; the offload thread (hermit tiers) and the load
 # generator run on CPU 1. The result line has the metrics, the cgroup's
 # memory.peak, and where the pages went (tier_where).
-. /run/hermit/selftests/lib.sh
-. /run/hermit/bench/tier.sh
+# Where the test cluster puts them, or (on real machines, see apps.py)
+# where SELFTESTS and HERMIT_BENCH_DIR say.
+. "${SELFTESTS:-/run/hermit/selftests}/lib.sh"
+. "${HERMIT_BENCH_DIR:-/run/hermit/bench}/tier.sh"
 
 tier=${1:?tier} app=${2:?app} size=${3:?size} pct=${4:?local%} peak=${5:?peak_kib}
 limit=${6:?high|max} server=${7:-}

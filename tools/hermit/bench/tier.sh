@@ -24,8 +24,10 @@
 # hermit-rdma-noahead (the same with hermit.chunk_ahead=N: a store waits
 # for its chunk's grant),
 # nvmeof-rdma (the NVMe-oF/RDMA namespace SERVER exports; nvmeof_swap.sh
-# export there first), zram-lz4, disk (the node's spare virtio disk).
+# export there first), zram-lz4, disk (the node's spare virtio disk, or
+# HERMIT_SWAPDEV: its first 512 MiB are overwritten).
 H=/sys/kernel/debug/hermit
+TIER_SWAPDEV=${HERMIT_SWAPDEV:-/dev/vdb}
 TIER_SAVED=()
 
 tier_set() {
@@ -41,10 +43,10 @@ tier_up() {
 	case $TIER in
 	local) ;;
 	hermit-dram | disk)
-		TIER_DEV=/dev/vdb
+		TIER_DEV=$TIER_SWAPDEV
 		;;
 	hermit-rdma | hermit-rdma-nomerge | hermit-rdma-noahead)
-		TIER_DEV=/dev/vdb
+		TIER_DEV=$TIER_SWAPDEV
 		[ "$TIER" = hermit-rdma-nomerge ] && tier_set $H/rdma/merge 1 || tier_set $H/rdma/merge 16
 		[ "$TIER" = hermit-rdma-noahead ] && tier_set $H/chunk_ahead N || tier_set $H/chunk_ahead Y
 		"$SELFTESTS/rdma_client.sh" connect "${2:?server}" >/dev/null ||
@@ -56,6 +58,8 @@ tier_up() {
 		;;
 	zram-lz4)
 		TIER_DEV=/dev/zram0
+		[ -e /sys/block/zram0 ] || modprobe zram num_devices=1 ||
+			fail "no zram"
 		echo 1 >/sys/block/zram0/reset
 		echo lz4 >/sys/block/zram0/comp_algorithm || fail "no lz4 in zram"
 		echo 1G >/sys/block/zram0/disksize
