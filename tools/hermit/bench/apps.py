@@ -71,6 +71,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -126,9 +127,8 @@ def run_one(c, mem, tier, app, size, pct, peak, limit):
 class LocalNode:
     """This machine as the compute node, for 'bench apps' on real machines."""
 
-    def __init__(self, selftests, ip=None):
+    def __init__(self, selftests):
         self.selftests = selftests
-        self.ip = ip
 
     def run(self, script, args=(), timeout=600):
         env = dict(os.environ, SELFTESTS=self.selftests, HERMIT_BENCH_DIR=HERE)
@@ -145,7 +145,9 @@ class Machines:
     address serves (the memory node's servers are started by hand)."""
 
     def __init__(self, server, selftests):
-        self.nodes = {"compute": LocalNode(selftests), "memory": LocalNode(None, server)}
+        # Only the memory node's address is used: its servers run already.
+        self.nodes = {"compute": LocalNode(selftests),
+                      "memory": types.SimpleNamespace(ip=server)}
 
     def node(self, name):
         return self.nodes[name]
