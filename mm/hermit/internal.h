@@ -232,6 +232,8 @@ void hermit_areas_prepare(void);
 /* Offloaded reclaim policy (reclaim.c), for the tests. */
 unsigned long hermit_offload_trigger(unsigned long high, unsigned long max,
 				     unsigned long headroom);
+unsigned long hermit_offload_next_headroom(unsigned long cur, unsigned long max,
+					   unsigned long stalls, unsigned long demand);
 unsigned int hermit_offload_next_active(unsigned int active, unsigned int nr,
 					unsigned long demand, unsigned long supply,
 					unsigned long direct);

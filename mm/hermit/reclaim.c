@@ -65,6 +65,8 @@
 #define HERMIT_RCL_BACKOFF	max(1, HZ / 20)
 /* Wait queues for tasks at their hard limit, hashed by cgroup id. */
 #define HERMIT_RCL_WQ_BITS	4
+/* The least headroom fs_headroom_adapt uses: two batches. */
+#define HERMIT_RCL_MIN_HEADROOM	(2 * HERMIT_RCL_BATCH)
 
 /**
  * hermit_offload_trigger() - usage above which a cgroup's reclaim is offloaded
@@ -115,6 +117,34 @@ unsigned int hermit_offload_next_active(unsigned int active, unsigned int nr,
 }
 
 /**
+ * hermit_offload_next_headroom() - feedback: the headroom for the next period
+ * @cur: Headroom used in the period that ended, in pages.
+ * @max: fs_headroom, the most it may be.
+ * @stalls: Times tasks of queued cgroups waited for the offload threads or
+ *	    reclaimed for themselves in that period.
+ * @demand: Pages charged to cgroups above their trigger in that period.
+ *
+ * The threads start reclaiming a headroom below the limit so that the
+ * tasks never reach it; every page of headroom is a page of memory the
+ * cgroup cannot use. Twice the headroom when tasks stalled (the threads
+ * started too late), an eighth less in a period with demand and no stall,
+ * unchanged when nothing was charged.
+ *
+ * Return: between min(HERMIT_RCL_MIN_HEADROOM, @max) and @max.
+ */
+unsigned long hermit_offload_next_headroom(unsigned long cur, unsigned long max,
+					   unsigned long stalls, unsigned long demand)
+{
+	unsigned long least = min_t(unsigned long, HERMIT_RCL_MIN_HEADROOM, max);
+
+	if (stalls)
+		cur = cur > max / 2 ? max : 2 * cur;
+	else if (demand)
+		cur -= cur / 8;
+	return clamp(cur, least, max);
+}
+
+/**
  * hermit_offload_pick() - choose the offload cores
  * @out: The chosen cores.
  * @wanted: fs_cores, or NULL for the default.
@@ -159,6 +189,7 @@ unsigned int hermit_offload_pick(unsigned long *out, const unsigned long *wanted
 static bool fs_enabled = true;
 static unsigned int fs_nr_cores = 1;
 static unsigned long fs_headroom = 2048;
+static bool fs_headroom_adapt = true;
 static bool fs_batch_flush = true;
 static struct cpumask fs_cores;		/* empty: the default */
 
@@ -184,6 +215,9 @@ static DEFINE_PER_CPU(unsigned long, hermit_rcl_cursor);
 static atomic_long_t hermit_rcl_demand;
 static atomic_long_t hermit_rcl_supply;
 static atomic_long_t hermit_rcl_direct;
+static atomic_long_t hermit_rcl_stalls;
+/* The headroom in use with fs_headroom_adapt; set by the controller. */
+static unsigned long hermit_rcl_headroom = HERMIT_RCL_MIN_HEADROOM;
 static void hermit_rcl_tick(struct work_struct *work);
 static DECLARE_DELAYED_WORK(hermit_rcl_work, hermit_rcl_tick);
 
@@ -197,10 +231,16 @@ static atomic_long_t hermit_rcl_dropped;	/* removed while queued */
 static atomic_long_t hermit_rcl_timeouts;	/* waits that ran out */
 
 /*
- * Pages the threads reclaimed per cgroup id (xa_mk_value()), for fs_served;
- * at most HERMIT_RCL_SERVED_MAX cgroups, until a write to fs_served clears it.
+ * What the threads did for each cgroup, by cgroup id, for fs_served; at
+ * most HERMIT_RCL_SERVED_MAX cgroups, until a write to fs_served clears it.
+ * Entries are changed, read and freed under the xarray's lock.
  */
 #define HERMIT_RCL_SERVED_MAX	1024
+struct hermit_rcl_served {
+	unsigned long pages;	/* reclaimed */
+	u64 ns;			/* the threads' time reclaiming for it */
+};
+
 static DEFINE_XARRAY(hermit_rcl_served);
 static atomic_t hermit_rcl_nr_served;
 
@@ -245,6 +285,16 @@ static void hermit_rcl_arm(void)
 {
 	if (!delayed_work_pending(&hermit_rcl_work))
 		queue_delayed_work(system_unbound_wq, &hermit_rcl_work, HERMIT_RCL_PERIOD);
+}
+
+/*
+ * Offloading acts only while Hermit stores swapped-out pages: with Hermit
+ * off, memory cgroups reclaim as in a stock kernel.
+ */
+static bool hermit_rcl_on(void)
+{
+	return READ_ONCE(fs_enabled) && READ_ONCE(hermit_enabled) &&
+		READ_ONCE(hermit_rcl_nr);
 }
 
 static void hermit_rcl_wake_waiters(struct mem_cgroup *memcg, unsigned long nr_pages);
@@ -375,9 +425,12 @@ static struct mem_cgroup *hermit_rcl_queue_next(unsigned long *cursor)
 
 static unsigned long hermit_memcg_trigger(struct mem_cgroup *memcg)
 {
+	unsigned long headroom = READ_ONCE(fs_headroom);
+
+	if (READ_ONCE(fs_headroom_adapt))
+		headroom = min(headroom, READ_ONCE(hermit_rcl_headroom));
 	return hermit_offload_trigger(READ_ONCE(memcg->memory.high),
-				      READ_ONCE(memcg->memory.max),
-				      READ_ONCE(fs_headroom));
+				      READ_ONCE(memcg->memory.max), headroom);
 }
 
 /**
@@ -395,7 +448,7 @@ void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages)
 {
 	bool counted = false;
 
-	if (!READ_ONCE(fs_enabled) || !READ_ONCE(hermit_rcl_nr) || !in_task())
+	if (!hermit_rcl_on() || !in_task())
 		return;
 	for (; memcg && !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg)) {
 		unsigned long trigger = hermit_memcg_trigger(memcg);
@@ -418,6 +471,15 @@ static bool hermit_memcg_has_room(struct mem_cgroup *memcg, unsigned int nr_page
 static bool hermit_memcg_queued(struct mem_cgroup *memcg)
 {
 	return xa_load(&hermit_rcl_queue, cgroup_id(memcg->css.cgroup)) == memcg;
+}
+
+/* Are the threads reclaiming for @memcg or an ancestor (whose limit it hit)? */
+static bool hermit_memcg_served(struct mem_cgroup *memcg)
+{
+	for (; memcg && !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg))
+		if (hermit_memcg_queued(memcg))
+			return true;
+	return false;
 }
 
 /* Wake @memcg's waiters, in order, until @budget pages are handed out. */
@@ -491,8 +553,7 @@ bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
 	bool room;
 	u64 start;
 
-	if (!READ_ONCE(fs_enabled) || !READ_ONCE(hermit_rcl_nr) ||
-	    !hermit_memcg_queued(memcg))
+	if (!hermit_rcl_on() || !hermit_memcg_queued(memcg))
 		return false;
 	start = local_clock();
 	init_wait(&w.wq);
@@ -510,11 +571,10 @@ bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
 	atomic_dec(&hermit_rcl_nr_waiting);
 	hermit_count(HERMIT_FS_WAITS, 1);
 	hermit_count(HERMIT_FS_WAIT_NS, local_clock() - start);
-	if (!room) {
-		atomic_long_add(nr_pages, &hermit_rcl_direct);
-		if (!timeout)
-			atomic_long_inc(&hermit_rcl_timeouts);
-	}
+	/* The threads started too late; the reclaim after it counts itself. */
+	atomic_long_inc(&hermit_rcl_stalls);
+	if (!room && !timeout)
+		atomic_long_inc(&hermit_rcl_timeouts);
 	return room;
 }
 
@@ -524,16 +584,20 @@ bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
  * @start: hermit_reclaim_start() before the reclaim.
  * @nr_reclaimed: Pages it reclaimed.
  *
- * Only reclaim for a cgroup the threads serve is a controller input: the
- * threads falling behind. Other cgroups' reclaim is only counted.
+ * The counters take every such reclaim, in any cgroup, whether or not
+ * offloading is on (they are what it is compared with). Only reclaim that
+ * freed pages for a cgroup the threads serve (or whose ancestor they serve)
+ * is a controller input: the threads falling behind.
  */
 void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 			     unsigned long nr_reclaimed)
 {
 	hermit_count(HERMIT_FS_RECLAIMED_DIRECT, nr_reclaimed);
 	hermit_count(HERMIT_FS_DIRECT_RECLAIM_NS, local_clock() - start);
-	if (nr_reclaimed && memcg && hermit_memcg_queued(memcg))
+	if (nr_reclaimed && hermit_memcg_served(memcg)) {
 		atomic_long_add(nr_reclaimed, &hermit_rcl_direct);
+		atomic_long_inc(&hermit_rcl_stalls);
+	}
 }
 
 /**
@@ -552,19 +616,26 @@ void hermit_memcg_offline(struct mem_cgroup *memcg)
 	xa_erase(&hermit_rcl_backoff, id);
 }
 
-static void hermit_rcl_served_add(unsigned long id, unsigned long nr)
+static void hermit_rcl_served_add(unsigned long id, unsigned long nr, u64 ns)
 {
-	void *old;
+	struct hermit_rcl_served *sv;
 
 	xa_lock(&hermit_rcl_served);
-	old = xa_load(&hermit_rcl_served, id);
-	if (old)
-		__xa_store(&hermit_rcl_served, id, xa_mk_value(xa_to_value(old) + nr),
-			   GFP_NOWAIT | __GFP_NOWARN);
-	else if (atomic_read(&hermit_rcl_nr_served) < HERMIT_RCL_SERVED_MAX &&
-		 !xa_err(__xa_store(&hermit_rcl_served, id, xa_mk_value(nr),
-				    GFP_NOWAIT | __GFP_NOWARN)))
-		atomic_inc(&hermit_rcl_nr_served);
+	sv = xa_load(&hermit_rcl_served, id);
+	if (!sv && atomic_read(&hermit_rcl_nr_served) < HERMIT_RCL_SERVED_MAX) {
+		sv = kzalloc(sizeof(*sv), GFP_NOWAIT | __GFP_NOWARN);
+		if (sv && xa_err(__xa_store(&hermit_rcl_served, id, sv,
+					    GFP_NOWAIT | __GFP_NOWARN))) {
+			kfree(sv);
+			sv = NULL;
+		}
+		if (sv)
+			atomic_inc(&hermit_rcl_nr_served);
+	}
+	if (sv) {
+		sv->pages += nr;
+		sv->ns += ns;
+	}
 	xa_unlock(&hermit_rcl_served);
 }
 
@@ -582,11 +653,11 @@ static void hermit_rcl_prune(void)
 /* One controller step; again in a period while there is anything to do. */
 static void hermit_rcl_tick(struct work_struct *work)
 {
+	unsigned long demand = atomic_long_xchg(&hermit_rcl_demand, 0);
 	unsigned int old, new;
 
 	old = READ_ONCE(hermit_rcl_active);
-	new = hermit_offload_next_active(old, READ_ONCE(hermit_rcl_nr),
-					 atomic_long_xchg(&hermit_rcl_demand, 0),
+	new = hermit_offload_next_active(old, READ_ONCE(hermit_rcl_nr), demand,
 					 atomic_long_xchg(&hermit_rcl_supply, 0),
 					 atomic_long_xchg(&hermit_rcl_direct, 0));
 	if (new && new != old) {
@@ -594,9 +665,17 @@ static void hermit_rcl_tick(struct work_struct *work)
 		if (new > old)
 			hermit_rcl_wake();
 	}
+	WRITE_ONCE(hermit_rcl_headroom,
+		   hermit_offload_next_headroom(READ_ONCE(hermit_rcl_headroom),
+						READ_ONCE(fs_headroom),
+						atomic_long_xchg(&hermit_rcl_stalls, 0),
+						demand));
 	hermit_rcl_prune();
-	/* Queued while the last offload core went away: nobody would serve it. */
-	if (!READ_ONCE(hermit_rcl_nr))
+	/*
+	 * Queued while the last offload core went away or Hermit was turned
+	 * off: nobody would serve it.
+	 */
+	if (!hermit_rcl_on())
 		hermit_rcl_drain();
 	if (!xa_empty(&hermit_rcl_queue) || new > 1 || !xa_empty(&hermit_rcl_backoff))
 		hermit_rcl_arm();
@@ -648,7 +727,7 @@ static void hermit_rcl_run(unsigned int cpu)
 		goto out;
 	}
 	/* Reclaim a batch below the trigger, so the task is not back at once. */
-	if (READ_ONCE(fs_enabled) && trigger && usage + HERMIT_RCL_BATCH > trigger) {
+	if (hermit_rcl_on() && trigger && usage + HERMIT_RCL_BATCH > trigger) {
 		u64 ns, start = local_clock();
 
 		nr = try_to_free_mem_cgroup_pages(memcg, HERMIT_RCL_BATCH, GFP_KERNEL,
@@ -658,10 +737,9 @@ static void hermit_rcl_run(unsigned int cpu)
 		hermit_count(HERMIT_FS_OFFLOAD_NS, ns);
 		hermit_count_memcg(memcg, HERMIT_FS_RECLAIMED_OFFLOAD, nr);
 		atomic_long_add(nr, &hermit_rcl_supply);
-		if (nr) {
-			/* The uncharge of the pages freed woke the waiters. */
-			hermit_rcl_served_add(id, nr);
-		} else {
+		/* The uncharge of the pages freed woke the waiters. */
+		hermit_rcl_served_add(id, nr, ns);
+		if (!nr) {
 			/* Stuck: leave it alone for a while, do not spin on it. */
 			xa_store(&hermit_rcl_backoff, id,
 				 xa_mk_value(jiffies + HERMIT_RCL_BACKOFF),
@@ -789,7 +867,10 @@ static const struct kernel_param_ops hermit_fs_headroom_ops = {
 	.get = param_get_ulong,
 };
 module_param_cb(fs_headroom, &hermit_fs_headroom_ops, &fs_headroom, 0644);
-MODULE_PARM_DESC(fs_headroom, "Pages below a cgroup's limit where offloaded reclaim starts (default 2048)");
+MODULE_PARM_DESC(fs_headroom, "Pages below a cgroup's limit where offloaded reclaim starts, at most with fs_headroom_adapt (default 2048)");
+
+module_param_cb(fs_headroom_adapt, &hermit_bool_param_ops, &fs_headroom_adapt, 0644);
+MODULE_PARM_DESC(fs_headroom_adapt, "Grow the headroom when tasks stall, shrink it when they do not, up to fs_headroom (default Y)");
 
 module_param_cb(fs_batch_flush, &hermit_bool_param_ops, &fs_batch_flush, 0644);
 MODULE_PARM_DESC(fs_batch_flush, "Offload threads flush the TLB once per batch of dirty pages (default Y)");
@@ -805,6 +886,9 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 	seq_printf(m, "offload_cpus %*pbl\n", cpumask_pr_args(&hermit_rcl_cpus));
 	seq_printf(m, "threads %u\nactive %u\n", hermit_rcl_nr,
 		   READ_ONCE(hermit_rcl_active));
+	seq_printf(m, "headroom %lu\n", READ_ONCE(fs_headroom_adapt) ?
+		   min(READ_ONCE(fs_headroom), READ_ONCE(hermit_rcl_headroom)) :
+		   READ_ONCE(fs_headroom));
 	mutex_unlock(&hermit_rcl_mutex);
 	xa_for_each(&hermit_rcl_queue, id, memcg)
 		queued++;
@@ -827,14 +911,16 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(hermit_fs_status);
 
-/* "CGROUP_ID PAGES" for each cgroup the threads reclaimed from. */
+/* "CGROUP_ID PAGES NS" for each cgroup the threads reclaimed for. */
 static int hermit_fs_served_show(struct seq_file *m, void *v)
 {
+	struct hermit_rcl_served *sv;
 	unsigned long id;
-	void *entry;
 
-	xa_for_each(&hermit_rcl_served, id, entry)
-		seq_printf(m, "%lu %lu\n", id, xa_to_value(entry));
+	xa_lock(&hermit_rcl_served);
+	xa_for_each(&hermit_rcl_served, id, sv)
+		seq_printf(m, "%lu %lu %llu\n", id, sv->pages, sv->ns);
+	xa_unlock(&hermit_rcl_served);
 	return 0;
 }
 
@@ -847,12 +933,12 @@ static int hermit_fs_served_open(struct inode *inode, struct file *file)
 static ssize_t hermit_fs_served_write(struct file *file, const char __user *buf,
 				      size_t len, loff_t *ppos)
 {
+	struct hermit_rcl_served *sv;
 	unsigned long id;
-	void *entry;
 
 	xa_lock(&hermit_rcl_served);
-	xa_for_each(&hermit_rcl_served, id, entry)
-		__xa_erase(&hermit_rcl_served, id);
+	xa_for_each(&hermit_rcl_served, id, sv)
+		kfree(__xa_erase(&hermit_rcl_served, id));
 	atomic_set(&hermit_rcl_nr_served, 0);
 	xa_unlock(&hermit_rcl_served);
 	return len;
@@ -875,6 +961,8 @@ static const struct kernel_param hermit_fs_knobs[] = {
 	{ .name = "fs_cores", .ops = &hermit_fs_cores_ops, .perm = 0644 },
 	{ .name = "fs_headroom", .ops = &hermit_fs_headroom_ops, .perm = 0644,
 	  .arg = &fs_headroom },
+	{ .name = "fs_headroom_adapt", .ops = &hermit_bool_param_ops, .perm = 0644,
+	  .arg = &fs_headroom_adapt },
 	{ .name = "fs_batch_flush", .ops = &hermit_bool_param_ops, .perm = 0644,
 	  .arg = &fs_batch_flush },
 };

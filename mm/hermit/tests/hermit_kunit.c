@@ -848,6 +848,26 @@ static void hermit_test_offload_feedback(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hermit_offload_next_active(6, 2, 0, 0, 0), 2);
 }
 
+static void hermit_test_offload_headroom(struct kunit *test)
+{
+	/* Tasks stalled: twice the headroom, up to fs_headroom. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(128, 2048, 1, 500), 256);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(1500, 2048, 3, 0), 2048);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(2048, 2048, 1, 10), 2048);
+	/* Demand and no stall: an eighth less, down to two batches. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(2048, 2048, 0, 10), 1792);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(130, 2048, 0, 10), 128);
+	/* Idle: unchanged. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(512, 2048, 0, 0), 512);
+	/* fs_headroom lowered below it, or below two batches: clamped. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(1024, 300, 0, 0), 300);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(128, 16, 0, 5), 16);
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(16, 16, 2, 5), 16);
+	/* No overflow near the largest headroom. */
+	KUNIT_EXPECT_EQ(test, hermit_offload_next_headroom(ULONG_MAX / 2 + 1, ULONG_MAX - 1, 1, 0),
+			ULONG_MAX - 1);
+}
+
 static void hermit_test_offload_pick(struct kunit *test)
 {
 	unsigned long online = 0xff, out, wanted;
@@ -878,6 +898,7 @@ static void hermit_test_offload_pick(struct kunit *test)
 static struct kunit_case hermit_offload_test_cases[] = {
 	KUNIT_CASE(hermit_test_offload_trigger),
 	KUNIT_CASE(hermit_test_offload_feedback),
+	KUNIT_CASE(hermit_test_offload_headroom),
 	KUNIT_CASE(hermit_test_offload_pick),
 	{}
 };

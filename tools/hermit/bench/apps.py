@@ -13,7 +13,8 @@ whose memory.high (--limit max: memory.max) is each fraction (default 75,
   hermit-rdma  Hermit over RDMA as it ships: offloaded reclaim on, the
                default prefetch
   fastswap     the same kernel the way Fastswap ran: one offload core, a
-               TLB flush per page, the kernel's cluster readahead
+               TLB flush per page, a fixed headroom (fs_headroom_adapt=N),
+               the kernel's cluster readahead
   nvmeof-rdma  stock swap on NVMe-oF/RDMA over the same link
   zram-lz4     zram with lz4
   disk         the node's virtio swap disk

@@ -44,6 +44,7 @@ fastswap)
 	tier_set $H/fs_enabled Y
 	tier_set $H/fs_nr_cores 1
 	tier_set $H/fs_batch_flush N
+	tier_set $H/fs_headroom_adapt N
 	tier_prefetch cluster
 	;;
 esac

@@ -14,11 +14,13 @@ offload thread runs on the guest's other CPU. Each row runs RUNS times
 (default 3; fewer is allowed for a try, but prints no spread worth the
 name) per mode, the order of the modes turning each run. Modes: N, Y,
 and Y-noflush (offload with fs_batch_flush=N: a TLB flush per dirty page, as
-stock reclaim does). Cells are the median with the spread (min-max); N/Y is
+stock reclaim does), and Y-fixed (offload with fs_headroom_adapt=N: the
+threads start fs_headroom below the limit, as in the seeds). Cells are the median with the spread (min-max); N/Y is
 the median of the per-run ratios. Each row also says who reclaimed (the
 offload share), how long the application stalled (direct reclaim plus
 waiting for the threads; the waits also alone), how long the offload
-threads were busy reclaiming, the TLB shootdowns its CPU received and where the
+threads were busy reclaiming, the TLB shootdowns its CPU received, its
+major faults, the headroom in use at the end of the run and where the
 pages went (Hermit's stored pages; pswpout), so a row that fell back to the
 disk shows. Numbers come from QEMU/TCG guests, where a TLB shootdown
 flushes the whole soft TLB of the target vCPU: compare rows with each
@@ -36,9 +38,9 @@ import cluster as vm  # noqa: E402
 
 SCRIPT = os.path.join(vm.SELFTESTS, "offload_reclaim.sh")
 BACKENDS = ("dram", "rdma")
-MODES = ("N", "Y", "Y-noflush")
+MODES = ("N", "Y", "Y-noflush", "Y-fixed")
 KEYS = ("ms", "offload", "direct", "direct_ms", "wait_ms", "waits", "timeouts", "busy_ms",
-        "ipis", "majflt", "stored", "pswpout")
+        "ipis", "majflt", "stored", "pswpout", "headroom")
 
 
 def cell(values, fmt="{:g}"):
@@ -107,8 +109,8 @@ def main():
               "median (min-max)\n")
         print(f"{'backend':7} {'local':>5} {'thr':>3} {'mode':9} {'runtime ms':>20} "
               f"{'N/mode':>18} {'offload%':>8} {'stall ms':>18} {'wait ms':>18} "
-              f"{'busy ms':>18} {'TLB IPIs':>20} "
-              f"{'stored':>8} {'pswpout':>8}")
+              f"{'busy ms':>18} {'TLB IPIs':>20} {'majflt':>18} "
+              f"{'stored':>8} {'pswpout':>8} {'headroom':>8}")
         for backend, local, threads, res in table:
             base = {r["run"]: r["ms"] for r in res.get("N", [])}
             for mode in modes:
@@ -126,13 +128,15 @@ def main():
                       f"{cell([r['wait_ms'] for r in rows]):>18} "
                       f"{cell([r['busy_ms'] for r in rows]):>18} "
                       f"{cell([r['ipis'] for r in rows]):>20} "
+                      f"{cell([r['majflt'] for r in rows]):>18} "
                       f"{statistics.median([r['stored'] for r in rows]):>8g} "
-                      f"{statistics.median([r['pswpout'] for r in rows]):>8g}")
+                      f"{statistics.median([r['pswpout'] for r in rows]):>8g} "
+                      f"{statistics.median([r.get('headroom', 0) for r in rows]):>8g}")
         print("\nN/mode above 1: the mode finished sooner than without offloading. "
               "stall: direct reclaim plus waits for the offload threads; wait: the waits "
               "alone; busy: the offload threads' time reclaiming. stored: pages "
               "Hermit stored; pswpout: pages written to the swap disk instead (a row "
-              "with pswpout fell back to it).")
+              "with pswpout fell back to it). headroom: fs_status's headroom at the end of the runs.")
         return 0 if ok else 1
     return vm.run_bench(body)
 

@@ -18,6 +18,7 @@ GARBAGE = {
     "dram/capacity": ["abc", "-1", "0", "4095", "1Q", "12x", "99999T", "0x", "\x01"],
     "fs_enabled": ["maybe", "2", "yes please", "-1", "\x01"],
     "fs_batch_flush": ["maybe", "2", "yes please", "-1", "\x01"],
+    "fs_headroom_adapt": ["maybe", "2", "yes please", "-1", "\x01"],
     "prefetch": ["none", "VMA", "trend2", "vma trend", "1", "\x01"],
     "readahead_win": ["-1", "33", "abc", "1.5", "8 8", "\x01"],
     "prefetch_async": ["maybe", "2", "yes please", "-1", "\x01"],
@@ -43,6 +44,7 @@ GOOD = {
     "dram/capacity": ["64M", "512M", "65536"],
     "fs_enabled": ["N", "Y", "0", "1"],
     "fs_batch_flush": ["N", "Y", "0", "1"],
+    "fs_headroom_adapt": ["N", "Y", "0", "1"],
     "prefetch": ["off", "cluster", "trend", "vma"],
     "readahead_win": ["1", "32", "8", "0"],
     "prefetch_async": ["Y", "N", "1", "0"],
@@ -63,6 +65,7 @@ GOOD = {
 }
 SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capacity",
          "fs_enabled": "fs_enabled", "fs_batch_flush": "fs_batch_flush",
+         "fs_headroom_adapt": "fs_headroom_adapt",
          "prefetch": "prefetch",
          "readahead_win": "readahead_win", "prefetch_async": "prefetch_async",
          "chunk_ahead": "chunk_ahead",
@@ -77,7 +80,7 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "server/key": "../../hermit_server/parameters/key"}
 # Keys are write-only: reading tells only whether one is set.
 SECRET = {"rdma/key", "server/key"}
-BOOLS = {"enabled", "fs_enabled", "fs_batch_flush", "prefetch_async", "chunk_ahead"}
+BOOLS = {"enabled", "fs_enabled", "fs_batch_flush", "fs_headroom_adapt", "prefetch_async", "chunk_ahead"}
 SIZES = {"dram/capacity", "server/capacity", "server/client_quota"}
 
 

@@ -11,13 +11,15 @@
 #        shootdown to CPU 0 per 4 pages the threads reclaimed; prints the
 #        direct stall (direct reclaim plus waiting for the threads) and the
 #        runtimes ("measure": only print the numbers)
-#   offload_reclaim.sh one dram|rdma:SERVER FACTOR MIB THREADS N|Y|Y-noflush [HEADROOM]
+#   offload_reclaim.sh one dram|rdma:SERVER FACTOR MIB THREADS N|Y|Y-noflush|Y-fixed [HEADROOM]
 #        one measured run for the benchmark: fs_enabled N or Y (Y-noflush:
-#        with fs_batch_flush=N), THREADS application threads, fs_headroom
-#        HEADROOM pages (default 2048); prints
-#        runtime, who reclaimed, stalls, TLB shootdowns, where pages went
-#   offload_reclaim.sh knobs      fs_nr_cores, fs_cores, fs_headroom and CPU
-#                                 hotplug changed under load
+#        with fs_batch_flush=N; Y-fixed: with fs_headroom_adapt=N), THREADS
+#        application threads, fs_headroom HEADROOM pages (default 2048);
+#        prints runtime, who reclaimed, stalls, TLB shootdowns, where pages
+#        went, the headroom in use at the end
+#   offload_reclaim.sh knobs      fs_nr_cores, fs_cores, fs_headroom(_adapt),
+#                                 Hermit off and CPU hotplug changed under
+#                                 load
 #   offload_reclaim.sh many N     N cgroups under pressure at once, each
 #                                 served by the offload threads (fs_served)
 #   offload_reclaim.sh rmdir      cgroups removed while their reclaim is
@@ -60,6 +62,7 @@ setup() {
 	knob fs_nr_cores 1
 	knob fs_cores auto
 	knob fs_headroom 2048
+	knob fs_headroom_adapt Y
 	knob fs_batch_flush Y
 }
 
@@ -69,6 +72,7 @@ teardown() {
 	knob fs_enabled Y
 	knob fs_batch_flush Y
 	knob fs_headroom 2048
+	knob fs_headroom_adapt Y
 }
 
 # cg_run v1|v2 NAME LIMIT_BYTES CMD...: CMD in its own memory cgroup with
@@ -189,14 +193,16 @@ one() {
 	N) knob fs_enabled N ;;
 	Y) ;;
 	Y-noflush) knob fs_batch_flush N ;;
-	*) fail "mode must be N, Y or Y-noflush" ;;
+	Y-fixed) knob fs_headroom_adapt N ;;
+	*) fail "mode must be N, Y, Y-noflush or Y-fixed" ;;
 	esac
 	knob fs_headroom "${6:-2048}"
 	stored0=$(hstat stored) pswpout0=$(vmstat pswpout)
 	measured_run v2 $((MIB * 1024 * 1024 / $5))
 	echo "result: one ms $MS offload $OFF direct $DIRECT direct_ms $((DIRECT_NS / 1000000))" \
 		"wait_ms $WAIT_MS waits $WAITS timeouts $TIMEOUTS busy_ms $BUSY_MS ipis $IPIS majflt $MAJFLT" \
-		"stored $(($(hstat stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))"
+		"stored $(($(hstat stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))" \
+		"headroom $(status headroom)"
 	teardown
 }
 
@@ -228,7 +234,9 @@ rcl_ran() {
 }
 
 knobs() {
-	local pid cg=/sys/fs/cgroup/hermit-fs-knobs t0 i hotplug="hotplug SKIPPED (CPU 1 cannot be unplugged)"
+	local pid cg=/sys/fs/cgroup/hermit-fs-knobs t0 i o0
+	[ -w /sys/devices/system/cpu/cpu1/online ] ||
+		fail "CPU 1 cannot be unplugged (CONFIG_HOTPLUG_CPU): the hotplug part cannot run"
 	setup
 	mkdir "$cg" || fail "cannot create $cg"
 	echo $((MIB * 1024 * 1024 / 4)) >"$cg/memory.max"
@@ -253,18 +261,30 @@ knobs() {
 		t0=$(rcl_ticks 1)
 		knob fs_headroom 512
 		sleep 1
+		[ "$(status headroom)" -le 512 ] ||
+			fail "headroom $(status headroom) in use above fs_headroom=512"
+		knob fs_headroom_adapt N
+		[ "$(status headroom)" = 512 ] ||
+			fail "headroom $(status headroom) with fs_headroom_adapt=N, not fs_headroom=512"
 		knob fs_headroom 8192
 		sleep 1
+		knob fs_headroom_adapt Y
 		knob fs_headroom 2048
 		rcl_ran 1 "$t0" "round $i, fs_cores=auto"
-		if [ -w /sys/devices/system/cpu/cpu1/online ]; then
-			echo 0 >/sys/devices/system/cpu/cpu1/online || fail "cannot unplug CPU 1"
-			expect_cpus 0 "CPU 1 unplugged"
-			sleep 1
-			echo 1 >/sys/devices/system/cpu/cpu1/online || fail "cannot plug CPU 1"
-			expect_cpus 1 "CPU 1 back"
-			hotplug="hotplug included"
-		fi
+		echo 0 >/sys/devices/system/cpu/cpu1/online || fail "cannot unplug CPU 1"
+		expect_cpus 0 "CPU 1 unplugged"
+		sleep 1
+		echo 1 >/sys/devices/system/cpu/cpu1/online || fail "cannot plug CPU 1"
+		expect_cpus 1 "CPU 1 back"
+		# Hermit off: offloading stops, the queue empties, stock reclaim.
+		knob enabled 0
+		sleep 1
+		[ "$(status queued_cgroups)" = 0 ] || fail "cgroups still queued with Hermit off"
+		o0=$(hstat fs_reclaimed_offload)
+		sleep 1
+		[ "$(hstat fs_reclaimed_offload)" = "$o0" ] ||
+			fail "offload threads reclaimed $(($(hstat fs_reclaimed_offload) - o0)) pages with Hermit off"
+		knob enabled 1
 		knob fs_enabled N
 		sleep 1
 		[ "$(status queued_cgroups)" = 0 ] || fail "cgroups still queued with fs_enabled=N"
@@ -274,7 +294,7 @@ knobs() {
 	wait $pid || fail "workload failed while the knobs changed"
 	rmdir "$cg"
 	teardown
-	echo "result: knobs changed twice under load, $hotplug; workload verified"
+	echo "result: knobs changed twice under load, hotplug and Hermit off included; workload verified"
 }
 
 many() {
