@@ -2,11 +2,12 @@
 /*
  * Hermit: offloaded memory cgroup reclaim.
  *
- * When a memory cgroup's usage crosses its limit minus fs_headroom, reclaim
- * for it is queued to kernel threads on dedicated cores and the charging
- * task goes on. At the hard limit, a task whose cgroup the threads are
- * reclaiming for waits for their next batch; it reclaims for itself only if
- * that made no room.
+ * When a memory cgroup's usage crosses its limit minus the headroom
+ * (fs_headroom, or less with fs_headroom_adapt), reclaim for it is queued
+ * to kernel threads on dedicated cores and the charging task goes on. At
+ * the hard limit, a task whose cgroup the threads are reclaiming for waits
+ * for their next batch; it reclaims for itself only if that made no room.
+ * All this only while Hermit is on.
  *
  * The threads are per-CPU smpboot threads ("hermit_rcl/N"), so CPU hotplug
  * parks and unparks them, but only the offload cores (fs_cores, or the last
@@ -72,7 +73,7 @@
  * hermit_offload_trigger() - usage above which a cgroup's reclaim is offloaded
  * @high: memory.high in pages (PAGE_COUNTER_MAX when unset, always in v1).
  * @max: memory.max, or v1 memory.limit_in_bytes, in pages.
- * @headroom: fs_headroom in pages.
+ * @headroom: The headroom in use, in pages (at most fs_headroom).
  *
  * The limit is the lower of @high and @max; a headroom of more than half of
  * it is cut to half, so a small cgroup still keeps half of its memory.
@@ -128,7 +129,7 @@ unsigned int hermit_offload_next_active(unsigned int active, unsigned int nr,
  * tasks never reach it; every page of headroom is a page of memory the
  * cgroup cannot use. Twice the headroom when tasks stalled (the threads
  * started too late), an eighth less in a period with demand and no stall,
- * unchanged when nothing was charged.
+ * unchanged when nothing was charged (but clamped to @max).
  *
  * Return: between min(HERMIT_RCL_MIN_HEADROOM, @max) and @max.
  */
@@ -312,7 +313,7 @@ static bool hermit_rcl_queue_del(unsigned long id, struct mem_cgroup *memcg)
 	return true;
 }
 
-/* Drop every queued cgroup (fs_enabled off, or no offload core online). */
+/* Drop every queued cgroup (offloading off, or no offload core online). */
 static void hermit_rcl_drain(void)
 {
 	struct mem_cgroup *memcg;
@@ -571,7 +572,11 @@ bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
 	atomic_dec(&hermit_rcl_nr_waiting);
 	hermit_count(HERMIT_FS_WAITS, 1);
 	hermit_count(HERMIT_FS_WAIT_NS, local_clock() - start);
-	/* The threads started too late; the reclaim after it counts itself. */
+	/*
+	 * Every wait is a stall: the threads started too late. The direct
+	 * input is left to the reclaim that may follow (it counts what it
+	 * frees), so that a stall is not counted twice there.
+	 */
 	atomic_long_inc(&hermit_rcl_stalls);
 	if (!room && !timeout)
 		atomic_long_inc(&hermit_rcl_timeouts);
@@ -587,7 +592,8 @@ bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages)
  * The counters take every such reclaim, in any cgroup, whether or not
  * offloading is on (they are what it is compared with). Only reclaim that
  * freed pages for a cgroup the threads serve (or whose ancestor they serve)
- * is a controller input: the threads falling behind.
+ * is a controller input: the threads falling behind, both for the number
+ * of threads and for the headroom.
  */
 void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 			     unsigned long nr_reclaimed)

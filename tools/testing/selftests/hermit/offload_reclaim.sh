@@ -118,9 +118,14 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
+# Time (ns) spent in swap faults (major and minor) since the last reset.
+fault_ns() {
+	awk '{ t += $3 * $5 } END { printf "%.0f\n", t }' "$H/fault_latency"
+}
+
 # One run; sets OFF DIRECT DIRECT_NS MS.
 measured_run() {
-	local v=$1 limit=$2 o0 d0 n0 t0 b0 w0 c0 i0 f0
+	local v=$1 limit=$2 o0 d0 n0 t0 b0 w0 c0 i0 f0 l0
 	b0=$(hstat fs_offload_ns)
 	c0=$(hstat fs_waits)
 	x0=$(status wait_timeouts)
@@ -130,6 +135,7 @@ measured_run() {
 	o0=$(hstat fs_reclaimed_offload)
 	d0=$(hstat fs_reclaimed_direct)
 	n0=$(hstat fs_direct_reclaim_ns)
+	l0=$(fault_ns)
 	t0=$(now_ms)
 	cg_run "$v" hermit-fs "$limit" "$SELFTESTS/swap_workload" -s "$MIB" -t "$THREADS" -p 2 -w "$WORK" ||
 		fail "workload failed (fs_enabled=$(cat $H/fs_enabled))"
@@ -144,6 +150,7 @@ measured_run() {
 	TIMEOUTS=$(($(status wait_timeouts) - x0))
 	IPIS=$(($(tlb_ipis) - i0))
 	MAJFLT=$(($(vmstat pgmajfault) - f0))
+	FAULT_MS=$((($(fault_ns) - l0) / 1000000))
 	# What the application stalled on: reclaiming, or waiting for threads.
 	STALL_NS=$((DIRECT_NS + WAIT_NS))
 }
@@ -201,6 +208,7 @@ one() {
 	measured_run v2 $((MIB * 1024 * 1024 / $5))
 	echo "result: one ms $MS offload $OFF direct $DIRECT direct_ms $((DIRECT_NS / 1000000))" \
 		"wait_ms $WAIT_MS waits $WAITS timeouts $TIMEOUTS busy_ms $BUSY_MS ipis $IPIS majflt $MAJFLT" \
+		"fault_ms $FAULT_MS" \
 		"stored $(($(hstat stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))" \
 		"headroom $(status headroom)"
 	teardown
