@@ -130,11 +130,12 @@ void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages);
 void hermit_memcg_uncharged(struct mem_cgroup *memcg, unsigned long nr_pages);
 void hermit_memcg_offline(struct mem_cgroup *memcg);
 bool hermit_defer_pageout(struct folio *folio);
+void hermit_pageout_done(u64 start);
 bool hermit_memcg_wait(struct mem_cgroup *memcg, unsigned int nr_pages);
 void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 			     unsigned long nr_reclaimed);
 
-/* Timestamp for hermit_direct_reclaimed(). */
+/* Timestamp for hermit_direct_reclaimed() and hermit_pageout_done(). */
 static inline u64 hermit_reclaim_start(void)
 {
 	return local_clock();
@@ -152,6 +153,8 @@ static inline bool hermit_defer_pageout(struct folio *folio)
 {
 	return false;
 }
+
+static inline void hermit_pageout_done(u64 start) {}
 
 static inline void hermit_direct_reclaimed(struct mem_cgroup *memcg, u64 start,
 					   unsigned long nr_reclaimed) {}

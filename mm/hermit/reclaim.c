@@ -230,6 +230,7 @@ static DECLARE_DELAYED_WORK(hermit_rcl_work, hermit_rcl_tick);
 static DEFINE_XARRAY(hermit_rcl_backoff);
 static atomic_long_t hermit_rcl_dropped;	/* removed while queued */
 static atomic_long_t hermit_rcl_timeouts;	/* waits that ran out */
+static atomic64_t hermit_rcl_pageout_ns;	/* threads writing held-back folios */
 
 /*
  * What the threads did for each cgroup, by cgroup id, for fs_served; at
@@ -706,6 +707,19 @@ bool hermit_defer_pageout(struct folio *folio)
 		folio_test_swapcache(folio);
 }
 
+/**
+ * hermit_pageout_done() - an offload thread wrote the folios it held back
+ * @start: hermit_reclaim_start() before the TLB flush and the writes.
+ *
+ * Called by shrink_folio_list() after the writes of the folios that
+ * hermit_defer_pageout() held back, so that the threads' time splits into
+ * writing (fs_status pageout_ns) and the rest: scanning and unmapping.
+ */
+void hermit_pageout_done(u64 start)
+{
+	atomic64_add(local_clock() - start, &hermit_rcl_pageout_ns);
+}
+
 static int hermit_rcl_should_run(unsigned int cpu)
 {
 	int rank = __this_cpu_read(hermit_rcl_rank);
@@ -905,6 +919,7 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 	seq_printf(m, "backoff_cgroups %lu\n", queued);
 	seq_printf(m, "dropped_offline %ld\n", atomic_long_read(&hermit_rcl_dropped));
 	seq_printf(m, "wait_timeouts %ld\n", atomic_long_read(&hermit_rcl_timeouts));
+	seq_printf(m, "pageout_ns %lld\n", atomic64_read(&hermit_rcl_pageout_ns));
 #ifdef CONFIG_VM_EVENT_COUNTERS
 	events = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*events), GFP_KERNEL);
 	if (events) {

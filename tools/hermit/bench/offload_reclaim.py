@@ -44,7 +44,7 @@ SCRIPT = os.path.join(vm.SELFTESTS, "offload_reclaim.sh")
 BACKENDS = ("dram", "rdma")
 MODES = ("N", "Y", "Y-noflush", "Y-fixed")
 KEYS = ("ms", "offload", "direct", "direct_ms", "wait_ms", "waits", "timeouts", "busy_ms",
-        "ipis", "majflt", "fault_ms", "stored", "pswpout", "headroom")
+        "ipis", "majflt", "fault_ms", "pageout_ms", "stored", "pswpout", "headroom")
 
 
 def cell(values, fmt="{:g}"):
@@ -114,7 +114,7 @@ def main():
         print(f"{'backend':7} {'local':>5} {'thr':>3} {'mode':9} {'runtime ms':>20} "
               f"{'N/mode':>18} {'free N/mode':>18} {'fault ms':>18} "
               f"{'offload%':>8} {'stall ms':>18} {'wait ms':>18} "
-              f"{'busy ms':>18} {'TLB IPIs':>20} {'majflt':>18} "
+              f"{'busy ms':>18} {'pageout ms':>18} {'TLB IPIs':>20} {'majflt':>18} "
               f"{'stored':>8} {'pswpout':>8} {'headroom':>8}")
         for backend, local, threads, res in table:
             base = {r["run"]: r["ms"] for r in res.get("N", [])}
@@ -144,6 +144,7 @@ def main():
                       f"{statistics.median(share):>7.0f}% {cell(stall):>18} "
                       f"{cell([r['wait_ms'] for r in rows]):>18} "
                       f"{cell([r['busy_ms'] for r in rows]):>18} "
+                      f"{cell([r.get('pageout_ms', 0) for r in rows]):>18} "
                       f"{cell([r['ipis'] for r in rows]):>20} "
                       f"{cell([r['majflt'] for r in rows]):>18} "
                       f"{statistics.median([r['stored'] for r in rows]):>8g} "
@@ -158,7 +159,9 @@ def main():
               "nothing (on this cluster the guests' vCPUs share the host's cores). "
               "fault: time in swap faults (reclaim for their charges included). "
               "stall: direct reclaim plus waits for the offload threads; wait: the waits "
-              "alone; busy: the offload threads' time reclaiming. stored: pages "
+              "alone; busy: the offload threads' time reclaiming; pageout: of that, the time "
+              "writing the pages they held back for one TLB flush (the rest is scanning "
+              "and unmapping). stored: pages "
               "Hermit stored; pswpout: pages written to the swap disk instead (a row "
               "with pswpout fell back to it). headroom: fs_status's headroom at the end of the runs.")
         return 0 if ok else 1

@@ -15,8 +15,9 @@
 #        one measured run for the benchmark: fs_enabled N or Y (Y-noflush:
 #        with fs_batch_flush=N; Y-fixed: with fs_headroom_adapt=N), THREADS
 #        application threads, fs_headroom HEADROOM pages (default 2048);
-#        prints runtime, who reclaimed, stalls, TLB shootdowns, where pages
-#        went, the headroom in use at the end
+#        prints runtime, who reclaimed, stalls, the time in swap faults, the
+#        offload threads' time (busy) and of it writing (pageout), TLB
+#        shootdowns, where pages went, the headroom in use at the end
 #   offload_reclaim.sh knobs      fs_nr_cores, fs_cores, fs_headroom(_adapt),
 #                                 Hermit off and CPU hotplug changed under
 #                                 load
@@ -125,10 +126,11 @@ fault_ns() {
 
 # One run; sets OFF DIRECT DIRECT_NS MS.
 measured_run() {
-	local v=$1 limit=$2 o0 d0 n0 t0 b0 w0 c0 i0 f0 l0
+	local v=$1 limit=$2 o0 d0 n0 t0 b0 w0 c0 i0 f0 l0 p0
 	b0=$(hstat fs_offload_ns)
 	c0=$(hstat fs_waits)
 	x0=$(status wait_timeouts)
+	p0=$(status pageout_ns)
 	i0=$(tlb_ipis)
 	f0=$(vmstat pgmajfault)
 	w0=$(hstat fs_wait_ns)
@@ -148,6 +150,7 @@ measured_run() {
 	WAIT_MS=$((WAIT_NS / 1000000))
 	WAITS=$(($(hstat fs_waits) - c0))
 	TIMEOUTS=$(($(status wait_timeouts) - x0))
+	PAGEOUT_MS=$((($(status pageout_ns) - p0) / 1000000))
 	IPIS=$(($(tlb_ipis) - i0))
 	MAJFLT=$(($(vmstat pgmajfault) - f0))
 	FAULT_MS=$((($(fault_ns) - l0) / 1000000))
@@ -208,7 +211,7 @@ one() {
 	measured_run v2 $((MIB * 1024 * 1024 / $5))
 	echo "result: one ms $MS offload $OFF direct $DIRECT direct_ms $((DIRECT_NS / 1000000))" \
 		"wait_ms $WAIT_MS waits $WAITS timeouts $TIMEOUTS busy_ms $BUSY_MS ipis $IPIS majflt $MAJFLT" \
-		"fault_ms $FAULT_MS" \
+		"fault_ms $FAULT_MS pageout_ms $PAGEOUT_MS" \
 		"stored $(($(hstat stored) - stored0)) pswpout $(($(vmstat pswpout) - pswpout0))" \
 		"headroom $(status headroom)"
 	teardown
