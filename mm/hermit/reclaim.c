@@ -425,12 +425,19 @@ static struct mem_cgroup *hermit_rcl_queue_next(unsigned long *cursor)
 	return memcg;
 }
 
-static unsigned long hermit_memcg_trigger(struct mem_cgroup *memcg)
+/* The headroom in use: fs_headroom, or less with fs_headroom_adapt. */
+static unsigned long hermit_rcl_headroom_now(void)
 {
 	unsigned long headroom = READ_ONCE(fs_headroom);
 
 	if (READ_ONCE(fs_headroom_adapt))
 		headroom = min(headroom, READ_ONCE(hermit_rcl_headroom));
+	return headroom;
+}
+
+static unsigned long hermit_memcg_trigger(struct mem_cgroup *memcg,
+					  unsigned long headroom)
+{
 	return hermit_offload_trigger(READ_ONCE(memcg->memory.high),
 				      READ_ONCE(memcg->memory.max), headroom);
 }
@@ -448,12 +455,14 @@ static unsigned long hermit_memcg_trigger(struct mem_cgroup *memcg)
  */
 void hermit_memcg_charged(struct mem_cgroup *memcg, unsigned int nr_pages)
 {
+	unsigned long headroom;
 	bool counted = false;
 
 	if (!hermit_rcl_on() || !in_task())
 		return;
+	headroom = hermit_rcl_headroom_now();
 	for (; memcg && !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg)) {
-		unsigned long trigger = hermit_memcg_trigger(memcg);
+		unsigned long trigger = hermit_memcg_trigger(memcg, headroom);
 
 		if (!trigger || page_counter_read(&memcg->memory) <= trigger)
 			continue;
@@ -739,7 +748,7 @@ static void hermit_rcl_run(unsigned int cpu)
 	if (!memcg)
 		return;
 	id = *cursor;
-	trigger = hermit_memcg_trigger(memcg);
+	trigger = hermit_memcg_trigger(memcg, hermit_rcl_headroom_now());
 	usage = page_counter_read(&memcg->memory);
 	if (!mem_cgroup_online(memcg)) {
 		if (hermit_rcl_queue_del(id, memcg))
@@ -801,20 +810,8 @@ static int hermit_rcl_cpu_offline(unsigned int cpu)
 	return 0;
 }
 
-static int hermit_fs_enabled_set(const char *val, const struct kernel_param *kp)
-{
-	int ret = hermit_bool_param_ops.set(val, kp);
-
-	if (!ret && !READ_ONCE(fs_enabled))
-		hermit_rcl_drain();
-	return ret;
-}
-
-static const struct kernel_param_ops hermit_fs_enabled_ops = {
-	.set = hermit_fs_enabled_set,
-	.get = param_get_bool,
-};
-module_param_cb(fs_enabled, &hermit_fs_enabled_ops, &fs_enabled, 0644);
+/* Turned off, the queue is emptied by the next controller step. */
+module_param_cb(fs_enabled, &hermit_bool_param_ops, &fs_enabled, 0644);
 MODULE_PARM_DESC(fs_enabled, "Offload memory cgroup reclaim to dedicated cores (default Y)");
 
 static int hermit_fs_nr_cores_set(const char *val, const struct kernel_param *kp)
@@ -906,9 +903,7 @@ static int hermit_fs_status_show(struct seq_file *m, void *v)
 	seq_printf(m, "offload_cpus %*pbl\n", cpumask_pr_args(&hermit_rcl_cpus));
 	seq_printf(m, "threads %u\nactive %u\n", hermit_rcl_nr,
 		   READ_ONCE(hermit_rcl_active));
-	seq_printf(m, "headroom %lu\n", READ_ONCE(fs_headroom_adapt) ?
-		   min(READ_ONCE(fs_headroom), READ_ONCE(hermit_rcl_headroom)) :
-		   READ_ONCE(fs_headroom));
+	seq_printf(m, "headroom %lu\n", hermit_rcl_headroom_now());
 	mutex_unlock(&hermit_rcl_mutex);
 	xa_for_each(&hermit_rcl_queue, id, memcg)
 		queued++;
@@ -975,7 +970,7 @@ static const struct file_operations hermit_fs_served_fops = {
 };
 
 static const struct kernel_param hermit_fs_knobs[] = {
-	{ .name = "fs_enabled", .ops = &hermit_fs_enabled_ops, .perm = 0644,
+	{ .name = "fs_enabled", .ops = &hermit_bool_param_ops, .perm = 0644,
 	  .arg = &fs_enabled },
 	{ .name = "fs_nr_cores", .ops = &hermit_fs_nr_cores_ops, .perm = 0644,
 	  .arg = &fs_nr_cores },

@@ -56,6 +56,15 @@ def cell(values, fmt="{:g}"):
     return f"{fmt.format(m)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
+def stall_ms(r):
+    """What the application stalled on: its own reclaim and the waits."""
+    return r["direct_ms"] + r["wait_ms"]
+
+
+def ratios(pairs):
+    return [a / b for a, b in pairs if b > 0]
+
+
 def main():
     args = sys.argv[1:]
     mib = args[0] if args else "64"
@@ -117,25 +126,24 @@ def main():
               f"{'busy ms':>18} {'pageout ms':>18} {'TLB IPIs':>20} {'majflt':>18} "
               f"{'stored':>8} {'pswpout':>8} {'headroom':>8}")
         for backend, local, threads, res in table:
-            base = {r["run"]: r["ms"] for r in res.get("N", [])}
-            nstall = {r["run"]: r["direct_ms"] + r["wait_ms"] for r in res.get("N", [])}
+            base = {r["run"]: r for r in res.get("N", [])}
             for mode in modes:
                 rows = res[mode]
                 if not rows:
                     print(f"{backend:7} {local:>5} {threads:>3} {mode:9} failed")
                     continue
-                ratio = [base[r["run"]] / r["ms"] for r in rows if r["run"] in base and r["ms"]]
-                # As if the threads' CPU time were free: N with the mode's stall.
-                free = [base[r["run"]] / (base[r["run"]] - nstall[r["run"]] +
-                                          r["direct_ms"] + r["wait_ms"])
-                        for r in rows if r["run"] in base and
-                        base[r["run"]] - nstall[r["run"]] + r["direct_ms"] + r["wait_ms"] > 0]
                 if mode == "N":
                     # The most offloading could give: N without its stall.
-                    ratio = [r["ms"] / (r["ms"] - r["direct_ms"] - r["wait_ms"])
-                             for r in rows if r["ms"] > r["direct_ms"] + r["wait_ms"]]
+                    ratio = ratios((r["ms"], r["ms"] - stall_ms(r)) for r in rows)
+                    free = []
+                else:
+                    pairs = [(base[r["run"]], r) for r in rows if r["run"] in base]
+                    ratio = ratios((n["ms"], r["ms"]) for n, r in pairs)
+                    # As if the threads' CPU time were free: N with the mode's stall.
+                    free = ratios((n["ms"], n["ms"] - stall_ms(n) + stall_ms(r))
+                                  for n, r in pairs)
                 share = [100 * r["offload"] / max(1, r["offload"] + r["direct"]) for r in rows]
-                stall = [r["direct_ms"] + r["wait_ms"] for r in rows]
+                stall = [stall_ms(r) for r in rows]
                 print(f"{backend:7} {local:>5} {threads:>3} {mode:9} "
                       f"{cell([r['ms'] for r in rows]):>20} "
                       f"{cell(ratio, '{:.2f}') if mode != 'N' else '<' + cell(ratio, '{:.2f}'):>18} "
