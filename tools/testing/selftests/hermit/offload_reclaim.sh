@@ -309,7 +309,7 @@ knobs() {
 }
 
 many() {
-	local n=$1 i pids=() cg ms min=0 max=0 t0 steal served
+	local n=$1 i pids=() cg ms min=0 max=0 t0 steal served served_ns
 	local mib=$((MIB / 4)) dir
 	setup
 	dir=$(mktemp -d)
@@ -336,9 +336,12 @@ many() {
 		ms=$(($(cat "$dir/$i.end") - t0))
 		steal=$(awk '$1 == "pgsteal" { print $2 }' "$cg/memory.stat")
 		# The cgroup id is the inode number of its directory.
-		served=$(awk -v id="$(stat -c %i "$cg")" '$1 == id { print $2 }' "$H/fs_served")
-		echo "cgroup $i: ${ms} ms, pgsteal $steal, reclaimed by offload threads ${served:-0}"
+		read -r served served_ns < <(awk -v id="$(stat -c %i "$cg")" \
+			'$1 == id { print $2, $3 }' "$H/fs_served")
+		echo "cgroup $i: ${ms} ms, pgsteal $steal, reclaimed by offload threads ${served:-0}" \
+			"in $((${served_ns:-0} / 1000000)) ms"
 		[ "${served:-0}" -gt 0 ] || fail "cgroup $i was not served by the offload threads"
+		[ "${served_ns:-0}" -gt 0 ] || fail "cgroup $i: no offload time in fs_served"
 		[ "$min" -eq 0 ] || [ "$ms" -lt "$min" ] && min=$ms
 		[ "$ms" -gt "$max" ] && max=$ms
 		rmdir "$cg"
