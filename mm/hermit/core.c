@@ -207,21 +207,19 @@ static ssize_t hermit_knob_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
 	const struct kernel_param *kp = file->private_data;
-	char buf[160];	/* room for a key's hex digits */
+	char *buf;
 	int err;
 
-	if (*ppos || !count || count >= sizeof(buf))
+	/* Room for a key's hex digits, or a list of servers. */
+	if (*ppos || !count || count >= 1024)
 		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count)) {
-		err = -EFAULT;
-		goto out;
-	}
-	buf[count] = '\0';
+	buf = memdup_user_nul(ubuf, count);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
 	kernel_param_lock(THIS_MODULE);
 	err = kp->ops->set(strim(buf), kp);
 	kernel_param_unlock(THIS_MODULE);
-out:
-	memzero_explicit(buf, sizeof(buf));
+	kfree_sensitive(buf);
 	return err ? err : count;
 }
 

@@ -734,9 +734,9 @@ def t_offload_rmdir(ctx):
 # The RDMA transport: 'memory' runs the kernel memory server, 'compute' the
 # client backend. The tests run in this order: each leaves the client
 # connected for the next.
-def rdma_server(ctx, *args, timeout=60):
-    return expect_ok("memory", node_run(ctx, "memory", "rdma_server.sh",
-                                        list(args), timeout))
+def rdma_server(ctx, *args, timeout=60, node="memory"):
+    return expect_ok(node, node_run(ctx, node, "rdma_server.sh",
+                                    list(args), timeout))
 
 
 def rdma_client(ctx, *args, timeout=120, node="compute"):
@@ -1454,6 +1454,105 @@ def t_rdma_mr_sink(ctx):
     finally:
         c.stop("compute2")
         c.node("compute2").cmdline = ""
+
+
+def servers(ctx):
+    """The client's servers file as {address: {field: int or str}}."""
+    out = rdma_client(ctx, "servers")
+    names = ("state", "chunks", "room", "reads", "writes", "lost", "session")
+    res = {}
+    for line in out.splitlines():
+        f = line.split()
+        if line.startswith("#") or len(f) != len(names) + 1:
+            continue
+        res[f[0]] = {k: int(v) if v.lstrip("-").isdigit() else v
+                     for k, v in zip(names, f[1:])}
+    return res
+
+
+def set_capacity(ctx, cap):
+    expect_ok("memory", node_run(ctx, "memory", "/bin/sh", ["-c",
+              f"echo {cap} >/sys/kernel/debug/hermit/server/capacity"], 30))
+
+
+def ip_port(ip):
+    return f"{ip}:50000"
+
+
+@test("rdma: two memory servers: chunks spread over both by room, a server "
+      "holding chunks cannot be dropped; one powered off: its pages' owner "
+      "gets SIGBUS, no panic, the other server serves a verified workload", True)
+def t_rdma_two_servers(ctx):
+    c = ctx.cluster
+    mem, mem2 = ip_port(c.ip_of("memory", "compute")), ip_port(c.ip_of("mem2", "compute"))
+    cap0 = stats(rdma_server(ctx, "stats"))["capacity"]
+    c.start("mem2")
+    holds = []
+    try:
+        # The same room on both (the client learns it as it connects):
+        # chunks alternate between them.
+        set_capacity(ctx, "512M")
+        rdma_server(ctx, "start", "512M", "30", node="mem2")
+        rdma_client(ctx, "connect", f"{mem},{mem2}")
+        conn = rdma_client(ctx, "wait", "ready", "60")
+        expect(mem in conn and mem2 in conn, f"not both servers: {conn}")
+        holds.append("hold-srv")
+        job, go = rdma_hold(ctx, "hold-srv", mib=8, swap_mib=128)
+        s = servers(ctx)
+        expect(s[mem]["chunks"] > 0 and s[mem2]["chunks"] > 0,
+               f"chunks not on both servers: {s}")
+        # A server that holds chunks stays, and nothing changes.
+        # (bash: dash says "I/O error" whatever the error was)
+        rc, out, err = node_run(ctx, "compute", "/bin/bash", ["-c",
+                                f"echo {mem} >/sys/kernel/debug/hermit/connect"], 30)
+        expect(rc != 0 and "busy" in (out + err).lower(),
+               f"dropping a server with chunks was not refused: exit {rc} {out}{err}")
+        conn = rdma_client(ctx, "wait", "ready", "10")
+        expect(mem2 in conn, f"the refused write changed the servers: {conn}")
+        rc, out = go()
+        expect(rc == 0, f"workload: exit {rc}\n{out[-1200:]}")
+        s = servers(ctx)
+        for a in (mem, mem2):
+            expect(s[a]["writes"] > 0 and s[a]["reads"] > 0,
+                   f"server {a} did not serve writes and reads: {s}")
+        spread = ", ".join(f"{a}: {s[a]['writes']} written, {s[a]['reads']} read"
+                           for a in (mem, mem2))
+
+        # Power mem2 off under a workload with pages there.
+        holds.append("hold-srv2")
+        job, go = rdma_hold(ctx, "hold-srv2", mib=8, swap_mib=128)
+        s = servers(ctx)
+        expect(s[mem2]["chunks"] > 0, f"no chunk on mem2: {s}")
+        expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
+                  "echo 5 >/sys/kernel/debug/hermit/rdma/load_timeout"], 30))
+        c.stop("mem2")
+        rc, out = go()
+        expect(rc == 128 + 7, f"the workload with pages on the dead server was not "
+                              f"killed by SIGBUS: exit {rc}\n{out[-1200:]}")
+        s = servers(ctx)
+        expect(s[mem]["state"] == "ready" and s[mem2]["state"] != "ready",
+               f"states after the power-off: {s}")
+        # New pages go to the server that is left.
+        w0 = s[mem]["writes"]
+        out = rdma_client(ctx, "fill", "8", timeout=600)
+        s = servers(ctx)
+        expect(s[mem]["writes"] > w0, f"no writes to {mem} after mem2 died: {s}")
+        # Its chunks are gone with their owner: mem2 can be dropped now.
+        rdma_client(ctx, "connect", mem)
+        conn = rdma_client(ctx, "wait", "ready", "10")
+        expect(mem2 not in conn, f"mem2 still set: {conn}")
+        expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
+        ctx.note(f"{spread}; mem2 powered off: SIGBUS for the owner, then "
+                 f"{out.strip().splitlines()[-1]}")
+    finally:
+        for name in holds:
+            path = os.path.join(c.node("compute").share, name)
+            if os.path.isdir(path):
+                open(os.path.join(path, "go"), "w").close()
+        node_run(ctx, "compute", "/bin/sh", ["-c",
+                 "echo 60 >/sys/kernel/debug/hermit/rdma/load_timeout"], 30)
+        set_capacity(ctx, cap0)
+        c.stop("mem2")
 
 
 @test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)

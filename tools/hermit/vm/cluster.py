@@ -35,9 +35,14 @@ import time
 NET = "10.77"
 # Booted by 'vm up'; the last one is the hub.
 DEFAULT_NODES = ("compute", "memory")
-# Wired to the hub, booted by 'vm start NODE'.
-SPARE_NODES = ("compute2",)
-DEFAULT_MEM_MB = {"compute": 1024, "compute2": 1024, "memory": 1536}
+# Wired, booted by 'vm start NODE': compute2 to the hub, mem2 (a second
+# memory node) to compute.
+SPARE_NODES = ("compute2", "mem2")
+# Links besides the hub's, as (listening node, connecting node): the
+# connecting node can be powered off and booted again on its own.
+EXTRA_LINKS = (("compute", "mem2"),)
+DEFAULT_MEM_MB = {"compute": 1024, "compute2": 1024, "memory": 1536,
+                  "mem2": 1024}
 SWAP_DISK_BYTES = 4 << 30
 BOOT_TIMEOUT = 240
 # Extra seconds the host waits past a job's own timeout before it calls the
@@ -102,11 +107,12 @@ class Link:
     """One end of a point-to-point link: the unix socket carrying the
     Ethernet frames, and this end's address and MAC."""
 
-    def __init__(self, k, sock, hub_end):
+    def __init__(self, k, sock, listen, high):
         self.k = k
         self.sock = sock
-        self.ip = f"{NET}.{k}.{2 if hub_end else 1}"
-        self.mac = f"52:54:00:77:{k:02x}:{2 if hub_end else 1:02x}"
+        self.listen = listen
+        self.ip = f"{NET}.{k}.{2 if high else 1}"
+        self.mac = f"52:54:00:77:{k:02x}:{2 if high else 1:02x}"
 
 
 class Node:
@@ -141,7 +147,7 @@ class Node:
             return self.proc.poll() is None
         return _pid_alive(self.pid)
 
-    def qemu_argv(self, kernel, rootfs, listener, smp):
+    def qemu_argv(self, kernel, rootfs, smp):
         ips = ",".join(f"{link.ip}/24" for link in self.links)
         # tsc=reliable: under TCG on a busy host the clocksource watchdog
         # marks the TSC unstable, and the static keys that flips are patched
@@ -158,7 +164,7 @@ class Node:
                   f"{self.cmdline}").strip()
         nics = []
         for i, link in enumerate(self.links):
-            nics += ["-netdev", f"stream,id=n{i},server={'on' if listener else 'off'},"
+            nics += ["-netdev", f"stream,id=n{i},server={'on' if link.listen else 'off'},"
                                 f"addr.type=unix,addr.path={link.sock}",
                      "-device", f"virtio-net-pci,netdev=n{i},mac={link.mac}"]
         return [
@@ -179,7 +185,7 @@ class Node:
                        f"security_model=none,id=hjobs",
         ]
 
-    def start(self, kernel, rootfs, listener, smp, die_with_parent):
+    def start(self, kernel, rootfs, smp, die_with_parent):
         os.makedirs(self.share, exist_ok=True)
         shutil.rmtree(os.path.join(self.share, "jobs"), ignore_errors=True)
         for f in ("ready",):
@@ -192,7 +198,7 @@ class Node:
             os.replace(self.console_log, self.console_log + ".old")
         with open(os.path.join(self.dir, "swap.img"), "wb") as f:
             f.truncate(SWAP_DISK_BYTES)
-        argv = self.qemu_argv(kernel, rootfs, listener, smp)
+        argv = self.qemu_argv(kernel, rootfs, smp)
         with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
             f.write(" ".join(argv) + "\n")
         log = open(os.path.join(self.dir, "qemu.log"), "w")
@@ -377,14 +383,25 @@ class Cluster:
         survive), without Nagle's delays (TCP adds 40 ms to a round trip),
         and reachable from this machine only. The hub listens, the other
         end connects: that node can be restarted, the hub accepts it again.
+        EXTRA_LINKS come after the hub's, numbered on; the node that
+        listens keeps its hub link first (eth0).
         """
         self.hub = self.nodes[hub]
-        self.hub.links = []
-        others = [n for n in self.nodes.values() if n is not self.hub]
-        for k, n in enumerate(others):
+        for n in self.nodes.values():
+            n.links = []
+        extra = [(a, b) for a, b in EXTRA_LINKS
+                 if a in self.nodes and b in self.nodes and self.hub.name not in (a, b)]
+        connectors = {b for _, b in extra}
+        others = [n for n in self.nodes.values()
+                  if n is not self.hub and n.name not in connectors]
+        pairs = [(self.hub, n) for n in others]
+        pairs += [(self.nodes[a], self.nodes[b]) for a, b in extra]
+        for k, (a, b) in enumerate(pairs):
             sock = os.path.join(self.dir, f"link{k}.sock")
-            n.links = [Link(k, sock, False)]
-            self.hub.links.append(Link(k, sock, True))
+            # A memory node's end is .2, whichever listens.
+            high = a is self.hub or a.name.startswith("mem")
+            a.links.append(Link(k, sock, True, high))
+            b.links.append(Link(k, sock, False, not high))
 
     def node(self, name):
         if name not in self.nodes:
@@ -451,7 +468,10 @@ class Cluster:
         return self
 
     def start_node(self, n):
-        n.start(n.kernel or self.kernel, self.rootfs, n is self.hub, self.smp,
+        for link in n.links:
+            if link.listen and os.path.exists(link.sock):
+                os.unlink(link.sock)
+        n.start(n.kernel or self.kernel, self.rootfs, self.smp,
                 self.die_with_parent)
 
     def wait_ready(self, names, timeout=BOOT_TIMEOUT, log=sys.stderr,
@@ -527,13 +547,40 @@ class Cluster:
         n = self._not_hub(name, "start")
         if n.alive():
             raise ClusterError(f"node {name} is already running")
-        if not self.hub.alive():
-            raise ClusterError(f"the hub {self.hub.name} is not running")
+        self._wait_listeners(n)
         if kernel is not None and not os.path.isfile(kernel):
             raise ClusterError(f"kernel image {kernel!r} does not exist")
         n.kernel = kernel
         if cmdline is not None:
             n.cmdline = cmdline
+        self.start_node(n)
+        self.save()
+        self.wait_ready([name], log=log, down_all=False)
+        self.write_env()
+
+    def _listener_of(self, link):
+        return next(m for m in self.nodes.values()
+                    if any(x.listen and x.k == link.k for x in m.links))
+
+    def _wait_listeners(self, n):
+        """Wait until the other end of each link n connects to listens."""
+        for link in n.links:
+            if link.listen:
+                continue
+            m = self._listener_of(link)
+            if not m.alive():
+                raise ClusterError(f"{m.name}, which {n.name} connects to, "
+                                   "is not running")
+            deadline = time.time() + 20
+            while not _listening(link.sock) and time.time() < deadline:
+                time.sleep(0.05)
+
+    def reboot(self, name, log=sys.stderr):
+        """Power a node off and boot it again (not the hub); only it is
+        stopped if it does not come up."""
+        n = self._not_hub(name, "reboot")
+        n.kill()
+        self._wait_listeners(n)
         self.start_node(n)
         self.save()
         self.wait_ready([name], log=log, down_all=False)

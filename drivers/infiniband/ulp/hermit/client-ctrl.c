@@ -2,7 +2,7 @@
 /*
  * Hermit RDMA client: the control path. Requests and replies on the
  * control connection (the handshake, chunk grants, FREEs and PINGs), one at
- * a time under hrc.ctrl_mutex; see client.c for the design.
+ * a time under s->ctrl_mutex; see client.c for the design.
  */
 
 #define pr_fmt(fmt) "hermit: rdma: " fmt
@@ -33,11 +33,12 @@ void hrc_fault_inject_init(struct dentry *dir) {}
 static void hrc_ctrl_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct hrc_req *req = container_of(wc->wr_cqe, struct hrc_req, cqe);
+	struct hrc_queue *q = cq->cq_context;
 
 	req->status = wc->status;
 	/* A failed control transfer means a dead queue pair: rebuild. */
 	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
-		hrc_conn_error();
+		hrc_conn_error(q->srv);
 	complete(&req->done);
 }
 
@@ -46,20 +47,20 @@ static void hrc_ctrl_done(struct ib_cq *cq, struct ib_wc *wc)
  * reply into bufs[0]. Called with ctrl_mutex held, and rwsem for reading
  * or the state CONNECTING.
  */
-static int hrc_ctrl_xfer(void)
+static int hrc_ctrl_xfer(struct hrc_server *s)
 {
 	struct hrc_req rx = { .cqe.done = hrc_ctrl_done };
 	struct hrc_req tx = { .cqe.done = hrc_ctrl_done };
-	const struct hermit_msg *m = &hrc.bufs[1];
+	const struct hermit_msg *m = &s->bufs[1];
 	struct ib_sge rsge = {
-		.addr = hrc.bufs_dma,
+		.addr = s->bufs_dma,
 		.length = sizeof(*m),
-		.lkey = hrc.pd->local_dma_lkey,
+		.lkey = s->pd->local_dma_lkey,
 	};
 	struct ib_sge tsge = {
-		.addr = hrc.bufs_dma + sizeof(*m),
+		.addr = s->bufs_dma + sizeof(*m),
 		.length = sizeof(*m),
-		.lkey = hrc.pd->local_dma_lkey,
+		.lkey = s->pd->local_dma_lkey,
 	};
 	struct ib_recv_wr rwr = { .wr_cqe = &rx.cqe, .sg_list = &rsge, .num_sge = 1 };
 	struct ib_send_wr swr = {
@@ -69,13 +70,13 @@ static int hrc_ctrl_xfer(void)
 		.opcode = IB_WR_SEND,
 		.send_flags = IB_SEND_SIGNALED,
 	};
-	struct ib_qp *qp = hrc.ctrl.cm_id->qp;
+	struct ib_qp *qp = s->ctrl.cm_id->qp;
 	int err;
 
-	lockdep_assert_held(&hrc.ctrl_mutex);
+	lockdep_assert_held(&s->ctrl_mutex);
 	init_completion(&rx.done);
 	init_completion(&tx.done);
-	ib_dma_sync_single_for_device(hrc.dev, hrc.bufs_dma, 2 * sizeof(*m),
+	ib_dma_sync_single_for_device(s->dev, s->bufs_dma, 2 * sizeof(*m),
 				      DMA_BIDIRECTIONAL);
 	err = ib_post_recv(qp, &rwr, NULL);
 	if (err)
@@ -86,8 +87,8 @@ static int hrc_ctrl_xfer(void)
 	 * send failed or no reply comes, flush it before returning.
 	 */
 	if (err || !wait_for_completion_timeout(&rx.done, HRC_CTRL_TIMEOUT)) {
-		hrc_conn_error();
-		hrc_queue_kill(&hrc.ctrl);
+		hrc_conn_error(s);
+		hrc_queue_kill(&s->ctrl);
 		wait_for_completion(&rx.done);
 	}
 	if (err)
@@ -95,11 +96,11 @@ static int hrc_ctrl_xfer(void)
 	wait_for_completion(&tx.done);
 	if (rx.status != IB_WC_SUCCESS || tx.status != IB_WC_SUCCESS)
 		return -ECONNRESET;
-	ib_dma_sync_single_for_cpu(hrc.dev, hrc.bufs_dma, sizeof(*m),
+	ib_dma_sync_single_for_cpu(s->dev, s->bufs_dma, sizeof(*m),
 				   DMA_BIDIRECTIONAL);
 	return 0;
 broken:
-	hrc_conn_error();
+	hrc_conn_error(s);
 	return -ECONNRESET;
 }
 
@@ -107,30 +108,31 @@ broken:
  * A control request and its reply. Called with rwsem held for reading and
  * ctrl_mutex held.
  */
-static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+static int __hrc_ctrl_call(struct hrc_server *s, u8 type, u32 area, u64 index,
+			   struct hermit_msg *reply)
 {
-	struct hermit_msg *m = &hrc.bufs[1];
-	u64 tag = ++hrc.tag;
+	struct hermit_msg *m = &s->bufs[1];
+	u64 tag = ++s->tag;
 	int err;
 
 	hermit_msg_init(m, type, tag, area, index);
 	if (type == HERMIT_MSG_PING) {
-		m->addr = cpu_to_le64(atomic_long_read(&hrc_stats.reads) -
-				      hrc.sess_reads0);
-		m->length = cpu_to_le64(atomic_long_read(&hrc_stats.writes) -
-					hrc.sess_writes0);
+		m->addr = cpu_to_le64(atomic_long_read(&s->reads) -
+				      s->sess_reads0);
+		m->length = cpu_to_le64(atomic_long_read(&s->writes) -
+					s->sess_writes0);
 	}
-	err = hrc_ctrl_xfer();
+	err = hrc_ctrl_xfer(s);
 	if (err)
 		return err;
-	memcpy(reply, &hrc.bufs[0], sizeof(*reply));
+	memcpy(reply, &s->bufs[0], sizeof(*reply));
 	err = hermit_msg_check(reply, sizeof(*reply), false);
 	/* Every reply type follows its request type. */
 	if (!err && (le64_to_cpu(reply->tag) != tag || reply->type != type + 1))
 		err = -EPROTO;
 	if (err) {
 		pr_err_ratelimited("bad reply from the server: %d\n", err);
-		hrc_conn_error();
+		hrc_conn_error(s);
 	}
 	return err;
 }
@@ -141,11 +143,11 @@ static int __hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *repl
  * key, if we have one); then check the server's proof. Sets the session and
  * secret that the data queues present. The state is CONNECTING.
  */
-int hrc_hello(bool *resumed)
+int hrc_hello(struct hrc_server *s, bool *resumed)
 {
-	const struct hermit_conn_rep *rep = &hrc.ctrl.rep;
-	struct hermit_hello *h = (struct hermit_hello *)&hrc.bufs[1];
-	struct hermit_hello *w = (struct hermit_hello *)&hrc.bufs[0];
+	const struct hermit_conn_rep *rep = &s->ctrl.rep;
+	struct hermit_hello *h = (struct hermit_hello *)&s->bufs[1];
+	struct hermit_hello *w = (struct hermit_hello *)&s->bufs[0];
 	u32 flags = le32_to_cpu(rep->flags);
 	u8 key[HERMIT_KEY_MAX], mac[HERMIT_MAC_LEN];
 	int klen = hermit_key_get(&hrc_key, key);
@@ -154,63 +156,63 @@ int hrc_hello(bool *resumed)
 	int err;
 
 	/* A session is resumed by its secret, whatever the keys are now. */
-	resume = (flags & HERMIT_REP_RESUMED) && hrc.session &&
-		 le64_to_cpu(rep->epoch) == hrc.epoch &&
-		 le64_to_cpu(rep->session) == hrc.session;
+	resume = (flags & HERMIT_REP_RESUMED) && s->session &&
+		 le64_to_cpu(rep->epoch) == s->epoch &&
+		 le64_to_cpu(rep->session) == s->session;
 	err = -EACCES;
 	if (!resume && klen && !(flags & HERMIT_REP_AUTH)) {
 		pr_err_ratelimited("server %pISpc has no key, so it cannot prove ours: refused\n",
-				   &hrc.addr);
+				   &s->addr);
 		goto out;
 	}
 	if (!resume && !klen && (flags & HERMIT_REP_AUTH)) {
 		pr_err_ratelimited("server %pISpc requires a key (hermit.key)\n",
-				   &hrc.addr);
+				   &s->addr);
 		goto out;
 	}
-	tag = ++hrc.tag;
+	tag = ++s->tag;
 	hermit_hello_init(h, HERMIT_MSG_HELLO, tag, resume,
-			  resume ? hrc.session : 0);
+			  resume ? s->session : 0);
 	if (resume) {
-		hermit_mac(hrc.secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_CLIENT,
-			   hrc.nonce, rep->nonce, hrc.id, hrc.session, h->mac);
+		hermit_mac(s->secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_CLIENT,
+			   s->nonce, rep->nonce, hrc_id, s->session, h->mac);
 	} else if (klen) {
-		hermit_mac(key, klen, HERMIT_MAC_CLIENT, hrc.nonce, rep->nonce,
-			   hrc.id, 0, h->mac);
+		hermit_mac(key, klen, HERMIT_MAC_CLIENT, s->nonce, rep->nonce,
+			   hrc_id, 0, h->mac);
 	}
-	mutex_lock(&hrc.ctrl_mutex);
-	err = hrc_ctrl_xfer();
-	mutex_unlock(&hrc.ctrl_mutex);
+	mutex_lock(&s->ctrl_mutex);
+	err = hrc_ctrl_xfer(s);
+	mutex_unlock(&s->ctrl_mutex);
 	if (err)
 		goto out;
 	err = hermit_hello_check(w, sizeof(*w), HERMIT_MSG_WELCOME);
 	session = le64_to_cpu(w->session);
 	if (!err && (le64_to_cpu(w->tag) != tag || !session ||
 		     !!(le32_to_cpu(w->flags) & HERMIT_REP_RESUMED) != resume ||
-		     (resume && session != hrc.session)))
+		     (resume && session != s->session)))
 		err = -EPROTO;
 	if (err) {
 		pr_err_ratelimited("bad WELCOME from the server: %d\n", err);
 		goto out;
 	}
 	if (resume)
-		hermit_mac(hrc.secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_SERVER,
-			   hrc.nonce, rep->nonce, hrc.id, session, mac);
+		hermit_mac(s->secret, HERMIT_MAC_LEN, HERMIT_MAC_RESUME_SERVER,
+			   s->nonce, rep->nonce, hrc_id, session, mac);
 	else if (klen)
-		hermit_mac(key, klen, HERMIT_MAC_SERVER, hrc.nonce, rep->nonce,
-			   hrc.id, session, mac);
+		hermit_mac(key, klen, HERMIT_MAC_SERVER, s->nonce, rep->nonce,
+			   hrc_id, session, mac);
 	if ((resume || klen) && crypto_memneq(mac, w->mac, HERMIT_MAC_LEN)) {
 		pr_err_ratelimited("server %pISpc failed to prove the %s: refused\n",
-				   &hrc.addr, resume ? "session's secret" : "key");
+				   &s->addr, resume ? "session's secret" : "key");
 		err = -EACCES;
 		goto out;
 	}
-	hrc.next_session = session;
+	s->next_session = session;
 	if (resume)
-		memcpy(hrc.next_secret, hrc.secret, HERMIT_MAC_LEN);
+		memcpy(s->next_secret, s->secret, HERMIT_MAC_LEN);
 	else
-		hermit_mac(key, klen, HERMIT_MAC_SECRET, hrc.nonce, rep->nonce,
-			   hrc.id, session, hrc.next_secret);
+		hermit_mac(key, klen, HERMIT_MAC_SECRET, s->nonce, rep->nonce,
+			   hrc_id, session, s->next_secret);
 	*resumed = resume;
 out:
 	memzero_explicit(key, sizeof(key));
@@ -219,11 +221,11 @@ out:
 }
 
 /* Forget a deferred FREE of a chunk that is asked for again. */
-static void hrc_pending_free_cancel(u32 area, u64 index)
+static void hrc_pending_free_cancel(struct hrc_server *s, u32 area, u64 index)
 {
 	struct hrc_pending_free *p, *n;
 
-	list_for_each_entry_safe(p, n, &hrc.pending_frees, node) {
+	list_for_each_entry_safe(p, n, &s->pending_frees, node) {
 		if (p->area == area && p->index == index) {
 			list_del(&p->node);
 			kfree(p);
@@ -233,16 +235,17 @@ static void hrc_pending_free_cancel(u32 area, u64 index)
 }
 
 /* As __hrc_ctrl_call(). Called with rwsem held for reading. */
-int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
+int hrc_ctrl_call(struct hrc_server *s, u8 type, u32 area, u64 index,
+		  struct hermit_msg *reply)
 {
 	int err;
 
-	mutex_lock(&hrc.ctrl_mutex);
+	mutex_lock(&s->ctrl_mutex);
 	/* The server re-grants a chunk it still has: no FREE may follow. */
 	if (type == HERMIT_MSG_ALLOC)
-		hrc_pending_free_cancel(area, index);
-	err = __hrc_ctrl_call(type, area, index, reply);
-	mutex_unlock(&hrc.ctrl_mutex);
+		hrc_pending_free_cancel(s, area, index);
+	err = __hrc_ctrl_call(s, type, area, index, reply);
+	mutex_unlock(&s->ctrl_mutex);
 	return err;
 }
 
@@ -251,21 +254,21 @@ int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply)
  * server has lost (it freed their chunks itself). Called with rwsem held
  * for reading, state READY.
  */
-static void hrc_send_pending_frees(void)
+static void hrc_send_pending_frees(struct hrc_server *s)
 {
 	struct hrc_pending_free *p, *n;
 	struct hermit_msg reply;
 
-	mutex_lock(&hrc.ctrl_mutex);
-	list_for_each_entry_safe(p, n, &hrc.pending_frees, node) {
-		if (p->gen == hrc.gen &&
-		    __hrc_ctrl_call(HERMIT_MSG_FREE, p->area, p->index, &reply))
+	mutex_lock(&s->ctrl_mutex);
+	list_for_each_entry_safe(p, n, &s->pending_frees, node) {
+		if (p->gen == s->gen &&
+		    __hrc_ctrl_call(s, HERMIT_MSG_FREE, p->area, p->index, &reply))
 			break;
 		list_del(&p->node);
 		kfree(p);
 		atomic_long_dec(&hrc_stats.frees_pending);
 	}
-	mutex_unlock(&hrc.ctrl_mutex);
+	mutex_unlock(&s->ctrl_mutex);
 }
 
 /*
@@ -275,16 +278,18 @@ static void hrc_send_pending_frees(void)
  */
 bool hrc_chunk_current(struct hrc_chunk *c)
 {
+	struct hrc_server *s = c->srv;
 	bool granted;
 	long lost;
 
 	spin_lock(&c->lock);
-	if (c->gen && c->gen != hrc.gen) {
+	if (c->gen && c->gen != s->gen) {
 		bitmap_or(c->lost, c->lost, c->stored, HERMIT_CHUNK_PAGES);
 		lost = bitmap_weight(c->stored, HERMIT_CHUNK_PAGES);
 		bitmap_zero(c->stored, HERMIT_CHUNK_PAGES);
 		c->gen = 0;
 		atomic_long_add(lost, &hrc_stats.lost);
+		atomic_long_add(lost, &s->lost);
 	}
 	granted = c->gen;
 	spin_unlock(&c->lock);
@@ -298,27 +303,28 @@ bool hrc_chunk_current(struct hrc_chunk *c)
  */
 int hrc_chunk_grant(struct hrc_chunk *c)
 {
+	struct hrc_server *s = c->srv;
 	struct hermit_msg reply;
 	int err;
 
 	if (hrc_chunk_current(c))
 		return 0;
-	if (time_before(jiffies, READ_ONCE(hrc.full_until)))
+	if (time_before(jiffies, READ_ONCE(s->full_until)))
 		return -ENOSPC;
 
-	err = hrc_ctrl_call(HERMIT_MSG_ALLOC, c->area, c->index, &reply);
+	err = hrc_ctrl_call(s, HERMIT_MSG_ALLOC, c->area, c->index, &reply);
 	if (!err)
 		err = hermit_grant_check(&reply, c->area, c->index, HRC_CHUNK_BYTES);
 	if (err == -ENOSPC) {
 		atomic_long_inc(&hrc_stats.refused);
-		WRITE_ONCE(hrc.full_until, jiffies + HZ);
+		WRITE_ONCE(s->full_until, jiffies + HZ);
 	}
 	if (err)
 		return err;
 	spin_lock(&c->lock);
 	c->addr = le64_to_cpu(reply.addr);
 	c->rkey = le32_to_cpu(reply.rkey);
-	c->gen = hrc.gen;
+	c->gen = s->gen;
 	spin_unlock(&c->lock);
 	atomic_long_inc(&hrc_stats.grants);
 	return 0;
@@ -330,14 +336,14 @@ int hrc_chunk_grant(struct hrc_chunk *c)
  * completes it (a store's folio is redirtied, a prefetch is read again
  * when needed). Called with rwsem held for reading, READY.
  */
-static void hrc_check_async(void)
+static void hrc_check_async(struct hrc_server *s)
 {
 	unsigned long posted, old = jiffies - nsecs_to_jiffies(HRC_IO_TIMEOUT_NS);
 	struct hrc_queue *q;
 	unsigned int i, n;
 
-	for (n = 0; n < 3 * READ_ONCE(hrc.nr_sets); n++) {
-		q = &hrc.queues[n];
+	for (n = 0; n < 3 * READ_ONCE(s->nr_sets); n++) {
+		q = &s->queues[n];
 		if (!q->wreqs)
 			continue;
 		for_each_set_bit(i, q->wbusy, HRC_QUEUE_DEPTH) {
@@ -346,7 +352,7 @@ static void hrc_check_async(void)
 				pr_warn("a %s did not complete in %d s\n",
 					q->kind == HERMIT_Q_WRITE ? "write" : "prefetch",
 					(int)(HRC_IO_TIMEOUT_NS / NSEC_PER_SEC));
-				hrc_conn_error();
+				hrc_conn_error(s);
 				return;
 			}
 		}
@@ -356,29 +362,35 @@ static void hrc_check_async(void)
 /* Tell the server this client is alive; a dead server shows up here too. */
 void hrc_ping_work(struct work_struct *work)
 {
+	struct hrc_server *s = container_of(to_delayed_work(work),
+					    struct hrc_server, ping_work);
 	struct hermit_msg reply;
 
-	if (READ_ONCE(hrc.state) == HRC_READY && down_read_trylock(&hrc.rwsem)) {
-		if (READ_ONCE(hrc.state) == HRC_READY)
-			hrc_check_async();
-		if (READ_ONCE(hrc.state) == HRC_READY)
-			hrc_send_pending_frees();
-		if (READ_ONCE(hrc.state) == HRC_READY)
-			hrc_ctrl_call(HERMIT_MSG_PING, 0, 0, &reply);
-		up_read(&hrc.rwsem);
+	if (READ_ONCE(s->state) == HRC_READY && down_read_trylock(&s->rwsem)) {
+		if (READ_ONCE(s->state) == HRC_READY)
+			hrc_check_async(s);
+		if (READ_ONCE(s->state) == HRC_READY)
+			hrc_send_pending_frees(s);
+		if (READ_ONCE(s->state) == HRC_READY)
+			hrc_ctrl_call(s, HERMIT_MSG_PING, 0, 0, &reply);
+		up_read(&s->rwsem);
 	}
-	queue_delayed_work(system_wq, &hrc.ping_work, HERMIT_PING_SECS * HZ);
+	queue_delayed_work(system_wq, &s->ping_work, HERMIT_PING_SECS * HZ);
 }
 
-/* At exit: the FREEs that never found a session are dropped. */
-void hrc_drop_pending_frees(void)
+/*
+ * At exit, or when @s's slot takes another server: the FREEs that never
+ * found a session are dropped.
+ */
+void hrc_drop_pending_frees(struct hrc_server *s)
 {
 	struct hrc_pending_free *p, *n;
 
-	mutex_lock(&hrc.ctrl_mutex);
-	list_for_each_entry_safe(p, n, &hrc.pending_frees, node) {
+	mutex_lock(&s->ctrl_mutex);
+	list_for_each_entry_safe(p, n, &s->pending_frees, node) {
 		list_del(&p->node);
 		kfree(p);
+		atomic_long_dec(&hrc_stats.frees_pending);
 	}
-	mutex_unlock(&hrc.ctrl_mutex);
+	mutex_unlock(&s->ctrl_mutex);
 }

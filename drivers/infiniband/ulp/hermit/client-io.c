@@ -13,10 +13,11 @@
 static void hrc_io_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct hrc_req *req = container_of(wc->wr_cqe, struct hrc_req, cqe);
+	struct hrc_queue *q = cq->cq_context;
 
 	req->status = wc->status;
 	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
-		hrc_conn_error();
+		hrc_conn_error(q->srv);
 	if (cq->poll_ctx == IB_POLL_DIRECT)
 		/* Pairs with hrc_poll(): the status is seen with the flag. */
 		smp_store_release(&req->finished, 1);
@@ -42,7 +43,7 @@ static void hrc_poll(struct hrc_queue *q, struct hrc_req *req)
 		if (!timed_out && now - start > HRC_IO_TIMEOUT_NS) {
 			/* Tearing the queues down flushes the request. */
 			timed_out = true;
-			hrc_conn_error();
+			hrc_conn_error(q->srv);
 		}
 		/* rxe completes from softirq and work items: let them run. */
 		if (now - start > HRC_SPIN_NS)
@@ -52,11 +53,11 @@ static void hrc_poll(struct hrc_queue *q, struct hrc_req *req)
 	}
 }
 
-static void hrc_wait(struct hrc_req *req)
+static void hrc_wait(struct hrc_queue *q, struct hrc_req *req)
 {
 	if (!wait_for_completion_timeout(&req->done,
 					 nsecs_to_jiffies(HRC_IO_TIMEOUT_NS))) {
-		hrc_conn_error();
+		hrc_conn_error(q->srv);
 		wait_for_completion(&req->done);
 	}
 }
@@ -73,7 +74,7 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 	size_t len = (size_t)nr << PAGE_SHIFT;
 	bool write = kind == HERMIT_Q_WRITE;
 	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), kind);
+	struct hrc_queue *q = hrc_queue(c->srv, raw_smp_processor_id(), kind);
 	struct hrc_req req = { .cqe.done = hrc_io_done };
 	struct ib_qp *qp = q->cm_id->qp;
 	u32 port = q->cm_id->port_num;
@@ -104,20 +105,20 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 		if (kind == HERMIT_Q_DEMAND)
 			hrc_poll(q, &req);
 		else
-			hrc_wait(&req);
+			hrc_wait(q, &req);
 		err = 0;
 		if (req.status != IB_WC_SUCCESS) {
 			/*
 			 * A flush too: the error may have been the
 			 * unsignaled registration's, which reports nothing.
 			 */
-			hrc_conn_error();
+			hrc_conn_error(q->srv);
 			err = -ECONNRESET;
 		} else if (registered) {
 			atomic_long_inc(&hrc_stats.mr_transfers);
 		}
 	} else {
-		hrc_conn_error();
+		hrc_conn_error(q->srv);
 		err = -ECONNRESET;
 	}
 	rdma_rw_ctx_destroy(&ctx, qp, port, &sg, 1, dir);
@@ -127,39 +128,78 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 
 /* ---- backend ops ---- */
 
+/*
+ * Whether @s takes new chunks now: connected and not refusing. A hint;
+ * hrc_chunk_alloc() checks the state again under rwsem.
+ */
+static bool hrc_placeable(struct hrc_server *s)
+{
+	return READ_ONCE(s->addr_set) && READ_ONCE(s->state) == HRC_READY &&
+	       !time_before(jiffies, READ_ONCE(s->full_until));
+}
+
+/* Ask @s for room for @c; @c->srv is @s from now on if it grants it. */
+static int hrc_chunk_place(struct hrc_server *s, struct hrc_chunk *c)
+{
+	int err;
+
+	if (!down_read_trylock(&s->rwsem))
+		return -ENOTCONN;
+	err = -ENOTCONN;
+	if (READ_ONCE(s->state) == HRC_READY && READ_ONCE(s->addr_set)) {
+		c->srv = s;
+		err = hrc_chunk_grant(c);
+		if (!err)
+			atomic_long_inc(&s->chunks);
+	}
+	up_read(&s->rwsem);
+	return err;
+}
+
+/*
+ * Room for a new chunk on the server with the most room left (see
+ * hrc_room()); one that refuses or fails is skipped for the next.
+ */
 static void *hrc_chunk_alloc(int type, unsigned long index)
 {
 	unsigned int noio = memalloc_noio_save();
+	DECLARE_BITMAP(tried, HRC_MAX_SERVERS) = {};
+	struct hrc_server *s, *best;
 	struct hrc_chunk *c;
-	int err;
+	int err, ret = -ENOTCONN;
 
-	if (!down_read_trylock(&hrc.rwsem)) {
-		memalloc_noio_restore(noio);
-		return ERR_PTR(-ENOTCONN);
-	}
-	err = -ENOTCONN;
-	if (READ_ONCE(hrc.state) != HRC_READY)
-		goto out;
-	err = -ENOMEM;
 	c = kvzalloc(sizeof(*c), GFP_KERNEL | __GFP_NOWARN);
-	if (!c)
-		goto out;
+	if (!c) {
+		memalloc_noio_restore(noio);
+		return ERR_PTR(-ENOMEM);
+	}
 	c->area = type;
 	c->index = index;
 	spin_lock_init(&c->lock);
-	err = hrc_chunk_grant(c);
-	if (err) {
-		kvfree(c);
-		goto out;
+	for (;;) {
+		best = NULL;
+		for_each_hrc_server(s) {
+			if (test_bit(s->nr, tried) || !hrc_placeable(s))
+				continue;
+			if (!best || hrc_room(s) > hrc_room(best))
+				best = s;
+		}
+		if (!best)
+			break;
+		set_bit(best->nr, tried);
+		err = hrc_chunk_place(best, c);
+		if (!err) {
+			atomic_long_inc(&hrc_chunks);
+			memalloc_noio_restore(noio);
+			return c;
+		}
+		/* Full somewhere says more than unreachable elsewhere. */
+		if (ret == -ENOTCONN || err == -ENOSPC)
+			ret = err;
 	}
-	atomic_long_inc(&hrc_chunks);
-	up_read(&hrc.rwsem);
+	kvfree(c);
 	memalloc_noio_restore(noio);
-	return c;
-out:
-	up_read(&hrc.rwsem);
-	memalloc_noio_restore(noio);
-	return ERR_PTR(err);
+	return ERR_PTR(ret);
 }
 
 /*
@@ -169,26 +209,28 @@ out:
 static void hrc_chunk_free(int type, unsigned long index, void *data)
 {
 	struct hrc_chunk *c = data;
+	struct hrc_server *s = c->srv;
 	struct hrc_pending_free *p;
 	struct hermit_msg reply;
 
-	down_read(&hrc.rwsem);
-	if (c->gen && c->gen == hrc.gen &&
-	    (READ_ONCE(hrc.state) != HRC_READY ||
-	     hrc_ctrl_call(HERMIT_MSG_FREE, c->area, c->index, &reply) == -ECONNRESET)) {
+	down_read(&s->rwsem);
+	if (c->gen && c->gen == s->gen &&
+	    (READ_ONCE(s->state) != HRC_READY ||
+	     hrc_ctrl_call(s, HERMIT_MSG_FREE, c->area, c->index, &reply) == -ECONNRESET)) {
 		p = kmalloc(sizeof(*p), GFP_KERNEL);
 		if (p) {
 			p->area = c->area;
 			p->index = c->index;
 			p->gen = c->gen;
-			mutex_lock(&hrc.ctrl_mutex);
-			list_add_tail(&p->node, &hrc.pending_frees);
-			mutex_unlock(&hrc.ctrl_mutex);
+			mutex_lock(&s->ctrl_mutex);
+			list_add_tail(&p->node, &s->pending_frees);
+			mutex_unlock(&s->ctrl_mutex);
 			atomic_long_inc(&hrc_stats.frees_pending);
 			atomic_long_inc(&hrc_stats.frees_deferred);
 		}
 	}
-	up_read(&hrc.rwsem);
+	up_read(&s->rwsem);
+	atomic_long_dec(&s->chunks);
 	atomic_long_dec(&hrc_chunks);
 	kvfree(c);
 }
@@ -206,6 +248,7 @@ static void hrc_wreq_put(struct hrc_queue *q, struct hrc_wreq *w)
 static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 {
 	struct hrc_queue *q = w->q;
+	struct hrc_server *s = q->srv;
 	struct folio *folio = w->folio;
 	bool write = q->kind == HERMIT_Q_WRITE;
 	unsigned int i, nr = folio_nr_pages(folio);
@@ -218,6 +261,7 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 	}
 	if (ok) {
 		atomic_long_add(nr, write ? &hrc_stats.writes : &hrc_stats.reads);
+		atomic_long_add(nr, write ? &s->writes : &s->reads);
 		if (w->registered)
 			atomic_long_inc(&hrc_stats.mr_transfers);
 	} else {
@@ -231,8 +275,8 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 	else
 		hermit_read_done(folio, ok ? 0 : -ECONNRESET);
 	/* Last: hrc_quiesce() lets the queues go once these are 0. */
-	if (atomic_dec_and_test(write ? &hrc.writes_in_flight : &hrc.reads_in_flight))
-		wake_up(&hrc.wait);
+	if (atomic_dec_and_test(write ? &s->writes_in_flight : &s->reads_in_flight))
+		wake_up(&s->wait);
 }
 
 /* Every transfer of a batch, in posting order, from its first. */
@@ -261,7 +305,7 @@ static void hrc_batch_cqe_done(struct ib_cq *cq, struct ib_wc *wc)
 	 * read again when their page is needed.
 	 */
 	if (wc->status != IB_WC_SUCCESS)
-		hrc_conn_error();
+		hrc_conn_error(w->q->srv);
 	hrc_batch_done(w->first, wc->status == IB_WC_SUCCESS);
 }
 
@@ -363,7 +407,7 @@ static void hrc_post_batch(struct hrc_queue *q, struct hrc_wreq **reqs,
 	 * the queue is flushed, which the error work does (not here: this
 	 * may run as the task goes to sleep), see hrc_quiesce().
 	 */
-	hrc_conn_error();
+	hrc_conn_error(q->srv);
 	if (bad == first) {
 		hrc_batch_done(reqs[0], false);
 		return;
@@ -441,13 +485,14 @@ static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
  * folio is physically contiguous), posted alone or in a batch
  * (hrc_submit()), and completed by hrc_batch_cqe_done(). Waits for room in
  * the queue. Called with rwsem held for reading and the state READY; the
- * transfer then keeps the queue from being torn down (hrc.writes_in_flight,
- * hrc.reads_in_flight) until it completes.
+ * transfer then keeps the queue from being torn down (s->writes_in_flight,
+ * s->reads_in_flight) until it completes.
  */
 static int hrc_start(struct hrc_chunk *c, unsigned long index,
 		     struct folio *folio, enum hermit_queue kind)
 {
-	struct hrc_queue *q = hrc_queue(raw_smp_processor_id(), kind);
+	struct hrc_server *s = c->srv;
+	struct hrc_queue *q = hrc_queue(s, raw_smp_processor_id(), kind);
 	bool write = kind == HERMIT_Q_WRITE;
 	struct ib_qp *qp = q->cm_id->qp;
 	u32 port = q->cm_id->port_num;
@@ -481,13 +526,13 @@ static int hrc_start(struct hrc_chunk *c, unsigned long index,
 	/* One contiguous range: more than one request means a registration. */
 	w->registered = err > 1;
 	if (write) {
-		n = atomic_inc_return(&hrc.writes_in_flight);
+		n = atomic_inc_return(&s->writes_in_flight);
 		/* A statistic: a lost race only loses a peak seen meanwhile. */
 		if (n > atomic_read(&hrc_stats.writes_in_flight_max))
 			atomic_set(&hrc_stats.writes_in_flight_max, n);
 		atomic_long_inc(&hrc_stats.write_requests);
 	} else {
-		atomic_inc(&hrc.reads_in_flight);
+		atomic_inc(&s->reads_in_flight);
 		atomic_long_inc(&hrc_stats.prefetch_requests);
 	}
 	hrc_submit(q, w);
@@ -495,13 +540,13 @@ static int hrc_start(struct hrc_chunk *c, unsigned long index,
 }
 
 /* Take rwsem for reading if the connection is READY now; never waits. */
-static bool hrc_try_ready(void)
+static bool hrc_try_ready(struct hrc_server *s)
 {
-	if (!down_read_trylock(&hrc.rwsem))
+	if (!down_read_trylock(&s->rwsem))
 		return false;
-	if (READ_ONCE(hrc.state) == HRC_READY)
+	if (READ_ONCE(s->state) == HRC_READY)
 		return true;
-	up_read(&hrc.rwsem);
+	up_read(&s->rwsem);
 	return false;
 }
 
@@ -513,9 +558,10 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 {
 	unsigned int noio, i, nr = folio_nr_pages(folio);
 	struct hrc_chunk *c = data;
+	struct hrc_server *s = c->srv;
 	int err;
 
-	if (!hrc_try_ready())
+	if (!hrc_try_ready(s))
 		return -ENOTCONN;
 	noio = memalloc_noio_save();
 	/* Whatever the slots held before is overwritten or given up. */
@@ -527,7 +573,7 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 	if (err)
 		atomic_long_inc(&hrc_stats.write_errors);
 	memalloc_noio_restore(noio);
-	up_read(&hrc.rwsem);
+	up_read(&s->rwsem);
 	return err == -ECONNRESET ? -ENOTCONN : err;
 }
 
@@ -546,29 +592,29 @@ static bool hrc_readable(struct hrc_chunk *c, unsigned long index)
  * after it was lost and after @start (a connection that keeps breaking
  * moves the first forward); returns with rwsem held for reading.
  */
-static int hrc_wait_ready(unsigned long start)
+static int hrc_wait_ready(struct hrc_server *s, unsigned long start)
 {
 	unsigned long since;
 	long left;
 
 	for (;;) {
-		if (down_read_killable(&hrc.rwsem))
+		if (down_read_killable(&s->rwsem))
 			return -EINTR;
-		if (READ_ONCE(hrc.state) == HRC_READY)
+		if (READ_ONCE(s->state) == HRC_READY)
 			return 0;
-		up_read(&hrc.rwsem);
-		if (READ_ONCE(hrc.state) == HRC_IDLE)
+		up_read(&s->rwsem);
+		if (READ_ONCE(s->state) == HRC_IDLE)
 			return -ENOTCONN;
 		smp_rmb();	/* The outage's time, see hrc_mark_down(). */
-		since = READ_ONCE(hrc.down_since);
+		since = READ_ONCE(s->down_since);
 		if (time_after(since, start))
 			since = start;
 		left = (long)(since + READ_ONCE(hrc_load_timeout) * HZ - jiffies);
 		if (left <= 0)
 			return -ETIMEDOUT;
-		if (wait_event_killable_timeout(hrc.wait,
-						READ_ONCE(hrc.state) == HRC_READY ||
-						READ_ONCE(hrc.state) == HRC_IDLE,
+		if (wait_event_killable_timeout(s->wait,
+						READ_ONCE(s->state) == HRC_READY ||
+						READ_ONCE(s->state) == HRC_IDLE,
 						left) < 0)
 			return -EINTR;
 	}
@@ -578,20 +624,23 @@ static int hrc_load(void *data, unsigned long index, struct page *page)
 {
 	unsigned long start = jiffies;
 	struct hrc_chunk *c = data;
+	struct hrc_server *s = c->srv;
 	int err;
 
 	do {
-		err = hrc_wait_ready(start);
+		err = hrc_wait_ready(s, start);
 		if (err)
 			break;
 		if (!hrc_readable(c, index)) {
 			err = -EIO;
 		} else {
 			err = hrc_rdma(c, index, page, 1, HERMIT_Q_DEMAND);
-			if (!err)
+			if (!err) {
 				atomic_long_inc(&hrc_stats.reads);
+				atomic_long_inc(&s->reads);
+			}
 		}
-		up_read(&hrc.rwsem);
+		up_read(&s->rwsem);
 		/* A transfer cut by a failed connection is retried after it. */
 	} while (err == -ECONNRESET);
 	if (err) {
@@ -610,10 +659,11 @@ static int hrc_load(void *data, unsigned long index, struct page *page)
 static int hrc_read(void *data, unsigned long index, struct folio *folio)
 {
 	struct hrc_chunk *c = data;
+	struct hrc_server *s = c->srv;
 	unsigned int noio;
 	int err;
 
-	if (!hrc_try_ready())
+	if (!hrc_try_ready(s))
 		return -ENOTCONN;
 	if (!hrc_readable(c, index)) {
 		err = -EIO;
@@ -623,7 +673,7 @@ static int hrc_read(void *data, unsigned long index, struct folio *folio)
 		err = hrc_start(c, index, folio, HERMIT_Q_PREFETCH);
 		memalloc_noio_restore(noio);
 	}
-	up_read(&hrc.rwsem);
+	up_read(&s->rwsem);
 	if (err)
 		atomic_long_inc(&hrc_stats.read_errors);
 	return err;

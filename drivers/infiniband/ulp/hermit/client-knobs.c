@@ -22,57 +22,191 @@ static const char * const hrc_state_names[] = {
 
 /* ---- knobs ---- */
 
-/*
- * Connect to the server at @s ("IP[:PORT]"), or forget it ("off"). The
- * server cannot change while it holds chunks: they would be lost.
- */
-static int hrc_set_server(const char *s)
-{
-	struct sockaddr_storage ss = {};
-	bool off = sysfs_streq(s, "off") || sysfs_streq(s, "");
+/* Parsed by hrc_set_server(), under hrc_config_mutex. */
+static struct sockaddr_storage hrc_new[HRC_MAX_SERVERS];
 
-	if (!off && hermit_parse_addr(s, &ss))
-		return -EINVAL;
-	if (!hrc_wq) {		/* the kernel command line, before init */
-		hrc.addr = ss;
-		hrc.addr_set = !off;
-		return 0;
+/*
+ * Parse one server of a list: "IP[:PORT]", or RackMem's "IP PORT".
+ * Returns 0 or -EINVAL.
+ */
+static int hrc_parse_one(char *item, struct sockaddr_storage *ss)
+{
+	char one[HERMIT_ADDR_MAX + 8], *sp = strpbrk(item, " \t");
+
+	memset(ss, 0, sizeof(*ss));
+	if (sp) {
+		*sp = '\0';
+		sp = skip_spaces(sp + 1);
+		if (strpbrk(sp, " \t") || strchr(sp, ':') || item[0] == '[')
+			return -EINVAL;
+		snprintf(one, sizeof(one), strchr(item, ':') ? "[%s]:%s" : "%s:%s",
+			 item, sp);
+		item = one;
 	}
-	down_write(&hrc.rwsem);
-	if (atomic_long_read(&hrc_chunks) &&
-	    (off || memcmp(&ss, &hrc.addr, sizeof(ss)))) {
-		up_write(&hrc.rwsem);
-		return -EBUSY;
-	}
-	hrc.addr = ss;
-	hrc.addr_set = !off;
-	hrc.backoff = HZ;
-	hrc.warned = false;
-	if (off)
-		WRITE_ONCE(hrc.state, HRC_DOWN);
-	up_write(&hrc.rwsem);
-	mod_delayed_work(hrc_wq, &hrc.connect_work, 0);
-	return 0;
+	return hermit_parse_addr(item, ss);
 }
 
-static int hrc_show_server(char *buf, size_t size)
+/*
+ * Parse @s, servers separated by commas or newlines, into hrc_new[].
+ * Returns how many (0 for "off" or nothing), or -EINVAL: a bad address,
+ * one given twice, more than HRC_MAX_SERVERS.
+ */
+static int hrc_parse_servers(const char *s)
 {
-	int state = READ_ONCE(hrc.state);
+	char item[HERMIT_ADDR_MAX + 8];
+	int n = 0, i;
+	size_t len;
 
-	if (!hrc.addr_set)
-		return scnprintf(buf, size, "off\n");
-	return scnprintf(buf, size, "%pISpc %s\n", &hrc.addr,
-			 hrc_state_names[state]);
+	if (sysfs_streq(s, "off"))
+		return 0;
+	while (*s) {
+		len = strcspn(s, ",\n");
+		if (len >= sizeof(item))
+			return -EINVAL;
+		memcpy(item, s, len);
+		item[len] = '\0';
+		s += len;
+		if (*s)
+			s++;
+		if (!*strim(item))
+			continue;
+		if (n == HRC_MAX_SERVERS || hrc_parse_one(strim(item), &hrc_new[n]))
+			return -EINVAL;
+		for (i = 0; i < n; i++) {
+			if (!memcmp(&hrc_new[i], &hrc_new[n], sizeof(hrc_new[n])))
+				return -EINVAL;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Whether @s is among the @n servers just parsed. */
+static bool hrc_in_new(struct hrc_server *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!memcmp(&hrc_new[i], &s->addr, sizeof(s->addr)))
+			return true;
+	}
+	return false;
+}
+
+static struct hrc_server *hrc_find(const struct sockaddr_storage *ss)
+{
+	struct hrc_server *s;
+
+	for_each_hrc_server(s) {
+		if (s->addr_set && !memcmp(ss, &s->addr, sizeof(*ss)))
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * Use the servers of @val (see hrc_parse_servers()), or none ("off").
+ * A server that is set already is reconnected; one that is left out is
+ * forgotten, which it cannot be while it holds chunks (-EBUSY: nothing
+ * changes then). A slot is reused only once its server holds no chunk.
+ */
+static int hrc_set_servers(const char *val)
+{
+	struct hrc_server *s, *gone[HRC_MAX_SERVERS];
+	int n, i, nr_gone = 0, err = 0;
+
+	mutex_lock(&hrc_config_mutex);
+	n = hrc_parse_servers(val);
+	if (n < 0) {
+		err = n;
+		goto out;
+	}
+	if (!hrc_ready) {	/* the kernel command line, before init */
+		for_each_hrc_server(s) {
+			i = s - hrc_servers;
+			s->addr_set = i < n;
+			if (s->addr_set)
+				s->addr = hrc_new[i];
+		}
+		goto out;
+	}
+	/* Forget those left out, unless one of them holds chunks. */
+	for_each_hrc_server(s) {
+		if (!s->addr_set || hrc_in_new(s, n))
+			continue;
+		down_write(&s->rwsem);
+		if (atomic_long_read(&s->chunks)) {
+			up_write(&s->rwsem);
+			err = -EBUSY;
+			break;
+		}
+		WRITE_ONCE(s->addr_set, false);
+		WRITE_ONCE(s->state, HRC_DOWN);
+		up_write(&s->rwsem);
+		gone[nr_gone++] = s;
+	}
+	if (err) {
+		for (i = 0; i < nr_gone; i++) {
+			down_write(&gone[i]->rwsem);
+			WRITE_ONCE(gone[i]->addr_set, true);
+			up_write(&gone[i]->rwsem);
+		}
+		goto out;
+	}
+	/* Reconnect those kept, connect the new ones in free slots. */
+	for (i = 0; i < n; i++) {
+		s = hrc_find(&hrc_new[i]);
+		if (!s) {
+			for_each_hrc_server(s) {
+				if (!s->addr_set && !atomic_long_read(&s->chunks))
+					break;
+			}
+			if (s == hrc_servers + HRC_MAX_SERVERS) {
+				err = -ENOSPC;
+				break;
+			}
+			/* FREEs and a session of the server before are void. */
+			hrc_drop_pending_frees(s);
+			down_write(&s->rwsem);
+			s->addr = hrc_new[i];
+			s->session = 0;
+			s->epoch = 0;
+			WRITE_ONCE(s->addr_set, true);
+			up_write(&s->rwsem);
+		}
+		err = hrc_server_start(s);
+		if (err)
+			break;
+	}
+	for (i = 0; i < nr_gone; i++)
+		mod_delayed_work(gone[i]->wq, &gone[i]->connect_work, 0);
+out:
+	mutex_unlock(&hrc_config_mutex);
+	return err;
+}
+
+static int hrc_show_servers(char *buf, size_t size)
+{
+	struct hrc_server *s;
+	int len = 0;
+
+	for_each_hrc_server(s) {
+		if (READ_ONCE(s->addr_set))
+			len += scnprintf(buf + len, size - len, "%pISpc %s\n",
+					 &s->addr,
+					 hrc_state_names[READ_ONCE(s->state)]);
+	}
+	return len ?: scnprintf(buf, size, "off\n");
 }
 
 static int hrc_param_server_set(const char *val, const struct kernel_param *kp)
 {
-	return hrc_set_server(val);
+	return hrc_set_servers(val);
 }
 
 static int hrc_param_server_get(char *buf, const struct kernel_param *kp)
 {
-	return hrc_show_server(buf, PAGE_SIZE);
+	return hrc_show_servers(buf, PAGE_SIZE);
 }
 
 static const struct kernel_param_ops hrc_server_ops = {
@@ -80,7 +214,7 @@ static const struct kernel_param_ops hrc_server_ops = {
 	.get = hrc_param_server_get,
 };
 module_param_cb(server, &hrc_server_ops, NULL, 0644);
-MODULE_PARM_DESC(server, "Hermit memory server IP[:PORT] (port 50000 by default), or off");
+MODULE_PARM_DESC(server, "Hermit memory servers: IP[:PORT] (port 50000 by default) or \"IP PORT\", separated by commas or newlines (at most 8), or off");
 
 static int hrc_param_timeout_set(const char *val, const struct kernel_param *kp)
 {
@@ -146,16 +280,29 @@ static const struct kernel_param_ops hrc_key_ops = {
 module_param_cb(key, &hrc_key_ops, NULL, 0200);
 MODULE_PARM_DESC(key, "Shared key to prove to the server and expect back: 32 to 128 hex digits, or off (write-only)");
 
+/* Stores (@write) or prefetches posted and not completed, on every server. */
+static int hrc_in_flight(bool write)
+{
+	struct hrc_server *s;
+	int n = 0;
+
+	for_each_hrc_server(s)
+		n += atomic_read(write ? &s->writes_in_flight : &s->reads_in_flight);
+	return n;
+}
+
 static int hrc_stats_show(struct seq_file *m, void *v)
 {
-	char server[HERMIT_ADDR_MAX + 16];
+	struct hrc_server *s;
 
-	hrc_show_server(server, sizeof(server));
-	seq_printf(m, "server %s", server);
-	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc.id);
-	seq_printf(m, "session %llx\n", hrc.session);
+	for_each_hrc_server(s) {
+		if (READ_ONCE(s->addr_set))
+			seq_printf(m, "server %pISpc %s\n", &s->addr,
+				   hrc_state_names[READ_ONCE(s->state)]);
+	}
+	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc_id);
 	seq_printf(m, "key %s\n", READ_ONCE(hrc_key.len) ? "set" : "off");
-	seq_printf(m, "queue_sets %u\n", READ_ONCE(hrc.nr_sets));
+	seq_printf(m, "queue_sets %u\n", READ_ONCE(hrc_servers[0].nr_sets));
 	seq_printf(m, "chunks %ld\n", atomic_long_read(&hrc_chunks));
 	seq_printf(m, "grants %ld\n", atomic_long_read(&hrc_stats.grants));
 	seq_printf(m, "refused_full %ld\n", atomic_long_read(&hrc_stats.refused));
@@ -171,13 +318,13 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "frees_deferred %ld\n", atomic_long_read(&hrc_stats.frees_deferred));
 	seq_printf(m, "frees_pending %ld\n", atomic_long_read(&hrc_stats.frees_pending));
 	seq_printf(m, "mr_transfers %ld\n", atomic_long_read(&hrc_stats.mr_transfers));
-	seq_printf(m, "writes_in_flight %d\n", atomic_read(&hrc.writes_in_flight));
+	seq_printf(m, "writes_in_flight %d\n", hrc_in_flight(true));
 	seq_printf(m, "writes_in_flight_max %d\n",
 		   atomic_read(&hrc_stats.writes_in_flight_max));
 	seq_printf(m, "write_requests %ld\n", atomic_long_read(&hrc_stats.write_requests));
 	seq_printf(m, "write_posts %ld\n", atomic_long_read(&hrc_stats.write_posts));
 	seq_printf(m, "write_merged %ld\n", atomic_long_read(&hrc_stats.write_merged));
-	seq_printf(m, "prefetches_in_flight %d\n", atomic_read(&hrc.reads_in_flight));
+	seq_printf(m, "prefetches_in_flight %d\n", hrc_in_flight(false));
 	seq_printf(m, "prefetch_requests %ld\n",
 		   atomic_long_read(&hrc_stats.prefetch_requests));
 	seq_printf(m, "prefetch_posts %ld\n", atomic_long_read(&hrc_stats.prefetch_posts));
@@ -186,6 +333,26 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
+
+/* One line per server set: where the pages are and how it serves them. */
+static int hrc_servers_show(struct seq_file *m, void *v)
+{
+	struct hrc_server *s;
+
+	seq_puts(m, "# server state chunks room reads writes lost session\n");
+	for_each_hrc_server(s) {
+		if (!READ_ONCE(s->addr_set) && !atomic_long_read(&s->chunks))
+			continue;
+		seq_printf(m, "%pISpc %s %ld %ld %ld %ld %ld %llx\n", &s->addr,
+			   READ_ONCE(s->addr_set) ?
+			   hrc_state_names[READ_ONCE(s->state)] : "removed",
+			   atomic_long_read(&s->chunks), hrc_room(s),
+			   atomic_long_read(&s->reads), atomic_long_read(&s->writes),
+			   atomic_long_read(&s->lost), READ_ONCE(s->session));
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hrc_servers);
 
 static struct dentry *hrc_debugfs, *hrc_connect_file;
 
@@ -215,6 +382,7 @@ struct dentry *hrc_debugfs_init(void)
 	for (i = 0; i < ARRAY_SIZE(hrc_knobs); i++)
 		hermit_debugfs_knob(hrc_debugfs, &hrc_knobs[i]);
 	debugfs_create_file("stats", 0400, hrc_debugfs, NULL, &hrc_stats_fops);
+	debugfs_create_file("servers", 0400, hrc_debugfs, NULL, &hrc_servers_fops);
 	return hrc_debugfs;
 }
 

@@ -32,6 +32,8 @@
 #include "hermit_rdma.h"
 
 #define HRC_CHUNK_BYTES		HERMIT_PROTO_CHUNK_BYTES
+/* Memory servers one client uses at most. */
+#define HRC_MAX_SERVERS		8
 #define HRC_QUEUE_DEPTH		128
 /* Transfers posted with one doorbell at most; see struct hrc_plug. */
 #define HRC_BATCH_MAX		16
@@ -53,8 +55,10 @@ enum hrc_state {
 };
 
 struct hrc_wreq;
+struct hrc_server;
 
 struct hrc_queue {
+	struct hrc_server *srv;
 	struct rdma_cm_id *cm_id;
 	struct ib_cq *cq;
 	struct semaphore slots;		/* free send queue entries */
@@ -101,6 +105,7 @@ struct hrc_wreq {
 };
 
 struct hrc_chunk {
+	struct hrc_server *srv;		/* that holds it; fixed */
 	int area;
 	unsigned long index;
 	spinlock_t lock;		/* gen, addr, rkey; conversion of a lost grant */
@@ -111,8 +116,13 @@ struct hrc_chunk {
 	unsigned long lost[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
 };
 
-/* The client's one connection to its server. */
-struct hrc_client {
+/*
+ * The client's connection to one memory server. Slots of hrc_servers[] are
+ * used while addr_set; a slot is reused only once its chunks are gone.
+ */
+struct hrc_server {
+	int nr;				/* index in hrc_servers[] */
+	struct workqueue_struct *wq;	/* ordered: connects, teardowns */
 	struct rw_semaphore rwsem;
 	atomic_t writes_in_flight;	/* posted stores not completed yet */
 	atomic_t reads_in_flight;	/* posted prefetches, likewise */
@@ -121,7 +131,6 @@ struct hrc_client {
 	wait_queue_head_t wait;
 	struct sockaddr_storage addr;
 	bool addr_set;
-	u8 id[HERMIT_CLIENT_ID_LEN];
 	u64 epoch, session, gen;
 	u8 secret[HERMIT_MAC_LEN];	/* of the session; never sent */
 	/* The session the connection being built belongs to, and its secret. */
@@ -129,7 +138,9 @@ struct hrc_client {
 	u8 next_secret[HERMIT_MAC_LEN];
 	u8 nonce[HERMIT_NONCE_LEN];	/* ours, of the control connection */
 	u64 data_counter;		/* of data connect requests; never reused */
-	/* hrc_stats' reads and writes when the session began (for PINGs) */
+	/* Pages held, read and written; reads and writes when the session began (for PINGs). */
+	atomic_long_t chunks, lost;
+	atomic_long_t reads, writes;
 	long sess_reads0, sess_writes0;
 	struct ib_device *dev;
 	struct ib_pd *pd;
@@ -172,33 +183,56 @@ struct hrc_pending_free {
 	u64 gen;
 };
 
-extern struct hrc_client hrc;
+extern struct hrc_server hrc_servers[HRC_MAX_SERVERS];
+extern u8 hrc_id[HERMIT_CLIENT_ID_LEN];
+extern bool hrc_ready;
+extern struct mutex hrc_config_mutex;
 extern struct hrc_stats hrc_stats;
 extern struct hermit_key hrc_key;
-extern struct workqueue_struct *hrc_wq;
 extern atomic_long_t hrc_chunks;
 extern unsigned int hrc_load_timeout;
 extern unsigned int hrc_max_sets;
 extern unsigned int hrc_queue_sets;
 extern unsigned int hrc_merge;
 
-/* The queue of @kind that @cpu uses: CPUs share sets when there are fewer. */
-static inline struct hrc_queue *hrc_queue(int cpu, enum hermit_queue kind)
+#define for_each_hrc_server(s) \
+	for ((s) = hrc_servers; (s) < hrc_servers + HRC_MAX_SERVERS; (s)++)
+
+/*
+ * The queue of @kind that @cpu uses on server @s: CPUs share sets when
+ * there are fewer.
+ */
+static inline struct hrc_queue *hrc_queue(struct hrc_server *s, int cpu,
+					  enum hermit_queue kind)
 {
-	return &hrc.queues[(cpu % READ_ONCE(hrc.nr_sets)) * 3 + kind - 1];
+	return &s->queues[(cpu % READ_ONCE(s->nr_sets)) * 3 + kind - 1];
 }
 
-/* client.c: the connection and its queues */
-void hrc_conn_error(void);
+/*
+ * Room for chunks @s has left as far as this client knows: what it lends
+ * in all less what it granted us. Other clients' chunks show only as a
+ * refusal (then the server is skipped for a second, see hrc_chunk_grant()).
+ */
+static inline long hrc_room(struct hrc_server *s)
+{
+	u64 cap = le64_to_cpu(READ_ONCE(s->ctrl.rep.capacity));
+
+	return (long)(cap / HRC_CHUNK_BYTES) - atomic_long_read(&s->chunks);
+}
+
+/* client.c: the connections and their queues */
+void hrc_conn_error(struct hrc_server *s);
 void hrc_queue_kill(struct hrc_queue *q);
+int hrc_server_start(struct hrc_server *s);
 
 /* client-ctrl.c: the control path */
-int hrc_hello(bool *resumed);
-int hrc_ctrl_call(u8 type, u32 area, u64 index, struct hermit_msg *reply);
+int hrc_hello(struct hrc_server *s, bool *resumed);
+int hrc_ctrl_call(struct hrc_server *s, u8 type, u32 area, u64 index,
+		  struct hermit_msg *reply);
 bool hrc_chunk_current(struct hrc_chunk *c);
 int hrc_chunk_grant(struct hrc_chunk *c);
 void hrc_ping_work(struct work_struct *work);
-void hrc_drop_pending_frees(void);
+void hrc_drop_pending_frees(struct hrc_server *s);
 void hrc_fault_inject_init(struct dentry *dir);
 
 /* client-io.c: the data path */

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The Hermit RDMA client on a cluster node (run on 'compute'):
-#   rdma_client.sh connect IP[:PORT]   connect, wait until ready
+#   rdma_client.sh connect IP[:PORT][,IP[:PORT]...]
+#                                      connect, wait until every server
+#                                      is ready
 #   rdma_client.sh disconnect          forget the server
 #   rdma_client.sh wait STATE [SECS]   wait for the connection state
 #   rdma_client.sh store [MIB]         the verified workload (MIB, default
@@ -40,6 +42,8 @@
 #   rdma_client.sh busy                swapoff, and a cgroup removed, with
 #                                      stores in flight
 #   rdma_client.sh stats               the client's stats
+#   rdma_client.sh servers             the client's servers: where the
+#                                      chunks are, reads and writes
 #   rdma_client.sh key HEX|off         the shared key (write-only)
 #   rdma_client.sh reconnect [SECS [FAILS]]
 #                                      connect anew to the same server; print
@@ -60,10 +64,11 @@ cstat() {
 	awk -v k="$1" '$1 == k { print $2 }' $H/rdma/stats
 }
 
+# Wait until every server's connection is in state $1.
 wait_state() {
 	local i
 	for i in $(seq "${2:-60}"); do
-		grep -q " $1\$" $H/connect && return 0
+		grep -q " $1\$" $H/connect && ! grep -qv " $1\$" $H/connect && return 0
 		sleep 1
 	done
 	fail "connection not $1 after ${2:-60} s: $(cat $H/connect)"
@@ -113,7 +118,8 @@ connect)
 	wait_state ready "${3:-60}"
 	trace_stop
 	dmesg | grep -q "ctrl is ready for reqs" || fail "no 'ctrl is ready for reqs' in the log"
-	grep -q " hermit_connect: server=${2%:*}:[0-9]* session=[0-9a-f]* err=0\$" $TRACING/trace ||
+	first=${2%%,*}
+	grep -q " hermit_connect: server=${first%:*}:[0-9]* session=[0-9a-f]* err=0\$" $TRACING/trace ||
 		fail "no hermit_connect event with err=0 in the trace: $(grep hermit_ $TRACING/trace)"
 	grep . $H/rdma/stats | tr '\n' ' '
 	echo
@@ -448,6 +454,9 @@ off)
 	echo 0 >$H/enabled
 	grep -E '^(chunks|frees_deferred|frees_pending) ' $H/rdma/stats | tr '\n' ' '
 	echo
+	;;
+servers)
+	cat $H/rdma/servers
 	;;
 stats)
 	cat $H/rdma/stats
