@@ -1555,6 +1555,105 @@ def t_rdma_two_servers(ctx):
         c.stop("mem2")
 
 
+def client_sh(ctx, cmd, timeout=30):
+    return expect_ok("compute", node_run(ctx, "compute", "/bin/bash", ["-c", cmd], timeout))
+
+
+def wait_client(ctx, cond, what, secs=90):
+    """Poll the client's stats until cond(stats) holds; returns them."""
+    deadline = time.time() + secs
+    while True:
+        st = stats(rdma_client(ctx, "stats"))
+        if cond(st):
+            return st
+        expect(time.time() < deadline, f"{what} not within {secs} s: {st}")
+        time.sleep(2)
+
+
+@test("rdma: replicas=2: every chunk on both servers; one powered off under "
+      "a workload: no page lost, no SIGBUS, loads fail over; rebooted: the "
+      "chunks made while it was gone are copied to it, and serve every page "
+      "alone", True)
+def t_rdma_replicas(ctx):
+    c = ctx.cluster
+    mem, mem2 = ip_port(c.ip_of("memory", "compute")), ip_port(c.ip_of("mem2", "compute"))
+    cap0 = stats(rdma_server(ctx, "stats"))["capacity"]
+    c.start("mem2")
+    holds = []
+    mem_stopped = False
+    try:
+        set_capacity(ctx, "512M")
+        rdma_server(ctx, "start", "512M", "30", node="mem2")
+        rdma_client(ctx, "connect", f"{mem},{mem2}")
+        client_sh(ctx, "echo 2 >/sys/kernel/debug/hermit/rdma/replicas")
+        st0 = stats(rdma_client(ctx, "stats"))
+        holds.append("hold-rep")
+        job, go = rdma_hold(ctx, "hold-rep", mib=8, swap_mib=128)
+        s = servers(ctx)
+        expect(s[mem]["chunks"] > 0 and s[mem]["chunks"] == s[mem2]["chunks"],
+               f"chunks not copied to both servers: {s}")
+        chunks = s[mem]["chunks"]
+
+        # mem2 powered off under the workload: every page from the copy left.
+        c.stop("mem2")
+        rc, out = go()
+        expect(rc == 0, f"the workload lost pages with one of two copies gone: "
+                        f"exit {rc}\n{out[-1200:]}")
+        st = stats(rdma_client(ctx, "stats"))
+        fo = int(st["read_failovers"]) - int(st0["read_failovers"])
+        lost = int(st["lost_pages"]) - int(st0["lost_pages"])
+        expect(lost == 0, f"{lost} pages lost: {st}")
+        expect(fo > 0, f"no load failed over to the other copy: {st}")
+        expect(st["degraded"] == "1", f"not degraded with one server left: {st}")
+
+        # A workload while mem2 is gone: one copy of each chunk. mem2 boots
+        # again (a new session): the worker copies them there.
+        holds.append("hold-rep2")
+        job, go = rdma_hold(ctx, "hold-rep2", mib=8, swap_mib=128)
+        s = servers(ctx)
+        expect(s[mem]["chunks"] > 0 and s[mem2]["chunks"] == 0,
+               f"chunks on a server that is off: {s}")
+        c.start("mem2")
+        rdma_server(ctx, "start", "512M", "30", node="mem2")
+        rdma_client(ctx, "wait", "ready", "90")
+        st = wait_client(ctx, lambda x: x["degraded_chunks"] == "0" and
+                         int(x["repair_pages"]) > int(st0["repair_pages"]),
+                         "re-replication onto mem2")
+        s = servers(ctx)
+        expect(s[mem2]["chunks"] == s[mem]["chunks"],
+               f"not every chunk copied to mem2: {s}")
+        repaired = int(st["repair_pages"]) - int(st0["repair_pages"])
+
+        # The memory node's server stopped: mem2's copies alone serve.
+        rdma_server(ctx, "stop")
+        mem_stopped = True
+        rc, out = go()
+        expect(rc == 0, f"mem2's copies did not serve every page: exit {rc}\n{out[-1200:]}")
+        st = stats(rdma_client(ctx, "stats"))
+        lost = int(st["lost_pages"]) - int(st0["lost_pages"])
+        expect(lost == 0, f"{lost} pages lost: {st}")
+        rdma_server(ctx, "start", "512M", "300")
+        mem_stopped = False
+        rdma_client(ctx, "wait", "ready", "90")
+        # Their copies went with the workloads: mem2 can be dropped.
+        rdma_client(ctx, "connect", mem)
+        expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
+        ctx.note(f"{chunks} chunks on both; mem2 powered off: workload verified, "
+                 f"{fo} loads failed over; rebooted: {repaired} pages copied back "
+                 f"to it, which then served a workload alone; {lost} pages lost")
+    finally:
+        for name in holds:
+            path = os.path.join(c.node("compute").share, name)
+            if os.path.isdir(path):
+                open(os.path.join(path, "go"), "w").close()
+        if mem_stopped:
+            node_run(ctx, "memory", "rdma_server.sh", ["start", "512M", "300"], 60)
+        node_run(ctx, "compute", "/bin/sh", ["-c",
+                 "echo 1 >/sys/kernel/debug/hermit/rdma/replicas"], 30)
+        set_capacity(ctx, cap0)
+        c.stop("mem2")
+
+
 @test("cluster: no WARN/BUG/KASAN/lockdep in either kernel log", True)
 def t_dmesg(ctx):
     for node in ("compute", "memory"):

@@ -272,42 +272,58 @@ static void hrc_send_pending_frees(struct hrc_server *s)
 }
 
 /*
- * Whether @c holds a grant of the current session. A grant from a session
- * the server has lost turns every page stored under it into a lost page.
- * Called with rwsem held for reading.
+ * Whether @cp holds a grant of the current session of its server. A grant
+ * from a session the server has lost drops every page stored under it;
+ * those no other copy holds are lost pages. Called with the server's rwsem
+ * held for reading.
  */
-bool hrc_chunk_current(struct hrc_chunk *c)
+bool hrc_copy_current(struct hrc_copy *cp)
 {
-	struct hrc_server *s = c->srv;
+	struct hrc_chunk *c = cp->chunk;
+	struct hrc_server *s = cp->srv;
+	unsigned long i;
 	bool granted;
-	long lost;
+	long lost = 0;
+	int r;
 
 	spin_lock(&c->lock);
-	if (c->gen && c->gen != s->gen) {
-		bitmap_or(c->lost, c->lost, c->stored, HERMIT_CHUNK_PAGES);
-		lost = bitmap_weight(c->stored, HERMIT_CHUNK_PAGES);
-		bitmap_zero(c->stored, HERMIT_CHUNK_PAGES);
-		c->gen = 0;
+	if (cp->gen && cp->gen != s->gen) {
+		for_each_set_bit(i, cp->stored, HERMIT_CHUNK_PAGES) {
+			for (r = 0; r < HRC_COPIES_MAX; r++) {
+				if (&c->copy[r] != cp && c->copy[r].srv &&
+				    test_bit(i, c->copy[r].stored))
+					break;
+			}
+			if (r == HRC_COPIES_MAX) {
+				set_bit(i, c->lost);
+				lost++;
+			}
+		}
+		atomic_long_add(bitmap_weight(cp->stored, HERMIT_CHUNK_PAGES),
+				&s->lost);
+		bitmap_zero(cp->stored, HERMIT_CHUNK_PAGES);
+		cp->gen = 0;
+		WRITE_ONCE(c->degraded, true);
 		atomic_long_add(lost, &hrc_stats.lost);
-		atomic_long_add(lost, &s->lost);
 	}
-	granted = c->gen;
+	granted = cp->gen;
 	spin_unlock(&c->lock);
 	return granted;
 }
 
 /*
- * Make @c usable for stores: ask the server for room unless it holds a
- * grant of the current session. Called with rwsem held for reading.
- * Returns 0 or a negative errno.
+ * Make @cp usable for stores: ask its server for room unless it holds a
+ * grant of the current session. Called with the server's rwsem held for
+ * reading. Returns 0 or a negative errno.
  */
-int hrc_chunk_grant(struct hrc_chunk *c)
+int hrc_copy_grant(struct hrc_copy *cp)
 {
-	struct hrc_server *s = c->srv;
+	struct hrc_chunk *c = cp->chunk;
+	struct hrc_server *s = cp->srv;
 	struct hermit_msg reply;
 	int err;
 
-	if (hrc_chunk_current(c))
+	if (hrc_copy_current(cp))
 		return 0;
 	if (time_before(jiffies, READ_ONCE(s->full_until)))
 		return -ENOSPC;
@@ -322,9 +338,9 @@ int hrc_chunk_grant(struct hrc_chunk *c)
 	if (err)
 		return err;
 	spin_lock(&c->lock);
-	c->addr = le64_to_cpu(reply.addr);
-	c->rkey = le32_to_cpu(reply.rkey);
-	c->gen = s->gen;
+	cp->addr = le64_to_cpu(reply.addr);
+	cp->rkey = le32_to_cpu(reply.rkey);
+	cp->gen = s->gen;
 	spin_unlock(&c->lock);
 	atomic_long_inc(&hrc_stats.grants);
 	return 0;

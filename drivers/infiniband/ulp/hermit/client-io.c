@@ -68,13 +68,13 @@ static void hrc_wait(struct hrc_queue *q, struct hrc_req *req)
  * needs it. Called with rwsem held for reading.
  * Returns 0, or -ECONNRESET when the connection failed under the transfer.
  */
-static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
+static int hrc_rdma(struct hrc_copy *cp, unsigned long index,
 		    struct page *page, unsigned int nr, enum hermit_queue kind)
 {
 	size_t len = (size_t)nr << PAGE_SHIFT;
 	bool write = kind == HERMIT_Q_WRITE;
 	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	struct hrc_queue *q = hrc_queue(c->srv, raw_smp_processor_id(), kind);
+	struct hrc_queue *q = hrc_queue(cp->srv, raw_smp_processor_id(), kind);
 	struct hrc_req req = { .cqe.done = hrc_io_done };
 	struct ib_qp *qp = q->cm_id->qp;
 	u32 port = q->cm_id->port_num;
@@ -92,7 +92,7 @@ static int hrc_rdma(struct hrc_chunk *c, unsigned long index,
 	/* No I/O from here: a registration may allocate. */
 	noio = memalloc_noio_save();
 	err = rdma_rw_ctx_init(&ctx, qp, port, &sg, 1, 0,
-			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey, dir);
+			       cp->addr + ((u64)index << PAGE_SHIFT), cp->rkey, dir);
 	memalloc_noio_restore(noio);
 	if (err < 0) {
 		up(&q->slots);
@@ -138,33 +138,81 @@ static bool hrc_placeable(struct hrc_server *s)
 	       !time_before(jiffies, READ_ONCE(s->full_until));
 }
 
-/* Ask @s for room for @c; @c->srv is @s from now on if it grants it. */
-static int hrc_chunk_place(struct hrc_server *s, struct hrc_chunk *c)
+/* Every chunk, for re-replication. */
+static LIST_HEAD(hrc_chunk_list);
+static DEFINE_SPINLOCK(hrc_chunk_list_lock);
+static void hrc_repair_kick(void);
+
+/*
+ * Ask @s for room for copy @cp (holding nothing); @cp is on @s from now on
+ * if it grants it. The server is set last: a store that sees it sees the
+ * grant (see hrc_store()).
+ */
+static int hrc_copy_place(struct hrc_server *s, struct hrc_copy *cp)
 {
+	struct hrc_copy tmp = { .chunk = cp->chunk, .srv = s };
+	struct hrc_chunk *c = cp->chunk;
 	int err;
 
 	if (!down_read_trylock(&s->rwsem))
 		return -ENOTCONN;
 	err = -ENOTCONN;
-	if (READ_ONCE(s->state) == HRC_READY && READ_ONCE(s->addr_set)) {
-		c->srv = s;
-		err = hrc_chunk_grant(c);
-		if (!err)
-			atomic_long_inc(&s->chunks);
+	if (READ_ONCE(s->state) == HRC_READY && READ_ONCE(s->addr_set))
+		err = hrc_copy_grant(&tmp);
+	if (!err) {
+		atomic_long_inc(&s->chunks);
+		spin_lock(&c->lock);
+		cp->addr = tmp.addr;
+		cp->rkey = tmp.rkey;
+		cp->gen = tmp.gen;
+		spin_unlock(&c->lock);
+		smp_store_release(&cp->srv, s);
 	}
 	up_read(&s->rwsem);
 	return err;
 }
 
 /*
- * Room for a new chunk on the server with the most room left (see
- * hrc_room()); one that refuses or fails is skipped for the next.
+ * The server not in @tried that takes chunks now with the most room left;
+ * among several with the same, the (@index modulo their number)-th.
+ */
+static struct hrc_server *hrc_best(const unsigned long *tried,
+				   unsigned long index)
+{
+	struct hrc_server *s, *ties[HRC_MAX_SERVERS];
+	long room, most = LONG_MIN;
+	unsigned int n = 0;
+
+	for_each_hrc_server(s) {
+		if (test_bit(s->nr, tried) || !hrc_placeable(s))
+			continue;
+		room = hrc_room(s);
+		if (room > most) {
+			most = room;
+			n = 0;
+		}
+		if (room == most)
+			ties[n++] = s;
+	}
+	return n ? ties[index % n] : NULL;
+}
+
+/*
+ * Room for a new chunk: hrc_replicas copies, each on another server, the
+ * server with the most room left first (see hrc_room()); one that refuses
+ * or fails is skipped for the next. Among servers with the same room the
+ * first is found from a place that turns with the chunk's index, so that
+ * the first copies, which loads read, are spread too. A chunk with fewer
+ * copies than asked for (too few servers) is still used.
  */
 static void *hrc_chunk_alloc(int type, unsigned long index)
 {
 	unsigned int noio = memalloc_noio_save();
 	DECLARE_BITMAP(tried, HRC_MAX_SERVERS) = {};
-	struct hrc_server *s, *best;
+	unsigned int want = clamp_t(unsigned int, READ_ONCE(hrc_replicas), 1,
+				    HRC_COPIES_MAX);
+	struct hrc_server *best;
+	unsigned int placed = 0;
 	struct hrc_chunk *c;
 	int err, ret = -ENOTCONN;
 
@@ -175,53 +223,60 @@ static void *hrc_chunk_alloc(int type, unsigned long index)
 	}
 	c->area = type;
 	c->index = index;
+	c->want = want;
 	spin_lock_init(&c->lock);
-	for (;;) {
-		best = NULL;
-		for_each_hrc_server(s) {
-			if (test_bit(s->nr, tried) || !hrc_placeable(s))
-				continue;
-			if (!best || hrc_room(s) > hrc_room(best))
-				best = s;
-		}
+	mutex_init(&c->repair);
+	for (err = 0; err < HRC_COPIES_MAX; err++)
+		c->copy[err].chunk = c;
+	while (placed < want) {
+		best = hrc_best(tried, index);
 		if (!best)
 			break;
 		set_bit(best->nr, tried);
-		err = hrc_chunk_place(best, c);
+		err = hrc_copy_place(best, &c->copy[placed]);
 		if (!err) {
-			atomic_long_inc(&hrc_chunks);
-			memalloc_noio_restore(noio);
-			return c;
+			placed++;
+			continue;
 		}
 		/* Full somewhere says more than unreachable elsewhere. */
 		if (ret == -ENOTCONN || err == -ENOSPC)
 			ret = err;
 	}
-	kvfree(c);
 	memalloc_noio_restore(noio);
-	return ERR_PTR(ret);
+	if (!placed) {
+		kvfree(c);
+		return ERR_PTR(ret);
+	}
+	atomic_long_inc(&hrc_chunks);
+	c->degraded = placed < want;
+	spin_lock(&hrc_chunk_list_lock);
+	list_add_tail(&c->node, &hrc_chunk_list);
+	spin_unlock(&hrc_chunk_list_lock);
+	if (c->degraded)
+		hrc_repair_kick();
+	return c;
 }
 
 /*
- * Free a chunk on the server. Without a connection the FREE waits until the
- * session is resumed (or the server forgets the session and the chunk).
+ * Free copy @cp on its server. Without a connection the FREE waits until
+ * the session is resumed (or the server forgets the session and the chunk).
  */
-static void hrc_chunk_free(int type, unsigned long index, void *data)
+static void hrc_copy_free(struct hrc_copy *cp)
 {
-	struct hrc_chunk *c = data;
-	struct hrc_server *s = c->srv;
+	struct hrc_chunk *c = cp->chunk;
+	struct hrc_server *s = cp->srv;
 	struct hrc_pending_free *p;
 	struct hermit_msg reply;
 
 	down_read(&s->rwsem);
-	if (c->gen && c->gen == s->gen &&
+	if (cp->gen && cp->gen == s->gen &&
 	    (READ_ONCE(s->state) != HRC_READY ||
 	     hrc_ctrl_call(s, HERMIT_MSG_FREE, c->area, c->index, &reply) == -ECONNRESET)) {
 		p = kmalloc(sizeof(*p), GFP_KERNEL);
 		if (p) {
 			p->area = c->area;
 			p->index = c->index;
-			p->gen = c->gen;
+			p->gen = cp->gen;
 			mutex_lock(&s->ctrl_mutex);
 			list_add_tail(&p->node, &s->pending_frees);
 			mutex_unlock(&s->ctrl_mutex);
@@ -231,8 +286,40 @@ static void hrc_chunk_free(int type, unsigned long index, void *data)
 	}
 	up_read(&s->rwsem);
 	atomic_long_dec(&s->chunks);
+}
+
+static void hrc_chunk_free(int type, unsigned long index, void *data)
+{
+	struct hrc_chunk *c = data;
+	int r;
+
+	spin_lock(&hrc_chunk_list_lock);
+	list_del_init(&c->node);
+	spin_unlock(&hrc_chunk_list_lock);
+	/* A repair under way ends first. */
+	mutex_lock(&c->repair);
+	mutex_unlock(&c->repair);
+	for (r = 0; r < HRC_COPIES_MAX; r++) {
+		if (c->copy[r].srv)
+			hrc_copy_free(&c->copy[r]);
+	}
 	atomic_long_dec(&hrc_chunks);
+	mutex_destroy(&c->repair);
 	kvfree(c);
+}
+
+/*
+ * One copy of the store of @folio at @index of @c is over (@ok: written):
+ * the last one tells the core, which the page is safe with if any copy
+ * was written.
+ */
+static void hrc_store_put(struct hrc_chunk *c, unsigned long index,
+			  struct folio *folio, int n, bool ok)
+{
+	int v = atomic_add_return((ok ? HRC_W_OK : 0) - n, &c->wstate[index]);
+
+	if (!(v & HRC_W_LEFT))
+		hermit_store_done(folio, v >= HRC_W_OK ? 0 : -ENOTCONN);
 }
 
 /* Give a request back; the watchdog ignores it from now on. */
@@ -250,13 +337,15 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 	struct hrc_queue *q = w->q;
 	struct hrc_server *s = q->srv;
 	struct folio *folio = w->folio;
+	struct hrc_copy *cp = w->cp;
+	unsigned long index = w->index;
 	bool write = q->kind == HERMIT_Q_WRITE;
 	unsigned int i, nr = folio_nr_pages(folio);
 
 	if (ok && write) {
 		for (i = 0; i < nr; i++) {
-			set_bit(w->index + i, w->c->stored);
-			clear_bit(w->index + i, w->c->lost);
+			set_bit(index + i, cp->stored);
+			clear_bit(index + i, cp->chunk->lost);
 		}
 	}
 	if (ok) {
@@ -271,7 +360,7 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 			    1, write ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
 	hrc_wreq_put(q, w);
 	if (write)
-		hermit_store_done(folio, ok ? 0 : -ENOTCONN);
+		hrc_store_put(cp->chunk, index, folio, 1, ok);
 	else
 		hermit_read_done(folio, ok ? 0 : -ECONNRESET);
 	/* Last: hrc_quiesce() lets the queues go once these are 0. */
@@ -317,7 +406,7 @@ static void hrc_batch_cqe_done(struct ib_cq *cq, struct ib_wc *wc)
 static bool hrc_merges(struct hrc_wreq *prev, struct hrc_wreq *w,
 		       unsigned int pages, unsigned int max)
 {
-	return !prev->registered && !w->registered && prev->c == w->c &&
+	return !prev->registered && !w->registered && prev->cp == w->cp &&
 	       w->index == prev->index + folio_nr_pages(prev->folio) &&
 	       pages + folio_nr_pages(w->folio) <= max;
 }
@@ -456,7 +545,8 @@ static void hrc_unplug(struct blk_plug_cb *cb, bool from_schedule)
 	kfree(plug);
 }
 
-static char hrc_plug_key[HERMIT_Q_WRITE + 1];
+/* A plug per server and kind: copies of a store go to several servers. */
+static char hrc_plug_key[HRC_MAX_SERVERS][HERMIT_Q_WRITE + 1];
 
 /* Post @w now, or batch it in the task's plug. */
 static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
@@ -464,7 +554,8 @@ static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
 	struct blk_plug_cb *cb;
 	struct hrc_plug *plug;
 
-	cb = blk_check_plugged(hrc_unplug, &hrc_plug_key[q->kind], sizeof(*plug));
+	cb = blk_check_plugged(hrc_unplug, &hrc_plug_key[q->srv->nr][q->kind],
+			       sizeof(*plug));
 	if (!cb) {
 		hrc_post_batch(q, &w, 1);
 		return;
@@ -488,10 +579,10 @@ static void hrc_submit(struct hrc_queue *q, struct hrc_wreq *w)
  * transfer then keeps the queue from being torn down (s->writes_in_flight,
  * s->reads_in_flight) until it completes.
  */
-static int hrc_start(struct hrc_chunk *c, unsigned long index,
+static int hrc_start(struct hrc_copy *cp, unsigned long index,
 		     struct folio *folio, enum hermit_queue kind)
 {
-	struct hrc_server *s = c->srv;
+	struct hrc_server *s = cp->srv;
 	struct hrc_queue *q = hrc_queue(s, raw_smp_processor_id(), kind);
 	bool write = kind == HERMIT_Q_WRITE;
 	struct ib_qp *qp = q->cm_id->qp;
@@ -511,13 +602,13 @@ static int hrc_start(struct hrc_chunk *c, unsigned long index,
 	/* Before the post: the watchdog may see the request from now on. */
 	WRITE_ONCE(w->posted, jiffies ?: 1);
 	w->q = q;
-	w->c = c;
+	w->cp = cp;
 	w->folio = folio;
 	w->index = index;
 	sg_init_table(&w->sg, 1);
 	sg_set_page(&w->sg, folio_page(folio, 0), folio_size(folio), 0);
 	err = rdma_rw_ctx_init(&w->ctx, qp, port, &w->sg, 1, 0,
-			       c->addr + ((u64)index << PAGE_SHIFT), c->rkey,
+			       cp->addr + ((u64)index << PAGE_SHIFT), cp->rkey,
 			       write ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
 	if (err < 0) {
 		hrc_wreq_put(q, w);
@@ -550,47 +641,92 @@ static bool hrc_try_ready(struct hrc_server *s)
 	return false;
 }
 
-/*
- * Start storing @folio at @index on; hermit_store_done() follows once the
- * server has it. Stores never wait for the connection.
- */
-static int hrc_store(void *data, unsigned long index, struct folio *folio)
+/* Start writing @folio to copy @cp; never waits for its server. */
+static int hrc_store_copy(struct hrc_copy *cp, unsigned long index,
+			  struct folio *folio)
 {
-	unsigned int noio, i, nr = folio_nr_pages(folio);
-	struct hrc_chunk *c = data;
-	struct hrc_server *s = c->srv;
+	struct hrc_server *s = cp->srv;
 	int err;
 
 	if (!hrc_try_ready(s))
 		return -ENOTCONN;
-	noio = memalloc_noio_save();
-	/* Whatever the slots held before is overwritten or given up. */
-	for (i = 0; i < nr; i++)
-		clear_bit(index + i, c->stored);
-	err = hrc_chunk_grant(c);
+	err = hrc_copy_grant(cp);
 	if (!err)
-		err = hrc_start(c, index, folio, HERMIT_Q_WRITE);
-	if (err)
-		atomic_long_inc(&hrc_stats.write_errors);
-	memalloc_noio_restore(noio);
+		err = hrc_start(cp, index, folio, HERMIT_Q_WRITE);
 	up_read(&s->rwsem);
-	return err == -ECONNRESET ? -ENOTCONN : err;
+	return err;
 }
 
 /*
- * Whether slot @index of @c holds a page the server still has. Called with
- * rwsem held for reading.
+ * Start storing @folio at @index on, to every copy of the chunk whose
+ * server can take it now; hermit_store_done() follows once every write
+ * is over, successful if one was. Stores never wait for a connection.
  */
-static bool hrc_readable(struct hrc_chunk *c, unsigned long index)
+static int hrc_store(void *data, unsigned long index, struct folio *folio)
 {
-	hrc_chunk_current(c);
-	return !test_bit(index, c->lost) && test_bit(index, c->stored);
+	unsigned int noio, i, r, n = 0, posted = 0, nr = folio_nr_pages(folio);
+	struct hrc_chunk *c = data;
+	int err = -ENOTCONN, e;
+	unsigned long copies = 0;
+
+	/*
+	 * Whatever the slots held before is overwritten or given up. The
+	 * copies are those placed now: the repair worker may place another.
+	 */
+	atomic_inc(&c->wseq);
+	smp_mb__after_atomic();	/* Pairs with the one in hrc_repair_page(). */
+	for (r = 0; r < HRC_COPIES_MAX; r++) {
+		/* Pairs with hrc_copy_place(): the grant comes with it. */
+		if (!smp_load_acquire(&c->copy[r].srv))
+			continue;
+		__set_bit(r, &copies);
+		n++;
+		for (i = 0; i < nr; i++)
+			clear_bit(index + i, c->copy[r].stored);
+	}
+	/* Before the first post: its completion may come at once. */
+	atomic_set(&c->wstate[index], n);
+	noio = memalloc_noio_save();
+	for_each_set_bit(r, &copies, HRC_COPIES_MAX) {
+		e = hrc_store_copy(&c->copy[r], index, folio);
+		if (!e) {
+			posted++;
+			continue;
+		}
+		atomic_long_inc(&hrc_stats.write_errors);
+		if (err == -ENOTCONN || e == -ENOSPC)
+			err = e == -ECONNRESET ? -ENOTCONN : e;
+	}
+	memalloc_noio_restore(noio);
+	if (!posted)
+		return err;
+	if (posted < c->want) {
+		atomic_long_inc(&hrc_stats.degraded_stores);
+		if (!READ_ONCE(c->degraded)) {
+			WRITE_ONCE(c->degraded, true);
+			hrc_repair_kick();
+		}
+	}
+	/* The copies not written: the last of all tells the core. */
+	if (posted < n)
+		hrc_store_put(c, index, folio, n - posted, false);
+	return 0;
 }
 
 /*
- * Wait for a usable connection, at most until hrc_load_timeout seconds
- * after it was lost and after @start (a connection that keeps breaking
- * moves the first forward); returns with rwsem held for reading.
+ * Whether slot @index of copy @cp holds a page its server still has.
+ * Called with the server's rwsem held for reading.
+ */
+static bool hrc_readable(struct hrc_copy *cp, unsigned long index)
+{
+	hrc_copy_current(cp);
+	return test_bit(index, cp->stored);
+}
+
+/*
+ * Wait for a usable connection to @s, at most until hrc_load_timeout
+ * seconds after it was lost and after @start (a connection that keeps
+ * breaking moves the first forward); returns with rwsem held for reading.
  */
 static int hrc_wait_ready(struct hrc_server *s, unsigned long start)
 {
@@ -620,60 +756,99 @@ static int hrc_wait_ready(struct hrc_server *s, unsigned long start)
 	}
 }
 
-static int hrc_load(void *data, unsigned long index, struct page *page)
+/* Read slot @index of @cp into @page; called with the rwsem held. */
+static int hrc_load_copy(struct hrc_copy *cp, unsigned long index,
+			 struct page *page)
 {
-	unsigned long start = jiffies;
-	struct hrc_chunk *c = data;
-	struct hrc_server *s = c->srv;
 	int err;
 
-	do {
-		err = hrc_wait_ready(s, start);
-		if (err)
-			break;
-		if (!hrc_readable(c, index)) {
-			err = -EIO;
-		} else {
-			err = hrc_rdma(c, index, page, 1, HERMIT_Q_DEMAND);
-			if (!err) {
-				atomic_long_inc(&hrc_stats.reads);
-				atomic_long_inc(&s->reads);
-			}
-		}
-		up_read(&s->rwsem);
-		/* A transfer cut by a failed connection is retried after it. */
-	} while (err == -ECONNRESET);
-	if (err) {
-		atomic_long_inc(&hrc_stats.read_errors);
-		pr_err_ratelimited("cannot read page %lu of chunk %d:%lu: %d\n",
-				   index, c->area, c->index, err);
+	if (!hrc_readable(cp, index))
+		return -EIO;
+	err = hrc_rdma(cp, index, page, 1, HERMIT_Q_DEMAND);
+	if (!err) {
+		atomic_long_inc(&hrc_stats.reads);
+		atomic_long_inc(&cp->srv->reads);
 	}
 	return err;
 }
 
 /*
- * Start reading @folio for swap readahead, on the prefetch queue; it is
- * not waited for, and not started while the connection is down (the page
- * is read when a fault needs it: hrc_load() waits for the connection).
+ * Read a page from a copy whose server is connected now; failing that,
+ * wait for the server of a copy that holds it (see hrc_wait_ready()),
+ * trying the next copy when one fails.
+ */
+static int hrc_load(void *data, unsigned long index, struct page *page)
+{
+	unsigned long start = jiffies;
+	struct hrc_chunk *c = data;
+	struct hrc_copy *cp;
+	int err = -EIO, r;
+
+	for (r = 0; r < HRC_COPIES_MAX; r++) {
+		cp = &c->copy[r];
+		if (!cp->srv || !hrc_try_ready(cp->srv))
+			continue;
+		err = hrc_load_copy(cp, index, page);
+		up_read(&cp->srv->rwsem);
+		if (!err)
+			goto out;
+	}
+	do {
+		err = -EIO;
+		for (r = 0; r < HRC_COPIES_MAX; r++) {
+			cp = &c->copy[r];
+			if (!cp->srv || !test_bit(index, cp->stored))
+				continue;
+			err = hrc_wait_ready(cp->srv, start);
+			if (err)
+				continue;
+			err = hrc_load_copy(cp, index, page);
+			up_read(&cp->srv->rwsem);
+			if (!err)
+				goto out;
+		}
+		/* A transfer cut by a failed connection is retried after it. */
+	} while (err == -ECONNRESET);
+	atomic_long_inc(&hrc_stats.read_errors);
+	pr_err_ratelimited("cannot read page %lu of chunk %d:%lu: %d\n",
+			   index, c->area, c->index, err);
+	return err;
+out:
+	/* Not from the first copy: it was down, failed or lacked the page. */
+	if (r)
+		atomic_long_inc(&hrc_stats.read_failovers);
+	return 0;
+}
+
+/*
+ * Start reading @folio for swap readahead, on the prefetch queue of a
+ * copy's server that is connected now; it is not waited for, and not
+ * started while no such server is (the page is read when a fault needs
+ * it: hrc_load() waits for a connection).
  */
 static int hrc_read(void *data, unsigned long index, struct folio *folio)
 {
 	struct hrc_chunk *c = data;
-	struct hrc_server *s = c->srv;
+	struct hrc_copy *cp;
 	unsigned int noio;
-	int err;
+	int err = -ENOTCONN, r;
 
-	if (!hrc_try_ready(s))
-		return -ENOTCONN;
-	if (!hrc_readable(c, index)) {
-		err = -EIO;
-	} else {
-		/* No I/O: a registration may allocate. */
-		noio = memalloc_noio_save();
-		err = hrc_start(c, index, folio, HERMIT_Q_PREFETCH);
-		memalloc_noio_restore(noio);
+	for (r = 0; r < HRC_COPIES_MAX && err; r++) {
+		cp = &c->copy[r];
+		if (!cp->srv || !hrc_try_ready(cp->srv))
+			continue;
+		if (!hrc_readable(cp, index)) {
+			err = -EIO;
+		} else {
+			/* No I/O: a registration may allocate. */
+			noio = memalloc_noio_save();
+			err = hrc_start(cp, index, folio, HERMIT_Q_PREFETCH);
+			memalloc_noio_restore(noio);
+		}
+		up_read(&cp->srv->rwsem);
+		if (!err && r)
+			atomic_long_inc(&hrc_stats.read_failovers);
 	}
-	up_read(&s->rwsem);
 	if (err)
 		atomic_long_inc(&hrc_stats.read_errors);
 	return err;
@@ -682,9 +857,202 @@ static int hrc_read(void *data, unsigned long index, struct folio *folio)
 static void hrc_invalidate(void *data, unsigned long index)
 {
 	struct hrc_chunk *c = data;
+	int r;
 
-	clear_bit(index, c->stored);
+	atomic_inc(&c->wseq);
+	smp_mb__after_atomic();	/* Pairs with the one in hrc_repair_page(). */
+	for (r = 0; r < HRC_COPIES_MAX; r++)
+		clear_bit(index, c->copy[r].stored);
 	clear_bit(index, c->lost);
+}
+
+/* ---- re-replication ---- */
+
+/*
+ * A chunk is degraded when a copy is missing (too few servers when it was
+ * placed), lacks pages (a store its server missed) or lost them with its
+ * server's session. A worker makes it whole again, in the background: it
+ * places the missing copies and copies every page one copy holds and
+ * another lacks, from a copy whose server is connected to one whose server
+ * is connected, a page at a time through a bounce page. A store or an
+ * invalidation of the chunk meanwhile (c->wseq) voids the page's copy.
+ * chunk_free waits for a repair of its chunk to end (c->repair).
+ */
+#define HRC_REPAIR_PERIOD	HZ
+#define HRC_REPAIR_BUDGET	64	/* chunks per run */
+
+static void hrc_repair_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(hrc_repair_dwork, hrc_repair_work);
+static bool hrc_repair_stopped;
+
+static void hrc_repair_kick(void)
+{
+	if (!READ_ONCE(hrc_repair_stopped))
+		queue_delayed_work(system_unbound_wq, &hrc_repair_dwork,
+				   HRC_REPAIR_PERIOD / 10);
+}
+
+/* @s began a new session or came back: its chunks may lack pages. */
+void hrc_mark_degraded(struct hrc_server *s)
+{
+	struct hrc_chunk *c;
+	bool any = false;
+	int r;
+
+	spin_lock(&hrc_chunk_list_lock);
+	list_for_each_entry(c, &hrc_chunk_list, node) {
+		for (r = 0; r < HRC_COPIES_MAX; r++) {
+			if (c->copy[r].srv == s && c->want > 1) {
+				WRITE_ONCE(c->degraded, true);
+				any = true;
+			}
+		}
+	}
+	spin_unlock(&hrc_chunk_list_lock);
+	if (any)
+		hrc_repair_kick();
+}
+
+void hrc_repair_stop(void)
+{
+	WRITE_ONCE(hrc_repair_stopped, true);
+	cancel_delayed_work_sync(&hrc_repair_dwork);
+}
+
+/*
+ * Copy slot @i from @src to @dst through @page. Returns 0 when @dst holds
+ * it now (or the slot changed meanwhile: nothing to copy then), -EAGAIN
+ * when a server cannot be used now.
+ */
+static int hrc_repair_page(struct hrc_chunk *c, struct hrc_copy *src,
+			   struct hrc_copy *dst, unsigned long i,
+			   struct page *page)
+{
+	int seq = atomic_read(&c->wseq);
+	int err;
+
+	if (!hrc_try_ready(src->srv))
+		return -EAGAIN;
+	err = hrc_readable(src, i) ? hrc_rdma(src, i, page, 1, HERMIT_Q_DEMAND) : 0;
+	up_read(&src->srv->rwsem);
+	if (err)
+		return -EAGAIN;
+	if (!hrc_try_ready(dst->srv))
+		return -EAGAIN;
+	err = hrc_copy_grant(dst);
+	if (!err)
+		err = hrc_rdma(dst, i, page, 1, HERMIT_Q_WRITE);
+	if (!err) {
+		set_bit(i, dst->stored);
+		smp_mb__after_atomic();	/* Pairs with hrc_store(), hrc_invalidate(). */
+		if (atomic_read(&c->wseq) != seq || !test_bit(i, src->stored))
+			clear_bit(i, dst->stored);
+		else
+			atomic_long_inc(&hrc_stats.repair_pages);
+	}
+	up_read(&dst->srv->rwsem);
+	return err ? -EAGAIN : 0;
+}
+
+/* Make @c whole if its servers let us; returns whether it is. */
+static bool hrc_repair_chunk(struct hrc_chunk *c, struct page *page)
+{
+	DECLARE_BITMAP(tried, HRC_MAX_SERVERS) = {};
+	DECLARE_BITMAP(need, HERMIT_CHUNK_PAGES);
+	struct hrc_copy *src, *dst;
+	bool up[HRC_COPIES_MAX] = {};
+	struct hrc_server *s;
+	unsigned int placed = 0;
+	bool whole = true;
+	unsigned long i;
+	int r, q;
+
+	for (r = 0; r < HRC_COPIES_MAX; r++) {
+		if (c->copy[r].srv) {
+			set_bit(c->copy[r].srv->nr, tried);
+			placed++;
+		}
+	}
+	/* Missing copies: on servers the chunk has no copy on yet. */
+	while (placed < c->want) {
+		s = hrc_best(tried, c->index);
+		if (!s) {
+			whole = false;
+			break;
+		}
+		set_bit(s->nr, tried);
+		if (!hrc_copy_place(s, &c->copy[placed]))
+			placed++;
+	}
+	/* What each copy holds, as far as its server's session goes. */
+	for (r = 0; r < placed; r++) {
+		s = c->copy[r].srv;
+		up[r] = hrc_try_ready(s);
+		if (!up[r]) {
+			whole = false;
+			continue;
+		}
+		hrc_copy_current(&c->copy[r]);
+		up_read(&s->rwsem);
+	}
+	for (r = 0; r < placed; r++) {
+		dst = &c->copy[r];
+		for (q = 0; q < placed && up[r]; q++) {
+			src = &c->copy[q];
+			if (q == r || !up[q])
+				continue;
+			bitmap_andnot(need, src->stored, dst->stored, HERMIT_CHUNK_PAGES);
+			for_each_set_bit(i, need, HERMIT_CHUNK_PAGES) {
+				if (hrc_repair_page(c, src, dst, i, page)) {
+					whole = false;
+					break;
+				}
+			}
+		}
+	}
+	return whole;
+}
+
+static void hrc_repair_work(struct work_struct *work)
+{
+	unsigned int noio = memalloc_noio_save();
+	struct page *page = alloc_page(GFP_KERNEL);
+	struct hrc_chunk *c, *pick;
+	long degraded = 0;
+	int n;
+
+	memalloc_noio_restore(noio);
+	for (n = 0; page && n < HRC_REPAIR_BUDGET; n++) {
+		pick = NULL;
+		spin_lock(&hrc_chunk_list_lock);
+		list_for_each_entry(c, &hrc_chunk_list, node) {
+			if (READ_ONCE(c->degraded) && mutex_trylock(&c->repair)) {
+				pick = c;
+				/* Its turn is over: the others come first next. */
+				list_move_tail(&c->node, &hrc_chunk_list);
+				break;
+			}
+		}
+		spin_unlock(&hrc_chunk_list_lock);
+		if (!pick)
+			break;
+		WRITE_ONCE(pick->degraded, false);
+		if (hrc_repair_chunk(pick, page))
+			atomic_long_inc(&hrc_stats.repair_chunks);
+		else
+			WRITE_ONCE(pick->degraded, true);
+		mutex_unlock(&pick->repair);
+	}
+	spin_lock(&hrc_chunk_list_lock);
+	list_for_each_entry(c, &hrc_chunk_list, node)
+		degraded += READ_ONCE(c->degraded);
+	spin_unlock(&hrc_chunk_list_lock);
+	atomic_long_set(&hrc_stats.degraded_chunks, degraded);
+	if (page)
+		__free_page(page);
+	if ((degraded || !page) && !READ_ONCE(hrc_repair_stopped))
+		queue_delayed_work(system_unbound_wq, &hrc_repair_dwork,
+				   HRC_REPAIR_PERIOD);
 }
 
 static const struct hermit_backend_ops hrc_ops = {

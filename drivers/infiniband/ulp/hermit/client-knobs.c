@@ -262,6 +262,18 @@ static const struct kernel_param_ops hrc_merge_ops = {
 module_param_cb(rdma_merge, &hrc_merge_ops, &hrc_merge, 0644);
 MODULE_PARM_DESC(rdma_merge, "Pages of neighbouring slots one RDMA transfer carries at most (1-16, default 1: no merging)");
 
+static int hrc_param_replicas_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, HRC_COPIES_MAX);
+}
+
+static const struct kernel_param_ops hrc_replicas_ops = {
+	.set = hrc_param_replicas_set,
+	.get = param_get_uint,
+};
+module_param_cb(replicas, &hrc_replicas_ops, &hrc_replicas, 0644);
+MODULE_PARM_DESC(replicas, "Copies of each new chunk, each on another server (1-2, default 1)");
+
 /* The key is used from the next connection on. */
 static int hrc_param_key_set(const char *val, const struct kernel_param *kp)
 {
@@ -294,11 +306,14 @@ static int hrc_in_flight(bool write)
 static int hrc_stats_show(struct seq_file *m, void *v)
 {
 	struct hrc_server *s;
+	int ready = 0;
 
 	for_each_hrc_server(s) {
-		if (READ_ONCE(s->addr_set))
-			seq_printf(m, "server %pISpc %s\n", &s->addr,
-				   hrc_state_names[READ_ONCE(s->state)]);
+		if (!READ_ONCE(s->addr_set))
+			continue;
+		seq_printf(m, "server %pISpc %s\n", &s->addr,
+			   hrc_state_names[READ_ONCE(s->state)]);
+		ready += READ_ONCE(s->state) == HRC_READY;
 	}
 	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc_id);
 	seq_printf(m, "key %s\n", READ_ONCE(hrc_key.len) ? "set" : "off");
@@ -330,6 +345,20 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "prefetch_posts %ld\n", atomic_long_read(&hrc_stats.prefetch_posts));
 	seq_printf(m, "prefetch_merged %ld\n",
 		   atomic_long_read(&hrc_stats.prefetch_merged));
+	seq_printf(m, "replicas %u\n", READ_ONCE(hrc_replicas));
+	seq_printf(m, "servers_ready %d\n", ready);
+	/* Fewer servers connected than copies asked for: stores make fewer. */
+	seq_printf(m, "degraded %d\n", ready < READ_ONCE(hrc_replicas));
+	seq_printf(m, "degraded_stores %ld\n",
+		   atomic_long_read(&hrc_stats.degraded_stores));
+	seq_printf(m, "read_failovers %ld\n",
+		   atomic_long_read(&hrc_stats.read_failovers));
+	seq_printf(m, "degraded_chunks %ld\n",
+		   atomic_long_read(&hrc_stats.degraded_chunks));
+	seq_printf(m, "repair_chunks %ld\n",
+		   atomic_long_read(&hrc_stats.repair_chunks));
+	seq_printf(m, "repair_pages %ld\n",
+		   atomic_long_read(&hrc_stats.repair_pages));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hrc_stats);
@@ -369,6 +398,8 @@ static const struct kernel_param hrc_knobs[] = {
 	  .arg = &hrc_queue_sets },
 	{ .name = "merge", .ops = &hrc_merge_ops, .perm = 0644,
 	  .arg = &hrc_merge },
+	{ .name = "replicas", .ops = &hrc_replicas_ops, .perm = 0644,
+	  .arg = &hrc_replicas },
 };
 
 /* The knobs' and statistics' files; returns the "rdma" directory. */

@@ -92,6 +92,7 @@ unsigned int hrc_load_timeout = 60;	/* seconds */
 unsigned int hrc_max_sets;	/* room in s->queues */
 unsigned int hrc_queue_sets;	/* knob; 0: one per CPU */
 unsigned int hrc_merge = 1;	/* knob: pages per transfer; 1: off */
+unsigned int hrc_replicas = 1;	/* knob: copies of a new chunk */
 
 /* ---- connection ---- */
 
@@ -544,6 +545,8 @@ static void hrc_connect_work(struct work_struct *work)
 		/* Frees that waited for this session go out now. */
 		if (resumed)
 			mod_delayed_work(system_wq, &s->ping_work, 0);
+		/* Copies it held are to be written again; so are stores missed. */
+		hrc_mark_degraded(s);
 		atomic_long_inc(&hrc_stats.connects);
 		s->backoff = HZ;
 		s->warned = false;
@@ -749,6 +752,7 @@ static void __exit hrc_exit(void)
 	if (hermit_unregister_backend(&hrc_backend))
 		pr_err("still in use at exit\n");
 	hrc_debugfs_exit();
+	hrc_repair_stop();
 	ib_unregister_client(&hrc_ib_client);
 	for_each_hrc_server(s)
 		hrc_server_exit(s);

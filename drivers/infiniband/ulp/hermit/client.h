@@ -34,6 +34,8 @@
 #define HRC_CHUNK_BYTES		HERMIT_PROTO_CHUNK_BYTES
 /* Memory servers one client uses at most. */
 #define HRC_MAX_SERVERS		8
+/* Copies of a chunk, each on another server, at most (hermit.replicas). */
+#define HRC_COPIES_MAX		2
 #define HRC_QUEUE_DEPTH		128
 /* Transfers posted with one doorbell at most; see struct hrc_plug. */
 #define HRC_BATCH_MAX		16
@@ -56,6 +58,7 @@ enum hrc_state {
 
 struct hrc_wreq;
 struct hrc_server;
+struct hrc_copy;
 
 struct hrc_queue {
 	struct hrc_server *srv;
@@ -90,7 +93,7 @@ struct hrc_req {
 struct hrc_wreq {
 	struct ib_cqe cqe;
 	struct hrc_queue *q;
-	struct hrc_chunk *c;
+	struct hrc_copy *cp;
 	struct folio *folio;
 	unsigned long index;
 	unsigned long posted;		/* jiffies (never 0); 0: not posted */
@@ -104,16 +107,37 @@ struct hrc_wreq {
 	struct ib_sge msge[HRC_MERGE_MAX];
 };
 
-struct hrc_chunk {
-	struct hrc_server *srv;		/* that holds it; fixed */
-	int area;
-	unsigned long index;
-	spinlock_t lock;		/* gen, addr, rkey; conversion of a lost grant */
+/* One copy of a chunk, on one server. */
+struct hrc_copy {
+	struct hrc_chunk *chunk;
+	struct hrc_server *srv;		/* NULL: no copy here; else fixed */
 	u64 gen;			/* session generation of the grant; 0: none */
 	u64 addr;
 	u32 rkey;
+	/* Slots whose page this copy holds. */
 	unsigned long stored[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
+};
+
+/*
+ * A store's state at its first slot (hrc_chunk.wstate): the copies still
+ * being written in the low bits, HRC_W_OK added for each written.
+ */
+#define HRC_W_LEFT		0xff
+#define HRC_W_OK		0x100
+
+struct hrc_chunk {
+	int area;
+	unsigned long index;
+	spinlock_t lock;		/* the copies' gen, addr, rkey; lost grants */
+	struct list_head node;		/* in hrc_chunk_list, or empty: freed */
+	struct mutex repair;		/* held while repaired; see client-io.c */
+	unsigned int want;		/* copies asked for */
+	bool degraded;			/* a copy may be missing or lack pages */
+	atomic_t wseq;			/* stores and invalidations begun */
+	struct hrc_copy copy[HRC_COPIES_MAX];
+	/* Slots whose page every copy lost with its server. */
 	unsigned long lost[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
+	atomic_t wstate[HERMIT_CHUNK_PAGES];
 };
 
 /*
@@ -173,6 +197,12 @@ struct hrc_stats {
 	atomic_long_t prefetch_requests, prefetch_posts;
 	/* transfers that went in the work request of the slot before */
 	atomic_long_t write_merged, prefetch_merged;
+	/* stores written to fewer copies than hermit.replicas asks */
+	atomic_long_t degraded_stores;
+	/* loads and prefetches served by another copy than the first */
+	atomic_long_t read_failovers;
+	/* re-replication: pages copied, chunks made whole, chunks degraded */
+	atomic_long_t repair_pages, repair_chunks, degraded_chunks;
 };
 
 /* A FREE that could not be sent: sent once the session is resumed. */
@@ -194,6 +224,7 @@ extern unsigned int hrc_load_timeout;
 extern unsigned int hrc_max_sets;
 extern unsigned int hrc_queue_sets;
 extern unsigned int hrc_merge;
+extern unsigned int hrc_replicas;
 
 #define for_each_hrc_server(s) \
 	for ((s) = hrc_servers; (s) < hrc_servers + HRC_MAX_SERVERS; (s)++)
@@ -229,8 +260,8 @@ int hrc_server_start(struct hrc_server *s);
 int hrc_hello(struct hrc_server *s, bool *resumed);
 int hrc_ctrl_call(struct hrc_server *s, u8 type, u32 area, u64 index,
 		  struct hermit_msg *reply);
-bool hrc_chunk_current(struct hrc_chunk *c);
-int hrc_chunk_grant(struct hrc_chunk *c);
+bool hrc_copy_current(struct hrc_copy *cp);
+int hrc_copy_grant(struct hrc_copy *cp);
 void hrc_ping_work(struct work_struct *work);
 void hrc_drop_pending_frees(struct hrc_server *s);
 void hrc_fault_inject_init(struct dentry *dir);
@@ -238,6 +269,8 @@ void hrc_fault_inject_init(struct dentry *dir);
 /* client-io.c: the data path */
 extern struct hermit_backend hrc_backend;
 void hrc_batch_done(struct hrc_wreq *w, bool ok);
+void hrc_mark_degraded(struct hrc_server *s);
+void hrc_repair_stop(void);
 
 /* client-knobs.c */
 struct dentry *hrc_debugfs_init(void);

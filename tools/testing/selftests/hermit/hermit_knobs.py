@@ -27,7 +27,10 @@ GARBAGE = {
     "fs_cores": ["abc", "99999", "0-99999", "1-0", "-1", "auto2", "\x01"],
     "fs_headroom": ["0", "-1", "abc", "1M", "99999999999999", "\x01"],
     "connect": ["abc", "1.2.3.4:0", "1.2.3.4:70000", "1.2.3.4:x", "999.1.1.1",
-                "[::1", "[::1]x", "x" * 80, "\x01"],
+                "[::1", "[::1]x", "x" * 80, "\x01",
+                # a list: a bad entry, one twice, more than 8, bad "IP PORT"
+                "1.2.3.4,abc", "1.2.3.4,1.2.3.4:50000", "1.2.3.4 x",
+                "1.2.3.4 5 6", ",".join(f"1.2.3.{i}" for i in range(1, 10))],
     "rdma/load_timeout": ["0", "-1", "abc", "3601", "\x01"],
     "server/listen": ["abc", "1.2.3.4:0", "999.1.1.1", "1.2.3.4:65536", "\x01"],
     "server/capacity": ["abc", "-1", "12x", "99999T", "\x01"],
@@ -35,6 +38,7 @@ GARBAGE = {
     "server/client_quota": ["abc", "-1", "12x", "99999T", "\x01"],
     "rdma/queues": ["-1", "abc", "513", "1.5", "\x01"],
     "rdma/merge": ["0", "-1", "17", "abc", "1.5", "\x01"],
+    "rdma/replicas": ["0", "3", "-1", "abc", "1.5", "\x01"],
     "rdma/key": ["abc", "00112233", "0" * 31, "g" * 32, "0" * 130, "set", "\x01"],
     "server/key": ["abc", "00112233", "0" * 33, "g" * 32, "0" * 130, "set", "\x01"],
 }
@@ -60,6 +64,7 @@ GOOD = {
     "server/client_quota": ["64M", "0"],
     "rdma/queues": ["1", "512", "0"],
     "rdma/merge": ["1", "16", "4"],
+    "rdma/replicas": ["2", "1"],
     "rdma/key": ["00112233445566778899aabbccddeeff", "off"],
     "server/key": ["ab" * 64, "off"],
 }
@@ -77,6 +82,7 @@ SYSFS = {"enabled": "enabled", "backend": "backend", "dram/capacity": "dram_capa
          "server/grace_period": "../../hermit_server/parameters/grace_period",
          "server/client_quota": "../../hermit_server/parameters/client_quota",
          "rdma/queues": "rdma_queues", "rdma/merge": "rdma_merge", "rdma/key": "key",
+         "rdma/replicas": "replicas",
          "server/key": "../../hermit_server/parameters/key"}
 # Keys are write-only: reading tells only whether one is set.
 SECRET = {"rdma/key", "server/key"}
