@@ -17,6 +17,11 @@ build/bench/fault-latency-LIMIT.csv. Numbers come from QEMU/TCG guests: compare
 them with each other (the ratios against nvmeof-rdma are printed), not
 with real hardware.
 
+hermit-rdma-r2 (named only) boots the second memory node mem2, gives
+both memory servers 512 MiB and writes every page to both
+(hermit.replicas=2); its rows are invalid unless both servers got every
+page, and the ratios to hermit-rdma are the cost of two copies.
+
 With "sleeps", only the fill (the swap-out) runs, under ftrace: where
 fault_bench was off the CPU, summed by the first frames of its kernel
 stack that are not the scheduler's, per tier and run.
@@ -37,12 +42,15 @@ SELFTESTS_HOST = vm.SELFTESTS
 
 MODES = ("hermit-rdma", "nvmeof-rdma", "hermit-dram", "zram-lz4", "disk")
 # Not run by default: Hermit over RDMA with every folio its own transfer,
-# and with every store to a new chunk waiting for its grant.
-EXTRA = ("hermit-rdma-nomerge", "hermit-rdma-noahead")
+# with every store to a new chunk waiting for its grant, and with two
+# copies of every page (hermit.replicas=2) on the memory node and the
+# second memory node mem2 (booted for it).
+EXTRA = ("hermit-rdma-nomerge", "hermit-rdma-noahead", "hermit-rdma-r2")
+R2 = "hermit-rdma-r2"
 COLS = (("faults", "faults"), ("mean_us", "mean us"), ("median_us", "median us"),
         ("p99_us", "p99 us"), ("fill_mibps", "out MiB/s"), ("read_mibps", "in MiB/s"),
         ("stored", "stored"), ("pswpout", "pswpout"), ("store_failed", "st.failed"),
-        ("grants", "grants"))
+        ("grants", "grants"), ("servers_used", "servers"), ("srv_writes_min", "srv.w.min"))
 # Where the CPU time of the fill (swap-out) went, in % of all CPUs.
 SPLIT = (("fill_user_pct", "user"), ("fill_sys_pct", "system"),
          ("fill_softirq_pct", "softirq"), ("fill_iowait_pct", "iowait"),
@@ -58,16 +66,49 @@ def commit():
         return "unknown"
 
 
-def start_servers(mem):
+def start_servers(mem, mem2=None):
     """The Hermit memory server and the NVMe-oF/RDMA target on the memory
-    node; False (and why, printed) when one does not start."""
-    for script, args in (("rdma_server.sh", ["start", "1G"]),
-                         ("nvmeof_swap.sh", ["export"])):
-        rc, out, err = mem.run(os.path.join(SELFTESTS_HOST, script), args, 120)
+    node, and a Hermit memory server on mem2 when given (both lending
+    512 MiB then: mem2 has 1 GiB); False (and why, printed) when one does
+    not start."""
+    cap = "512M" if mem2 else "1G"
+    jobs = [(mem, "rdma_server.sh", ["start", cap]), (mem, "nvmeof_swap.sh", ["export"])]
+    if mem2:
+        jobs.append((mem2, "rdma_server.sh", ["start", cap]))
+    for node, script, args in jobs:
+        rc, out, err = node.run(os.path.join(SELFTESTS_HOST, script), args, 120)
         if rc != 0:
-            print(f"memory node: {script} failed: {(out + err).strip()[-300:]}")
+            print(f"{node.name}: {script} failed: {(out + err).strip()[-300:]}")
             return False
     return True
+
+
+def server_arg(c, mode):
+    """The Hermit servers (or NVMe-oF target) a tier uses."""
+    ip = c.node("memory").ip
+    return f"{ip},{c.ip_of('mem2', 'compute')}" if mode == R2 else ip
+
+
+def ratios(rows, base):
+    """Medians of rows over base's, for latency and throughput."""
+    r = []
+    for k in ("median_us", "p99_us", "fill_mibps", "read_mibps"):
+        a = [x[k] for x in rows if k in x]
+        b = [x[k] for x in base if k in x]
+        if a and b and statistics.median(b):
+            r.append(f"{k} {statistics.median(a) / statistics.median(b):.2f}x")
+    return ", ".join(r)
+
+
+def two_copies(v):
+    """Why an r2 row did not write every page to both servers, or None."""
+    used, low, stored = (int(float(v.get(k, 0))) for k in
+                         ("servers_used", "srv_writes_min", "stored"))
+    if used < 2:
+        return f"pages written to {used} server(s)"
+    if low < stored:
+        return f"only {low} of {stored} pages written to one server"
+    return None
 
 
 def cell(values):
@@ -89,7 +130,7 @@ def profile(c, mem, modes, mib, runs, limit):
         for mode in modes:
             rc, out, err = c.node("compute").run(
                 os.path.join(HERE, "fault_latency_guest.sh"),
-                [mode, mib, mem.ip, limit, "seq", "vma", "25", "sleeps"], 1800)
+                [mode, mib, server_arg(c, mode), limit, "seq", "vma", "25", "sleeps"], 1800)
             line = next((x for x in out.splitlines() if x.startswith("result: ")), None)
             if rc != 0 or not line:
                 print(f"run {run} {mode}: failed (exit {rc}): {(out + err).strip()[-300:]}")
@@ -133,7 +174,11 @@ def main():
 
     def body(c):
         mem = c.node("memory")
-        if not start_servers(mem):
+        mem2 = None
+        if R2 in modes:
+            c.start("mem2")
+            mem2 = c.node("mem2")
+        if not start_servers(mem, mem2):
             return 1
         if sleeps:
             return profile(c, mem, modes, mib, runs, limit)
@@ -148,7 +193,7 @@ def main():
                 for mode in modes:
                     rc, out, err = c.node("compute").run(
                         os.path.join(HERE, "fault_latency_guest.sh"),
-                        [mode, mib, mem.ip, limit], 1800)
+                        [mode, mib, server_arg(c, mode), limit], 1800)
                     line = next((x for x in out.splitlines()
                                  if x.startswith("result: ")), None)
                     if rc != 0 or not line:
@@ -158,6 +203,11 @@ def main():
                         continue
                     f_ = line.split()[2:]
                     v = dict(zip(f_[0::2], f_[1::2]))
+                    why = two_copies(v) if mode == R2 else None
+                    if why:
+                        failed[mode].append("not two copies")
+                        print(f"run {run} {mode}: invalid: {why}", flush=True)
+                        continue
                     guest = guest or (f"{int(v.get('mem_kib', 0)) // 1024} MiB, "
                                       f"{v.get('cpus', '?')} CPUs, {v.get('kernel', '?')}")
                     results[mode].append({k: float(v[k]) for k, _ in COLS + SPLIT
@@ -192,13 +242,10 @@ def main():
             for mode in modes:
                 if mode == BASE or not results[mode]:
                     continue
-                r = []
-                for k in ("median_us", "p99_us", "fill_mibps", "read_mibps"):
-                    a = [x[k] for x in results[mode] if k in x]
-                    b = [x[k] for x in base if k in x]
-                    if a and b and statistics.median(b):
-                        r.append(f"{k} {statistics.median(a) / statistics.median(b):.2f}x")
-                print(f"  {mode:19} " + ", ".join(r))
+                print(f"  {mode:19} " + ratios(results[mode], base))
+        if results.get("hermit-rdma") and results.get(R2):
+            print(f"\nthe cost of two copies, {R2} to hermit-rdma (medians): " +
+                  ratios(results[R2], results["hermit-rdma"]))
         return 0 if all(results[m] for m in modes) else 1
     return vm.run_bench(body)
 

@@ -14,15 +14,19 @@
 #                           the readahead P
 #   tier_set FILE VALUE     write a knob that tier_down puts back
 #   tier_where              where pages went since tier_up: "stored N
-#                           pswpout N store_failed N [grants N]" (grants:
-#                           chunks the memory server granted, with RDMA)
+#                           pswpout N store_failed N [grants N servers_used
+#                           N srv_writes_min N]" (with RDMA: grants, the
+#                           chunks the memory servers granted; the servers
+#                           written to, and the fewest pages written to one
+#                           of them)
 #   tier_down               MODE's swap area off, every knob tier_set (and so
 #                           tier_up and tier_prefetch) wrote back as it was
 # MODE: local (no swap at all), hermit-dram, hermit-rdma (to the Hermit
 # memory server at SERVER; rdma_server.sh start there first),
 # hermit-rdma-nomerge (the same with every folio its own RDMA transfer),
 # hermit-rdma-noahead (the same with hermit.chunk_ahead=N: a store waits
-# for its chunk's grant),
+# for its chunk's grant), hermit-rdma-r2 (SERVER a list of two servers,
+# hermit.replicas=2: every page written to both),
 # nvmeof-rdma (the NVMe-oF/RDMA namespace SERVER exports; nvmeof_swap.sh
 # export there first), zram-lz4, disk (the node's spare virtio disk, or
 # HERMIT_SWAPDEV: its first 512 MiB are overwritten).
@@ -45,18 +49,19 @@ tier_up() {
 	hermit-dram | disk)
 		TIER_DEV=$TIER_SWAPDEV
 		;;
-	hermit-rdma | hermit-rdma-nomerge | hermit-rdma-noahead)
+	hermit-rdma | hermit-rdma-nomerge | hermit-rdma-noahead | hermit-rdma-r2)
 		TIER_DEV=$TIER_SWAPDEV
 		[ "$TIER" = hermit-rdma-nomerge ] && tier_set $H/rdma/merge 1 || tier_set $H/rdma/merge 16
 		[ "$TIER" = hermit-rdma-noahead ] && tier_set $H/chunk_ahead N || tier_set $H/chunk_ahead Y
+		[ "$TIER" = hermit-rdma-r2 ] && tier_set $H/rdma/replicas 2 || tier_set $H/rdma/replicas 1
 		# Connected by an earlier run: connecting again switches tracepoints
 		# on and off, text patching that multi-threaded TCG now and then
 		# trips over ("Oops: int3", seen killing a node in bench apps).
-		case $(cat $H/connect 2>/dev/null) in
-		"${2:?server}":*" ready") ;;
-		*) "$SELFTESTS/rdma_client.sh" connect "$2" >/dev/null ||
-			fail "cannot connect to the Hermit server" ;;
-		esac
+		# The same servers, all ready, or connect anew.
+		[ "$(sort $H/connect 2>/dev/null)" = \
+			"$(tr , '\n' <<<"${2:?server}" | sed '/:/!s/$/:50000/; s/$/ ready/' | sort)" ] ||
+			"$SELFTESTS/rdma_client.sh" connect "$2" >/dev/null ||
+			fail "cannot connect to the Hermit server"
 		;;
 	nvmeof-rdma)
 		TIER_DEV=$("$SELFTESTS/nvmeof_swap.sh" connect "${2:?server}") ||
@@ -97,6 +102,12 @@ tier_up() {
 	esac
 	TIER_STORED0=$(cat $H/stored) TIER_FAILED0=$(cat $H/store_failed)
 	TIER_PSWPOUT0=$(vmstat pswpout)
+	TIER_SRVW0=$(tier_srv_writes)
+}
+
+# "ADDR WRITES" of each memory server the client has.
+tier_srv_writes() {
+	awk '!/^#/ { print $1, $6 }' $H/rdma/servers 2>/dev/null
 }
 
 # Chunks the memory server granted this client so far (2 MiB each).
@@ -133,10 +144,23 @@ tier_prefetch() {
 }
 
 tier_where() {
+	local srv=''
+
+	case $TIER in
+	hermit-rdma*)
+		# Pages written to each server since tier_up (its copies).
+		srv=$(tier_srv_writes | awk -v before="$TIER_SRVW0" '
+			BEGIN { n = split(before, b, "\n")
+				for (i = 1; i <= n; i++) { split(b[i], f, " "); w0[f[1]] = f[2] } }
+			{ d = $2 - w0[$1]; if (d > 0) used++
+			  if (min == "" || d < min) min = d }
+			END { printf "servers_used %d srv_writes_min %d", used, min }')
+		;;
+	esac
 	echo "stored $(($(cat $H/stored) - TIER_STORED0))" \
 		"pswpout $(($(vmstat pswpout) - TIER_PSWPOUT0))" \
 		"store_failed $(($(cat $H/store_failed) - TIER_FAILED0))" \
-		"${TIER_GRANTS0:+grants $(($(tier_grants) - TIER_GRANTS0))}"
+		"${TIER_GRANTS0:+grants $(($(tier_grants) - TIER_GRANTS0))}" $srv
 }
 
 tier_down() {
