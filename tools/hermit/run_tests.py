@@ -1459,7 +1459,7 @@ def t_rdma_mr_sink(ctx):
 def servers(ctx):
     """The client's servers file as {address: {field: int or str}}."""
     out = rdma_client(ctx, "servers")
-    names = ("state", "chunks", "room", "reads", "writes", "lost", "session")
+    names = ("state", "chunks", "room", "reads", "writes", "lost", "session", "pages")
     res = {}
     for line in out.splitlines():
         f = line.split()
@@ -1525,6 +1525,8 @@ def t_rdma_two_servers(ctx):
         expect(s[mem2]["chunks"] > 0, f"no chunk on mem2: {s}")
         expect_ok("compute", node_run(ctx, "compute", "/bin/sh", ["-c",
                   "echo 5 >/sys/kernel/debug/hermit/rdma/load_timeout"], 30))
+        at_risk = s[mem2]["pages"]
+        expect(at_risk > 0, f"no pages reported on mem2: {s}")
         c.stop("mem2")
         rc, out = go()
         expect(rc == 128 + 7, f"the workload with pages on the dead server was not "
@@ -1542,7 +1544,7 @@ def t_rdma_two_servers(ctx):
         conn = rdma_client(ctx, "wait", "ready", "10")
         expect(mem2 not in conn, f"mem2 still set: {conn}")
         expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
-        ctx.note(f"{spread}; mem2 powered off: SIGBUS for the owner, then "
+        ctx.note(f"{spread}; mem2 powered off holding {at_risk} pages: SIGBUS for the owner, then "
                  f"{out.strip().splitlines()[-1]}")
     finally:
         for name in holds:

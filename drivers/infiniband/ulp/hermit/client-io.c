@@ -913,6 +913,25 @@ void hrc_mark_degraded(struct hrc_server *s)
 		hrc_repair_kick();
 }
 
+/* Pages copies on @s hold, as far as its session goes (for rdma/servers). */
+long hrc_pages_on(struct hrc_server *s)
+{
+	struct hrc_chunk *c;
+	long pages = 0;
+	int r;
+
+	spin_lock(&hrc_chunk_list_lock);
+	list_for_each_entry(c, &hrc_chunk_list, node) {
+		for (r = 0; r < HRC_COPIES_MAX; r++) {
+			if (c->copy[r].srv == s)
+				pages += bitmap_weight(c->copy[r].stored,
+						       HERMIT_CHUNK_PAGES);
+		}
+	}
+	spin_unlock(&hrc_chunk_list_lock);
+	return pages;
+}
+
 void hrc_repair_stop(void)
 {
 	WRITE_ONCE(hrc_repair_stopped, true);
@@ -921,8 +940,10 @@ void hrc_repair_stop(void)
 
 /*
  * Copy slot @i from @src to @dst through @page. Returns 0 when @dst holds
- * it now (or the slot changed meanwhile: nothing to copy then), -EAGAIN
- * when a server cannot be used now.
+ * it now, or when @src does not hold it any more; -EAGAIN when a server
+ * cannot be used now, or a store or invalidation in the chunk (any slot:
+ * slot frees come late and in batches) voided the copy: a later pass
+ * tries again.
  */
 static int hrc_repair_page(struct hrc_chunk *c, struct hrc_copy *src,
 			   struct hrc_copy *dst, unsigned long i,
@@ -945,10 +966,14 @@ static int hrc_repair_page(struct hrc_chunk *c, struct hrc_copy *src,
 	if (!err) {
 		set_bit(i, dst->stored);
 		smp_mb__after_atomic();	/* Pairs with hrc_store(), hrc_invalidate(). */
-		if (atomic_read(&c->wseq) != seq || !test_bit(i, src->stored))
+		if (atomic_read(&c->wseq) != seq) {
 			clear_bit(i, dst->stored);
-		else
+			err = -EAGAIN;
+		} else if (!test_bit(i, src->stored)) {
+			clear_bit(i, dst->stored);
+		} else {
 			atomic_long_inc(&hrc_stats.repair_pages);
+		}
 	}
 	up_read(&dst->srv->rwsem);
 	return err ? -EAGAIN : 0;

@@ -368,16 +368,17 @@ static int hrc_servers_show(struct seq_file *m, void *v)
 {
 	struct hrc_server *s;
 
-	seq_puts(m, "# server state chunks room reads writes lost session\n");
+	seq_puts(m, "# server state chunks room reads writes lost session pages\n");
 	for_each_hrc_server(s) {
 		if (!READ_ONCE(s->addr_set) && !atomic_long_read(&s->chunks))
 			continue;
-		seq_printf(m, "%pISpc %s %ld %ld %ld %ld %ld %llx\n", &s->addr,
+		seq_printf(m, "%pISpc %s %ld %ld %ld %ld %ld %llx %ld\n", &s->addr,
 			   READ_ONCE(s->addr_set) ?
 			   hrc_state_names[READ_ONCE(s->state)] : "removed",
 			   atomic_long_read(&s->chunks), hrc_room(s),
 			   atomic_long_read(&s->reads), atomic_long_read(&s->writes),
-			   atomic_long_read(&s->lost), READ_ONCE(s->session));
+			   atomic_long_read(&s->lost), READ_ONCE(s->session),
+			   hrc_pages_on(s));
 	}
 	return 0;
 }

@@ -270,6 +270,7 @@ void hrc_fault_inject_init(struct dentry *dir);
 extern struct hermit_backend hrc_backend;
 void hrc_batch_done(struct hrc_wreq *w, bool ok);
 void hrc_mark_degraded(struct hrc_server *s);
+long hrc_pages_on(struct hrc_server *s);
 void hrc_repair_stop(void);
 
 /* client-knobs.c */
