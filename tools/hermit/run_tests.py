@@ -1479,20 +1479,27 @@ def ip_port(ip):
     return f"{ip}:50000"
 
 
+def mem2_up(ctx):
+    """Boot mem2 with a memory server, both servers lending 512 MiB (mem2
+    has 1 GiB; the same room on both, which the client learns as it
+    connects: chunks alternate between them); returns the addresses of
+    memory's and mem2's servers as compute reaches them."""
+    c = ctx.cluster
+    c.start("mem2")
+    set_capacity(ctx, "512M")
+    rdma_server(ctx, "start", "512M", "30", node="mem2")
+    return ip_port(c.ip_of("memory", "compute")), ip_port(c.ip_of("mem2", "compute"))
+
+
 @test("rdma: two memory servers: chunks spread over both by room, a server "
       "holding chunks cannot be dropped; one powered off: its pages' owner "
       "gets SIGBUS, no panic, the other server serves a verified workload", True)
 def t_rdma_two_servers(ctx):
     c = ctx.cluster
-    mem, mem2 = ip_port(c.ip_of("memory", "compute")), ip_port(c.ip_of("mem2", "compute"))
     cap0 = stats(rdma_server(ctx, "stats"))["capacity"]
-    c.start("mem2")
     holds = []
     try:
-        # The same room on both (the client learns it as it connects):
-        # chunks alternate between them.
-        set_capacity(ctx, "512M")
-        rdma_server(ctx, "start", "512M", "30", node="mem2")
+        mem, mem2 = mem2_up(ctx)
         rdma_client(ctx, "connect", f"{mem},{mem2}")
         conn = rdma_client(ctx, "wait", "ready", "60")
         expect(mem in conn and mem2 in conn, f"not both servers: {conn}")
@@ -1578,14 +1585,11 @@ def wait_client(ctx, cond, what, secs=90):
       "alone", True)
 def t_rdma_replicas(ctx):
     c = ctx.cluster
-    mem, mem2 = ip_port(c.ip_of("memory", "compute")), ip_port(c.ip_of("mem2", "compute"))
     cap0 = stats(rdma_server(ctx, "stats"))["capacity"]
-    c.start("mem2")
     holds = []
     mem_stopped = False
     try:
-        set_capacity(ctx, "512M")
-        rdma_server(ctx, "start", "512M", "30", node="mem2")
+        mem, mem2 = mem2_up(ctx)
         rdma_client(ctx, "connect", f"{mem},{mem2}")
         client_sh(ctx, "echo 2 >/sys/kernel/debug/hermit/rdma/replicas")
         st0 = stats(rdma_client(ctx, "stats"))
@@ -1637,7 +1641,15 @@ def t_rdma_replicas(ctx):
         rdma_server(ctx, "start", "512M", "300")
         mem_stopped = False
         rdma_client(ctx, "wait", "ready", "90")
-        # Their copies went with the workloads: mem2 can be dropped.
+        # Their copies went with the workloads: mem2 can be dropped, and
+        # set again.
+        rdma_client(ctx, "connect", mem)
+        try:
+            rdma_client(ctx, "connect", f"{mem},{mem2}")
+        except Fail as e:
+            diag = node_run(ctx, "compute", "/bin/sh", ["-c", "cat /sys/kernel/debug/hermit/rdma/servers; "
+                            "echo w >/proc/sysrq-trigger; dmesg | tail -120"], 60)[1]
+            raise Fail(f"{e}\n{diag}")
         rdma_client(ctx, "connect", mem)
         expect_ok("compute", node_run(ctx, "compute", "dmesg_clean.sh", [], 60))
         ctx.note(f"{chunks} chunks on both; mem2 powered off: workload verified, "

@@ -66,8 +66,8 @@ cstat() {
 
 # Wait until every server's connection is in state $1.
 wait_state() {
-	local i
-	for i in $(seq "${2:-60}"); do
+	local _
+	for _ in $(seq "${2:-60}"); do
 		grep -q " $1\$" $H/connect && ! grep -qv " $1\$" $H/connect && return 0
 		sleep 1
 	done
@@ -77,10 +77,10 @@ wait_state() {
 # Wait (at most 60 s, while process $1 lives) until writes are in flight;
 # print how many.
 in_flight() {
-	local n v=0
+	local v=0
 
 	# Read the gauge once per round: it can drop to 0 between two reads.
-	for n in $(seq 1200); do
+	for _ in $(seq 1200); do
 		v=$(cstat writes_in_flight)
 		[ "$v" -gt 0 ] && break
 		kill -0 "$1" 2>/dev/null || break
@@ -137,7 +137,7 @@ reconnect)
 	c0=$(cstat connects)
 	f0=$(cstat connect_failures)
 	echo "$addr" >$H/connect || fail "cannot write $addr to $H/connect"
-	for i in $(seq "${2:-30}"); do
+	for _ in $(seq "${2:-30}"); do
 		sleep 1
 		[ "$(cstat connects)" -gt "$c0" ] && grep -q " ready\$" $H/connect && break
 		[ -n "${3:-}" ] && [ "$(cstat connect_failures)" -ge $((f0 + $3)) ] && break
@@ -215,7 +215,7 @@ pageout)
 	;;
 unreachable)
 	echo "$2" >$H/connect || fail "cannot write $2 to $H/connect"
-	for i in $(seq 30); do
+	for _ in $(seq 30); do
 		dmesg | grep -q "cannot connect to server $2" && break
 		sleep 1
 	done
@@ -436,7 +436,7 @@ busy)
 	m=$(in_flight $pid) || exit 1
 	kill -9 $pid
 	wait $pid 2>/dev/null
-	for n in $(seq 100); do
+	for _ in $(seq 100); do
 		rmdir $cg 2>/dev/null && break
 		sleep 0.1
 	done
