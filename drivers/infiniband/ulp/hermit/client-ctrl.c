@@ -303,7 +303,8 @@ bool hrc_copy_current(struct hrc_copy *cp)
 				&s->lost);
 		bitmap_zero(cp->stored, HERMIT_CHUNK_PAGES);
 		cp->gen = 0;
-		WRITE_ONCE(c->degraded, true);
+		if (c->want > 1)
+			WRITE_ONCE(c->degraded, true);
 		atomic_long_add(lost, &hrc_stats.lost);
 	}
 	granted = cp->gen;

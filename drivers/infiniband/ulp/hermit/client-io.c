@@ -142,6 +142,7 @@ static bool hrc_placeable(struct hrc_server *s)
 static LIST_HEAD(hrc_chunk_list);
 static DEFINE_SPINLOCK(hrc_chunk_list_lock);
 static void hrc_repair_kick(void);
+static DECLARE_WAIT_QUEUE_HEAD(hrc_repair_wait);
 
 /*
  * Ask @s for room for copy @cp (holding nothing); @cp is on @s from now on
@@ -166,6 +167,7 @@ static int hrc_copy_place(struct hrc_server *s, struct hrc_copy *cp)
 		cp->rkey = tmp.rkey;
 		cp->gen = tmp.gen;
 		spin_unlock(&c->lock);
+		/* Pairs with hrc_store(): who sees the server sees the grant. */
 		smp_store_release(&cp->srv, s);
 	}
 	up_read(&s->rwsem);
@@ -225,7 +227,7 @@ static void *hrc_chunk_alloc(int type, unsigned long index)
 	c->index = index;
 	c->want = want;
 	spin_lock_init(&c->lock);
-	mutex_init(&c->repair);
+	c->repair_dst = -1;
 	for (err = 0; err < HRC_COPIES_MAX; err++)
 		c->copy[err].chunk = c;
 	while (placed < want) {
@@ -296,15 +298,13 @@ static void hrc_chunk_free(int type, unsigned long index, void *data)
 	spin_lock(&hrc_chunk_list_lock);
 	list_del_init(&c->node);
 	spin_unlock(&hrc_chunk_list_lock);
-	/* A repair under way ends first. */
-	mutex_lock(&c->repair);
-	mutex_unlock(&c->repair);
+	/* A repair under way ends first: at its next page (list_empty()). */
+	wait_event(hrc_repair_wait, !smp_load_acquire(&c->repairing));
 	for (r = 0; r < HRC_COPIES_MAX; r++) {
 		if (c->copy[r].srv)
 			hrc_copy_free(&c->copy[r]);
 	}
 	atomic_long_dec(&hrc_chunks);
-	mutex_destroy(&c->repair);
 	kvfree(c);
 }
 
@@ -318,8 +318,11 @@ static void hrc_store_put(struct hrc_chunk *c, unsigned long index,
 {
 	int v = atomic_add_return((ok ? HRC_W_OK : 0) - n, &c->wstate[index]);
 
-	if (!(v & HRC_W_LEFT))
-		hermit_store_done(folio, v >= HRC_W_OK ? 0 : -ENOTCONN);
+	if (v & HRC_W_LEFT)
+		return;
+	if (c->want > 1)
+		atomic_dec(&c->writing);
+	hermit_store_done(folio, v >= HRC_W_OK ? 0 : -ENOTCONN);
 }
 
 /* Give a request back; the watchdog ignores it from now on. */
@@ -641,6 +644,19 @@ static bool hrc_try_ready(struct hrc_server *s)
 	return false;
 }
 
+/*
+ * A slot of @c is about to be overwritten or given up: a page the repair
+ * worker copies meanwhile is void (only chunks of several copies are
+ * repaired, see hrc_repair_page()).
+ */
+static void hrc_chunk_changed(struct hrc_chunk *c)
+{
+	if (c->want > 1) {
+		atomic_inc(&c->wseq);
+		smp_mb__after_atomic();	/* Pairs with the one in hrc_repair_page(). */
+	}
+}
+
 /* Start writing @folio to copy @cp; never waits for its server. */
 static int hrc_store_copy(struct hrc_copy *cp, unsigned long index,
 			  struct folio *folio)
@@ -666,23 +682,34 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 {
 	unsigned int noio, i, r, n = 0, posted = 0, nr = folio_nr_pages(folio);
 	struct hrc_chunk *c = data;
-	int err = -ENOTCONN, e;
+	int err = -ENOTCONN, e, skip = -1;
 	unsigned long copies = 0;
 
+	/*
+	 * With several copies: under way until hrc_store_put() ends it, and
+	 * not to the copy the repair worker writes now (that copy misses
+	 * the store, and the chunk is repaired again).
+	 */
+	if (c->want > 1) {
+		atomic_inc(&c->writing);
+		smp_mb__after_atomic();	/* Pairs with hrc_repair_page(). */
+		skip = READ_ONCE(c->repair_dst);
+	}
 	/*
 	 * Whatever the slots held before is overwritten or given up. The
 	 * copies are those placed now: the repair worker may place another.
 	 */
-	atomic_inc(&c->wseq);
-	smp_mb__after_atomic();	/* Pairs with the one in hrc_repair_page(). */
+	hrc_chunk_changed(c);
 	for (r = 0; r < HRC_COPIES_MAX; r++) {
 		/* Pairs with hrc_copy_place(): the grant comes with it. */
 		if (!smp_load_acquire(&c->copy[r].srv))
 			continue;
-		__set_bit(r, &copies);
-		n++;
 		for (i = 0; i < nr; i++)
 			clear_bit(index + i, c->copy[r].stored);
+		if (r == skip)
+			continue;
+		__set_bit(r, &copies);
+		n++;
 	}
 	/* Before the first post: its completion may come at once. */
 	atomic_set(&c->wstate[index], n);
@@ -698,8 +725,11 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 			err = e == -ECONNRESET ? -ENOTCONN : e;
 	}
 	memalloc_noio_restore(noio);
-	if (!posted)
+	if (!posted) {
+		if (c->want > 1)
+			atomic_dec(&c->writing);
 		return err;
+	}
 	if (posted < c->want) {
 		atomic_long_inc(&hrc_stats.degraded_stores);
 		if (!READ_ONCE(c->degraded)) {
@@ -773,42 +803,58 @@ static int hrc_load_copy(struct hrc_copy *cp, unsigned long index,
 }
 
 /*
+ * Take the rwsem of the server of copy @cp for a read of slot @index:
+ * only if it is connected now, or with @wait, waiting for it (see
+ * hrc_wait_ready()) if the copy holds the page. Returns 0 with the rwsem
+ * held, -ENOENT when the copy is not to be tried, else the wait's error.
+ */
+static int hrc_copy_take(struct hrc_copy *cp, unsigned long index,
+			 unsigned long start, bool wait)
+{
+	if (!cp->srv)
+		return -ENOENT;
+	if (!wait)
+		return hrc_try_ready(cp->srv) ? 0 : -ENOENT;
+	if (!test_bit(index, cp->stored))
+		return -ENOENT;
+	return hrc_wait_ready(cp->srv, start);
+}
+
+/*
  * Read a page from a copy whose server is connected now; failing that,
- * wait for the server of a copy that holds it (see hrc_wait_ready()),
- * trying the next copy when one fails.
+ * wait for the server of a copy that holds it, trying the next copy when
+ * one fails.
  */
 static int hrc_load(void *data, unsigned long index, struct page *page)
 {
 	unsigned long start = jiffies;
 	struct hrc_chunk *c = data;
 	struct hrc_copy *cp;
-	int err = -EIO, r;
+	bool wait = false, reset;
+	int err, e, r;
 
-	for (r = 0; r < HRC_COPIES_MAX; r++) {
-		cp = &c->copy[r];
-		if (!cp->srv || !hrc_try_ready(cp->srv))
-			continue;
-		err = hrc_load_copy(cp, index, page);
-		up_read(&cp->srv->rwsem);
-		if (!err)
-			goto out;
-	}
-	do {
+	for (;;) {
 		err = -EIO;
+		reset = false;
 		for (r = 0; r < HRC_COPIES_MAX; r++) {
 			cp = &c->copy[r];
-			if (!cp->srv || !test_bit(index, cp->stored))
+			e = hrc_copy_take(cp, index, start, wait);
+			if (e) {
+				if (e != -ENOENT)
+					err = e;
 				continue;
-			err = hrc_wait_ready(cp->srv, start);
-			if (err)
-				continue;
+			}
 			err = hrc_load_copy(cp, index, page);
 			up_read(&cp->srv->rwsem);
 			if (!err)
 				goto out;
+			reset |= err == -ECONNRESET;
 		}
 		/* A transfer cut by a failed connection is retried after it. */
-	} while (err == -ECONNRESET);
+		if (wait && !reset)
+			break;
+		wait = true;
+	}
 	atomic_long_inc(&hrc_stats.read_errors);
 	pr_err_ratelimited("cannot read page %lu of chunk %d:%lu: %d\n",
 			   index, c->area, c->index, err);
@@ -835,7 +881,7 @@ static int hrc_read(void *data, unsigned long index, struct folio *folio)
 
 	for (r = 0; r < HRC_COPIES_MAX && err; r++) {
 		cp = &c->copy[r];
-		if (!cp->srv || !hrc_try_ready(cp->srv))
+		if (hrc_copy_take(cp, index, 0, false))
 			continue;
 		if (!hrc_readable(cp, index)) {
 			err = -EIO;
@@ -859,8 +905,7 @@ static void hrc_invalidate(void *data, unsigned long index)
 	struct hrc_chunk *c = data;
 	int r;
 
-	atomic_inc(&c->wseq);
-	smp_mb__after_atomic();	/* Pairs with the one in hrc_repair_page(). */
+	hrc_chunk_changed(c);
 	for (r = 0; r < HRC_COPIES_MAX; r++)
 		clear_bit(index, c->copy[r].stored);
 	clear_bit(index, c->lost);
@@ -876,23 +921,21 @@ static void hrc_invalidate(void *data, unsigned long index)
  * another lacks, from a copy whose server is connected to one whose server
  * is connected, a page at a time through a bounce page. A store or an
  * invalidation of the chunk meanwhile (c->wseq) voids the page's copy.
- * chunk_free waits for a repair of its chunk to end (c->repair).
+ * chunk_free waits for a repair of its chunk to end (c->repairing).
  */
 #define HRC_REPAIR_PERIOD	HZ
 #define HRC_REPAIR_BUDGET	64	/* chunks per run */
 
 static void hrc_repair_work(struct work_struct *work);
 static DECLARE_DELAYED_WORK(hrc_repair_dwork, hrc_repair_work);
-static bool hrc_repair_stopped;
-
+/* Queues nothing once hrc_repair_stop() disabled the work. */
 static void hrc_repair_kick(void)
 {
-	if (!READ_ONCE(hrc_repair_stopped))
-		queue_delayed_work(system_unbound_wq, &hrc_repair_dwork,
-				   HRC_REPAIR_PERIOD / 10);
+	queue_delayed_work(system_unbound_wq, &hrc_repair_dwork,
+			   HRC_REPAIR_PERIOD / 10);
 }
 
-/* @s began a new session or came back: its chunks may lack pages. */
+/* @s began a new session: the copies on it hold nothing any more. */
 void hrc_mark_degraded(struct hrc_server *s)
 {
 	struct hrc_chunk *c;
@@ -934,8 +977,7 @@ long hrc_pages_on(struct hrc_server *s)
 
 void hrc_repair_stop(void)
 {
-	WRITE_ONCE(hrc_repair_stopped, true);
-	cancel_delayed_work_sync(&hrc_repair_dwork);
+	disable_delayed_work_sync(&hrc_repair_dwork);
 }
 
 /*
@@ -949,17 +991,29 @@ static int hrc_repair_page(struct hrc_chunk *c, struct hrc_copy *src,
 			   struct hrc_copy *dst, unsigned long i,
 			   struct page *page)
 {
-	int seq = atomic_read(&c->wseq);
-	int err;
+	int seq, err = -EAGAIN;
 
-	if (!hrc_try_ready(src->srv))
+	/* A chunk being freed waits for us: let it go. */
+	if (list_empty(&c->node))
 		return -EAGAIN;
+	/*
+	 * No store under way, and none starts writing @dst until we are
+	 * done (hrc_store() skips it): one that began before is waited
+	 * out (the next pass), one that begins after voids the copy.
+	 */
+	WRITE_ONCE(c->repair_dst, dst - c->copy);
+	smp_mb();	/* Pairs with the one in hrc_store(). */
+	if (atomic_read(&c->writing))
+		goto out;
+	seq = atomic_read(&c->wseq);
+	if (!hrc_try_ready(src->srv))
+		goto out;
 	err = hrc_readable(src, i) ? hrc_rdma(src, i, page, 1, HERMIT_Q_DEMAND) : 0;
 	up_read(&src->srv->rwsem);
-	if (err)
-		return -EAGAIN;
-	if (!hrc_try_ready(dst->srv))
-		return -EAGAIN;
+	if (err || !hrc_try_ready(dst->srv)) {
+		err = -EAGAIN;
+		goto out;
+	}
 	err = hrc_copy_grant(dst);
 	if (!err)
 		err = hrc_rdma(dst, i, page, 1, HERMIT_Q_WRITE);
@@ -976,6 +1030,8 @@ static int hrc_repair_page(struct hrc_chunk *c, struct hrc_copy *src,
 		}
 	}
 	up_read(&dst->srv->rwsem);
+out:
+	WRITE_ONCE(c->repair_dst, -1);
 	return err ? -EAGAIN : 0;
 }
 
@@ -1051,8 +1107,9 @@ static void hrc_repair_work(struct work_struct *work)
 		pick = NULL;
 		spin_lock(&hrc_chunk_list_lock);
 		list_for_each_entry(c, &hrc_chunk_list, node) {
-			if (READ_ONCE(c->degraded) && mutex_trylock(&c->repair)) {
+			if (READ_ONCE(c->degraded)) {
 				pick = c;
+				c->repairing = true;
 				/* Its turn is over: the others come first next. */
 				list_move_tail(&c->node, &hrc_chunk_list);
 				break;
@@ -1066,7 +1123,9 @@ static void hrc_repair_work(struct work_struct *work)
 			atomic_long_inc(&hrc_stats.repair_chunks);
 		else
 			WRITE_ONCE(pick->degraded, true);
-		mutex_unlock(&pick->repair);
+		/* Last touch of the chunk: hrc_chunk_free() may free it now. */
+		smp_store_release(&pick->repairing, false);
+		wake_up_all(&hrc_repair_wait);
 	}
 	spin_lock(&hrc_chunk_list_lock);
 	list_for_each_entry(c, &hrc_chunk_list, node)
@@ -1075,7 +1134,7 @@ static void hrc_repair_work(struct work_struct *work)
 	atomic_long_set(&hrc_stats.degraded_chunks, degraded);
 	if (page)
 		__free_page(page);
-	if ((degraded || !page) && !READ_ONCE(hrc_repair_stopped))
+	if (degraded || !page)
 		queue_delayed_work(system_unbound_wq, &hrc_repair_dwork,
 				   HRC_REPAIR_PERIOD);
 }

@@ -132,6 +132,13 @@ static int hrc_set_servers(const char *val)
 	}
 	/* Forget those left out, unless one of them holds chunks. */
 	for_each_hrc_server(s) {
+		if (s->addr_set && !hrc_in_new(s, n) && atomic_long_read(&s->chunks)) {
+			err = -EBUSY;
+			goto out;
+		}
+	}
+	/* Checked again under each one's rwsem: a chunk may come meanwhile. */
+	for_each_hrc_server(s) {
 		if (!s->addr_set || hrc_in_new(s, n))
 			continue;
 		down_write(&s->rwsem);
@@ -150,6 +157,8 @@ static int hrc_set_servers(const char *val)
 			down_write(&gone[i]->rwsem);
 			WRITE_ONCE(gone[i]->addr_set, true);
 			up_write(&gone[i]->rwsem);
+			/* It was taken down for a moment: connect again. */
+			hrc_server_start(gone[i]);
 		}
 		goto out;
 	}

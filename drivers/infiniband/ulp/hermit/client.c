@@ -525,7 +525,7 @@ static void hrc_connect_work(struct work_struct *work)
 	} else {
 		if (!resumed) {
 			if (s->gen && atomic_long_read(&s->chunks))
-				pr_warn("server %pISpc lost our chunks: pages stored there are gone, faults on them get SIGBUS\n",
+				pr_warn("server %pISpc lost our chunks: pages no other server holds are gone, faults on them get SIGBUS\n",
 					&s->addr);
 			s->gen++;
 			s->epoch = le64_to_cpu(s->ctrl.rep.epoch);
@@ -545,8 +545,9 @@ static void hrc_connect_work(struct work_struct *work)
 		/* Frees that waited for this session go out now. */
 		if (resumed)
 			mod_delayed_work(system_wq, &s->ping_work, 0);
-		/* Copies it held are to be written again; so are stores missed. */
-		hrc_mark_degraded(s);
+		else
+			hrc_mark_degraded(s);	/* its copies are empty now */
+
 		atomic_long_inc(&hrc_stats.connects);
 		s->backoff = HZ;
 		s->warned = false;

@@ -130,10 +130,12 @@ struct hrc_chunk {
 	unsigned long index;
 	spinlock_t lock;		/* the copies' gen, addr, rkey; lost grants */
 	struct list_head node;		/* in hrc_chunk_list, or empty: freed */
-	struct mutex repair;		/* held while repaired; see client-io.c */
 	unsigned int want;		/* copies asked for */
 	bool degraded;			/* a copy may be missing or lack pages */
+	bool repairing;			/* the worker has it; see client-io.c */
+	int repair_dst;			/* copy being written by it, or -1 */
 	atomic_t wseq;			/* stores and invalidations begun */
+	atomic_t writing;		/* stores under way */
 	struct hrc_copy copy[HRC_COPIES_MAX];
 	/* Slots whose page every copy lost with its server. */
 	unsigned long lost[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
