@@ -280,25 +280,21 @@ static void hrc_send_pending_frees(struct hrc_server *s)
 bool hrc_copy_current(struct hrc_copy *cp)
 {
 	struct hrc_chunk *c = cp->chunk;
+	DECLARE_BITMAP(only, HERMIT_CHUNK_PAGES);
 	struct hrc_server *s = cp->srv;
-	unsigned long i;
 	bool granted;
-	long lost = 0;
+	long lost;
 	int r;
 
 	spin_lock(&c->lock);
 	if (cp->gen && cp->gen != s->gen) {
-		for_each_set_bit(i, cp->stored, HERMIT_CHUNK_PAGES) {
-			for (r = 0; r < HRC_COPIES_MAX; r++) {
-				if (&c->copy[r] != cp && c->copy[r].srv &&
-				    test_bit(i, c->copy[r].stored))
-					break;
-			}
-			if (r == HRC_COPIES_MAX) {
-				set_bit(i, c->lost);
-				lost++;
-			}
-		}
+		/* Lost: the pages no other copy holds. */
+		bitmap_copy(only, cp->stored, HERMIT_CHUNK_PAGES);
+		for (r = 0; r < HRC_COPIES_MAX; r++)
+			if (&c->copy[r] != cp && c->copy[r].srv)
+				bitmap_andnot(only, only, c->copy[r].stored,
+					      HERMIT_CHUNK_PAGES);
+		lost = bitmap_weight(only, HERMIT_CHUNK_PAGES);
 		atomic_long_add(bitmap_weight(cp->stored, HERMIT_CHUNK_PAGES),
 				&s->lost);
 		bitmap_zero(cp->stored, HERMIT_CHUNK_PAGES);

@@ -348,7 +348,6 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 	if (ok && write) {
 		for (i = 0; i < nr; i++) {
 			set_bit(index + i, cp->stored);
-			clear_bit(index + i, cp->chunk->lost);
 		}
 	}
 	if (ok) {
@@ -908,7 +907,6 @@ static void hrc_invalidate(void *data, unsigned long index)
 	hrc_chunk_changed(c);
 	for (r = 0; r < HRC_COPIES_MAX; r++)
 		clear_bit(index, c->copy[r].stored);
-	clear_bit(index, c->lost);
 }
 
 /* ---- re-replication ---- */

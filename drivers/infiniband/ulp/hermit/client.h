@@ -137,8 +137,6 @@ struct hrc_chunk {
 	atomic_t wseq;			/* stores and invalidations begun */
 	atomic_t writing;		/* stores under way */
 	struct hrc_copy copy[HRC_COPIES_MAX];
-	/* Slots whose page every copy lost with its server. */
-	unsigned long lost[BITS_TO_LONGS(HERMIT_CHUNK_PAGES)];
 	atomic_t wstate[HERMIT_CHUNK_PAGES];
 };
 
