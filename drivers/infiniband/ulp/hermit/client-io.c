@@ -135,7 +135,20 @@ static int hrc_rdma(struct hrc_copy *cp, unsigned long index,
 static bool hrc_placeable(struct hrc_server *s)
 {
 	return READ_ONCE(s->addr_set) && READ_ONCE(s->state) == HRC_READY &&
+	       !READ_ONCE(s->draining) &&
 	       !time_before(jiffies, READ_ONCE(s->full_until));
+}
+
+/* Whether @cp is a copy in use: placed, and not moved off its server. */
+static bool hrc_copy_used(const struct hrc_copy *cp)
+{
+	return cp->srv && !READ_ONCE(cp->retired);
+}
+
+/* Whether copy @cp is on a server being drained. */
+static bool hrc_copy_draining(const struct hrc_copy *cp)
+{
+	return READ_ONCE(cp->srv->draining);
 }
 
 /* Every chunk, for re-replication. */
@@ -212,7 +225,7 @@ static void *hrc_chunk_alloc(int type, unsigned long index)
 	unsigned int noio = memalloc_noio_save();
 	DECLARE_BITMAP(tried, HRC_MAX_SERVERS) = {};
 	unsigned int want = clamp_t(unsigned int, READ_ONCE(hrc_replicas), 1,
-				    HRC_COPIES_MAX);
+				    HRC_REPLICAS_MAX);
 	struct hrc_server *best;
 	unsigned int placed = 0;
 	struct hrc_chunk *c;
@@ -228,6 +241,7 @@ static void *hrc_chunk_alloc(int type, unsigned long index)
 	c->want = want;
 	spin_lock_init(&c->lock);
 	c->repair_dst = -1;
+	c->retiring = -1;
 	for (err = 0; err < HRC_COPIES_MAX; err++)
 		c->copy[err].chunk = c;
 	while (placed < want) {
@@ -301,7 +315,7 @@ static void hrc_chunk_free(int type, unsigned long index, void *data)
 	/* A repair under way ends first: at its next page (list_empty()). */
 	wait_event(hrc_repair_wait, !smp_load_acquire(&c->repairing));
 	for (r = 0; r < HRC_COPIES_MAX; r++) {
-		if (c->copy[r].srv)
+		if (hrc_copy_used(&c->copy[r]))
 			hrc_copy_free(&c->copy[r]);
 	}
 	atomic_long_dec(&hrc_chunks);
@@ -320,8 +334,7 @@ static void hrc_store_put(struct hrc_chunk *c, unsigned long index,
 
 	if (v & HRC_W_LEFT)
 		return;
-	if (c->want > 1)
-		atomic_dec(&c->writing);
+	atomic_dec(&c->writing);
 	hermit_store_done(folio, v >= HRC_W_OK ? 0 : -ENOTCONN);
 }
 
@@ -346,9 +359,8 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 	unsigned int i, nr = folio_nr_pages(folio);
 
 	if (ok && write) {
-		for (i = 0; i < nr; i++) {
+		for (i = 0; i < nr; i++)
 			set_bit(index + i, cp->stored);
-		}
 	}
 	if (ok) {
 		atomic_long_add(nr, write ? &hrc_stats.writes : &hrc_stats.reads);
@@ -645,15 +657,12 @@ static bool hrc_try_ready(struct hrc_server *s)
 
 /*
  * A slot of @c is about to be overwritten or given up: a page the repair
- * worker copies meanwhile is void (only chunks of several copies are
- * repaired, see hrc_repair_page()).
+ * worker copies meanwhile is void (see hrc_repair_page()).
  */
 static void hrc_chunk_changed(struct hrc_chunk *c)
 {
-	if (c->want > 1) {
-		atomic_inc(&c->wseq);
-		smp_mb__after_atomic();	/* Pairs with the one in hrc_repair_page(). */
-	}
+	atomic_inc(&c->wseq);
+	smp_mb__after_atomic();	/* Pairs with the one in hrc_repair_page(). */
 }
 
 /* Start writing @folio to copy @cp; never waits for its server. */
@@ -665,7 +674,8 @@ static int hrc_store_copy(struct hrc_copy *cp, unsigned long index,
 
 	if (!hrc_try_ready(s))
 		return -ENOTCONN;
-	err = hrc_copy_grant(cp);
+	/* Retired under the server's rwsem: seen here if not before. */
+	err = READ_ONCE(cp->retired) ? -ENOTCONN : hrc_copy_grant(cp);
 	if (!err)
 		err = hrc_start(cp, index, folio, HERMIT_Q_WRITE);
 	up_read(&s->rwsem);
@@ -681,19 +691,18 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 {
 	unsigned int noio, i, r, n = 0, posted = 0, nr = folio_nr_pages(folio);
 	struct hrc_chunk *c = data;
-	int err = -ENOTCONN, e, skip = -1;
+	int err = -ENOTCONN, e, skip, gone;
 	unsigned long copies = 0;
 
 	/*
-	 * With several copies: under way until hrc_store_put() ends it, and
-	 * not to the copy the repair worker writes now (that copy misses
-	 * the store, and the chunk is repaired again).
+	 * Under way until hrc_store_put() ends it, and not to the copy the
+	 * repair worker writes now (that copy misses the store, and the
+	 * chunk is repaired again) or moves off its server.
 	 */
-	if (c->want > 1) {
-		atomic_inc(&c->writing);
-		smp_mb__after_atomic();	/* Pairs with hrc_repair_page(). */
-		skip = READ_ONCE(c->repair_dst);
-	}
+	atomic_inc(&c->writing);
+	smp_mb__after_atomic();	/* Pairs with hrc_repair_page(), hrc_retire(). */
+	skip = READ_ONCE(c->repair_dst);
+	gone = READ_ONCE(c->retiring);
 	/*
 	 * Whatever the slots held before is overwritten or given up. The
 	 * copies are those placed now: the repair worker may place another.
@@ -705,7 +714,7 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 			continue;
 		for (i = 0; i < nr; i++)
 			clear_bit(index + i, c->copy[r].stored);
-		if (r == skip)
+		if (r == skip || r == gone || READ_ONCE(c->copy[r].retired))
 			continue;
 		__set_bit(r, &copies);
 		n++;
@@ -725,8 +734,7 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 	}
 	memalloc_noio_restore(noio);
 	if (!posted) {
-		if (c->want > 1)
-			atomic_dec(&c->writing);
+		atomic_dec(&c->writing);
 		return err;
 	}
 	if (posted < c->want) {
@@ -810,13 +818,23 @@ static int hrc_load_copy(struct hrc_copy *cp, unsigned long index,
 static int hrc_copy_take(struct hrc_copy *cp, unsigned long index,
 			 unsigned long start, bool wait)
 {
-	if (!cp->srv)
+	if (!hrc_copy_used(cp))
 		return -ENOENT;
 	if (!wait)
 		return hrc_try_ready(cp->srv) ? 0 : -ENOENT;
 	if (!test_bit(index, cp->stored))
 		return -ENOENT;
 	return hrc_wait_ready(cp->srv, start);
+}
+
+/* Whether a copy of @c before copy @r was there to be read first. */
+static bool hrc_failed_over(struct hrc_chunk *c, int r)
+{
+	while (r--) {
+		if (hrc_copy_used(&c->copy[r]))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -860,7 +878,7 @@ static int hrc_load(void *data, unsigned long index, struct page *page)
 	return err;
 out:
 	/* Not from the first copy: it was down, failed or lacked the page. */
-	if (r)
+	if (hrc_failed_over(c, r))
 		atomic_long_inc(&hrc_stats.read_failovers);
 	return 0;
 }
@@ -891,7 +909,7 @@ static int hrc_read(void *data, unsigned long index, struct folio *folio)
 			memalloc_noio_restore(noio);
 		}
 		up_read(&cp->srv->rwsem);
-		if (!err && r)
+		if (!err && hrc_failed_over(c, r))
 			atomic_long_inc(&hrc_stats.read_failovers);
 	}
 	if (err)
@@ -943,7 +961,8 @@ void hrc_mark_degraded(struct hrc_server *s)
 	spin_lock(&hrc_chunk_list_lock);
 	list_for_each_entry(c, &hrc_chunk_list, node) {
 		for (r = 0; r < HRC_COPIES_MAX; r++) {
-			if (c->copy[r].srv == s && c->want > 1) {
+			if (c->copy[r].srv == s && !c->copy[r].retired &&
+			    c->want > 1) {
 				WRITE_ONCE(c->degraded, true);
 				any = true;
 			}
@@ -964,7 +983,7 @@ long hrc_pages_on(struct hrc_server *s)
 	spin_lock(&hrc_chunk_list_lock);
 	list_for_each_entry(c, &hrc_chunk_list, node) {
 		for (r = 0; r < HRC_COPIES_MAX; r++) {
-			if (c->copy[r].srv == s)
+			if (c->copy[r].srv == s && !c->copy[r].retired)
 				pages += bitmap_weight(c->copy[r].stored,
 						       HERMIT_CHUNK_PAGES);
 		}
@@ -973,9 +992,83 @@ long hrc_pages_on(struct hrc_server *s)
 	return pages;
 }
 
+/* No copy moved off a draining server for this long: the drain stops. */
+#define HRC_DRAIN_STALL		(30 * HZ)
+
+static void hrc_forget_work_fn(struct work_struct *work)
+{
+	hrc_forget_drained();
+}
+
+static DECLARE_WORK(hrc_forget_work, hrc_forget_work_fn);
+
+/* Chunks with a copy on a draining server are the worker's to repair. */
+static void hrc_drain_mark(void)
+{
+	struct hrc_chunk *c;
+	int r;
+
+	spin_lock(&hrc_chunk_list_lock);
+	list_for_each_entry(c, &hrc_chunk_list, node) {
+		for (r = 0; r < HRC_COPIES_MAX; r++) {
+			if (hrc_copy_used(&c->copy[r]) &&
+			    hrc_copy_draining(&c->copy[r]))
+				WRITE_ONCE(c->degraded, true);
+		}
+	}
+	spin_unlock(&hrc_chunk_list_lock);
+}
+
+/*
+ * After a pass of the worker: a draining server that holds no copy any
+ * more is forgotten (hrc_forget_drained()); one whose copies did not move
+ * for HRC_DRAIN_STALL stops draining and stays set. Returns whether a
+ * server is still draining.
+ */
+static bool hrc_drain_check(void)
+{
+	bool forget = false, more = false;
+	struct hrc_server *s;
+	long left;
+
+	for_each_hrc_server(s) {
+		if (!READ_ONCE(s->draining))
+			continue;
+		left = atomic_long_read(&s->chunks);
+		if (!left) {
+			forget = true;
+		} else if (left < s->drain_left) {
+			s->drain_left = left;
+			s->drain_since = jiffies;
+			more = true;
+		} else if (time_after(jiffies, s->drain_since + HRC_DRAIN_STALL)) {
+			WRITE_ONCE(s->draining, false);
+			atomic_long_inc(&hrc_stats.drain_failures);
+			pr_warn("cannot drain server %pISpc: %ld chunks did not move in %d s (no room on the other servers, or pages only it holds while it is down); it stays set\n",
+				&s->addr, left, HRC_DRAIN_STALL / HZ);
+		} else {
+			more = true;
+		}
+	}
+	if (forget)
+		queue_work(system_unbound_wq, &hrc_forget_work);
+	return more;
+}
+
+/* @s was marked draining (under hrc_config_mutex): start moving. */
+void hrc_drain_start(struct hrc_server *s)
+{
+	s->drain_left = LONG_MAX;
+	s->drain_since = jiffies;
+	smp_wmb();	/* The worker that sees it draining sees these. */
+	WRITE_ONCE(s->draining, true);
+	mod_delayed_work(system_unbound_wq, &hrc_repair_dwork, 0);
+}
+
 void hrc_repair_stop(void)
 {
 	disable_delayed_work_sync(&hrc_repair_dwork);
+	cancel_work_sync(&hrc_forget_work);
 }
 
 /*
@@ -1001,7 +1094,7 @@ static int hrc_repair_page(struct hrc_chunk *c, struct hrc_copy *src,
 	 */
 	WRITE_ONCE(c->repair_dst, dst - c->copy);
 	smp_mb();	/* Pairs with the one in hrc_store(). */
-	if (atomic_read(&c->writing))
+	if (atomic_read_acquire(&c->writing))
 		goto out;
 	seq = atomic_read(&c->wseq);
 	if (!hrc_try_ready(src->srv))
@@ -1033,6 +1126,66 @@ out:
 	return err ? -EAGAIN : 0;
 }
 
+/*
+ * Move copy @r of @c off its draining server, if the copies that stay
+ * hold every page it does: once no store writes it (c->writing, as in
+ * hrc_repair_page(): one that begins now skips it) and no load or
+ * prefetch reads it (its server's rwsem, then the prefetches in flight
+ * there), it holds nothing and is given back. Returns whether it was.
+ */
+static bool hrc_retire(struct hrc_chunk *c, int r)
+{
+	DECLARE_BITMAP(need, HERMIT_CHUNK_PAGES);
+	struct hrc_copy *dst, *cp = &c->copy[r];
+	struct hrc_server *s = cp->srv;
+	unsigned long until = jiffies + HZ;
+	bool done = false;
+	int q, stay = 0;
+
+	/* A chunk being freed waits for us: let it go. */
+	if (list_empty(&c->node))
+		return false;
+	down_write(&s->rwsem);
+	WRITE_ONCE(c->retiring, r);
+	smp_mb();	/* Pairs with the one in hrc_store(). */
+	/* Acquire: the stored bits set before a store ended are seen. */
+	if (atomic_read_acquire(&c->writing))
+		goto out;
+	while (atomic_read(&s->reads_in_flight) && time_before(jiffies, until))
+		usleep_range(1000, 2000);
+	if (atomic_read(&s->reads_in_flight))
+		goto out;
+	/* The stores before are over: what the others hold is known now. */
+	bitmap_copy(need, cp->stored, HERMIT_CHUNK_PAGES);
+	for (q = 0; q < HRC_COPIES_MAX; q++) {
+		dst = &c->copy[q];
+		if (q == r || !hrc_copy_used(dst) || hrc_copy_draining(dst) ||
+		    !hrc_try_ready(dst->srv))
+			continue;
+		if (hrc_copy_current(dst)) {
+			bitmap_andnot(need, need, dst->stored, HERMIT_CHUNK_PAGES);
+			stay++;
+		}
+		up_read(&dst->srv->rwsem);
+	}
+	if (!stay || !bitmap_empty(need, HERMIT_CHUNK_PAGES))
+		goto out;
+	spin_lock(&c->lock);
+	bitmap_zero(cp->stored, HERMIT_CHUNK_PAGES);
+	spin_unlock(&c->lock);
+	WRITE_ONCE(cp->retired, true);
+	done = true;
+out:
+	/* Who sees it over sees the copy retired (or hrc_store_copy() does). */
+	smp_store_release(&c->retiring, -1);
+	up_write(&s->rwsem);
+	if (done) {
+		hrc_copy_free(cp);
+		atomic_long_inc(&hrc_stats.drained_chunks);
+	}
+	return done;
+}
+
 /* Make @c whole if its servers let us; returns whether it is. */
 static bool hrc_repair_chunk(struct hrc_chunk *c, struct page *page)
 {
@@ -1041,30 +1194,35 @@ static bool hrc_repair_chunk(struct hrc_chunk *c, struct page *page)
 	struct hrc_copy *src, *dst;
 	bool up[HRC_COPIES_MAX] = {};
 	struct hrc_server *s;
-	unsigned int placed = 0;
+	unsigned int live = 0;
 	bool whole = true;
 	unsigned long i;
 	int r, q;
 
+	/* Copies on a server being drained do not count: they move. */
 	for (r = 0; r < HRC_COPIES_MAX; r++) {
-		if (c->copy[r].srv) {
-			set_bit(c->copy[r].srv->nr, tried);
-			placed++;
-		}
+		if (!hrc_copy_used(&c->copy[r]))
+			continue;
+		set_bit(c->copy[r].srv->nr, tried);
+		live += !hrc_copy_draining(&c->copy[r]);
 	}
-	/* Missing copies: on servers the chunk has no copy on yet. */
-	while (placed < c->want) {
-		s = hrc_best(tried, c->index);
+	/* Missing copies: in free places, on servers the chunk is not on. */
+	while (live < c->want) {
+		for (r = 0; r < HRC_COPIES_MAX && c->copy[r].srv; r++)
+			;
+		s = r < HRC_COPIES_MAX ? hrc_best(tried, c->index) : NULL;
 		if (!s) {
 			whole = false;
 			break;
 		}
 		set_bit(s->nr, tried);
-		if (!hrc_copy_place(s, &c->copy[placed]))
-			placed++;
+		if (!hrc_copy_place(s, &c->copy[r]))
+			live++;
 	}
 	/* What each copy holds, as far as its server's session goes. */
-	for (r = 0; r < placed; r++) {
+	for (r = 0; r < HRC_COPIES_MAX; r++) {
+		if (!hrc_copy_used(&c->copy[r]))
+			continue;
 		s = c->copy[r].srv;
 		up[r] = hrc_try_ready(s);
 		if (!up[r]) {
@@ -1074,9 +1232,12 @@ static bool hrc_repair_chunk(struct hrc_chunk *c, struct page *page)
 		hrc_copy_current(&c->copy[r]);
 		up_read(&s->rwsem);
 	}
-	for (r = 0; r < placed; r++) {
+	/* Every page to every copy but those that move. */
+	for (r = 0; r < HRC_COPIES_MAX; r++) {
 		dst = &c->copy[r];
-		for (q = 0; q < placed && up[r]; q++) {
+		if (!up[r] || hrc_copy_draining(dst))
+			continue;
+		for (q = 0; q < HRC_COPIES_MAX; q++) {
 			src = &c->copy[q];
 			if (q == r || !up[q])
 				continue;
@@ -1089,18 +1250,40 @@ static bool hrc_repair_chunk(struct hrc_chunk *c, struct page *page)
 			}
 		}
 	}
-	return whole;
+	/* A copy that moves goes once the copies that stay hold its pages. */
+	for (r = 0; r < HRC_COPIES_MAX; r++) {
+		if (hrc_copy_used(&c->copy[r]) && hrc_copy_draining(&c->copy[r]) &&
+		    (!live || !hrc_retire(c, r)))
+			whole = false;
+	}
+	/* More copies than asked for (a drain given up): one goes. */
+	for (r = 0; r < HRC_COPIES_MAX && live > c->want; r++) {
+		if (hrc_copy_used(&c->copy[r]) && !hrc_copy_draining(&c->copy[r]) &&
+		    hrc_retire(c, r))
+			live--;
+	}
+	return whole && live <= c->want;
 }
 
+/*
+ * A pass of the worker, without I/O (it frees copies, and chunk_free may
+ * wait for it under the swap area's lock: reclaim must not swap through
+ * Hermit meanwhile).
+ */
 static void hrc_repair_work(struct work_struct *work)
 {
 	unsigned int noio = memalloc_noio_save();
 	struct page *page = alloc_page(GFP_KERNEL);
+	struct hrc_server *s;
 	struct hrc_chunk *c, *pick;
+	bool draining = false;
 	long degraded = 0;
 	int n;
 
-	memalloc_noio_restore(noio);
+	for_each_hrc_server(s)
+		draining |= READ_ONCE(s->draining);
+	if (draining)
+		hrc_drain_mark();
 	for (n = 0; page && n < HRC_REPAIR_BUDGET; n++) {
 		pick = NULL;
 		spin_lock(&hrc_chunk_list_lock);
@@ -1132,9 +1315,11 @@ static void hrc_repair_work(struct work_struct *work)
 	atomic_long_set(&hrc_stats.degraded_chunks, degraded);
 	if (page)
 		__free_page(page);
-	if (degraded || !page)
+	draining = draining && hrc_drain_check();
+	if (degraded || !page || draining)
 		queue_delayed_work(system_unbound_wq, &hrc_repair_dwork,
 				   HRC_REPAIR_PERIOD);
+	memalloc_noio_restore(noio);
 }
 
 static const struct hermit_backend_ops hrc_ops = {

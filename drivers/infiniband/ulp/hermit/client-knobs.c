@@ -105,15 +105,53 @@ static struct hrc_server *hrc_find(const struct sockaddr_storage *ss)
 }
 
 /*
+ * Forget @s, left out of the servers, unless it holds chunks (checked
+ * under its rwsem: a chunk may come meanwhile). Called with
+ * hrc_config_mutex held; returns whether it was forgotten.
+ */
+static bool hrc_forget(struct hrc_server *s)
+{
+	down_write(&s->rwsem);
+	if (atomic_long_read(&s->chunks)) {
+		up_write(&s->rwsem);
+		return false;
+	}
+	WRITE_ONCE(s->draining, false);
+	WRITE_ONCE(s->addr_set, false);
+	WRITE_ONCE(s->state, HRC_DOWN);
+	up_write(&s->rwsem);
+	/* Its worker tears the connection down. */
+	if (s->wq)
+		mod_delayed_work(s->wq, &s->connect_work, 0);
+	return true;
+}
+
+/* The re-replication worker moved every copy off a draining server. */
+void hrc_forget_drained(void)
+{
+	struct hrc_server *s;
+
+	mutex_lock(&hrc_config_mutex);
+	for_each_hrc_server(s) {
+		if (READ_ONCE(s->draining) && hrc_forget(s))
+			pr_info("server %pISpc drained and forgotten\n", &s->addr);
+	}
+	mutex_unlock(&hrc_config_mutex);
+}
+
+/*
  * Use the servers of @val (see hrc_parse_servers()), or none ("off").
- * A server that is set already is reconnected; one that is left out is
- * forgotten, which it cannot be while it holds chunks (-EBUSY: nothing
- * changes then). A slot is reused only once its server holds no chunk.
+ * One that is left out is forgotten at once if it holds no chunk; else it
+ * is drained in the background: the re-replication worker moves its
+ * copies to the other servers, and it is forgotten once it holds none
+ * (or stays set if they cannot move; see hrc_drain_check()). A server
+ * that is set already is reconnected, a new one takes a free slot (one
+ * whose server holds no chunk).
  */
 static int hrc_set_servers(const char *val)
 {
-	struct hrc_server *s, *gone[HRC_MAX_SERVERS];
-	int n, i, nr_gone = 0, err = 0;
+	struct hrc_server *s;
+	int n, i, err = 0;
 
 	mutex_lock(&hrc_config_mutex);
 	n = hrc_parse_servers(val);
@@ -130,37 +168,10 @@ static int hrc_set_servers(const char *val)
 		}
 		goto out;
 	}
-	/* Forget those left out, unless one of them holds chunks. */
+	/* Those left out that hold nothing go first: their slots are free. */
 	for_each_hrc_server(s) {
-		if (s->addr_set && !hrc_in_new(s, n) && atomic_long_read(&s->chunks)) {
-			err = -EBUSY;
-			goto out;
-		}
-	}
-	/* Checked again under each one's rwsem: a chunk may come meanwhile. */
-	for_each_hrc_server(s) {
-		if (!s->addr_set || hrc_in_new(s, n))
-			continue;
-		down_write(&s->rwsem);
-		if (atomic_long_read(&s->chunks)) {
-			up_write(&s->rwsem);
-			err = -EBUSY;
-			break;
-		}
-		WRITE_ONCE(s->addr_set, false);
-		WRITE_ONCE(s->state, HRC_DOWN);
-		up_write(&s->rwsem);
-		gone[nr_gone++] = s;
-	}
-	if (err) {
-		for (i = 0; i < nr_gone; i++) {
-			down_write(&gone[i]->rwsem);
-			WRITE_ONCE(gone[i]->addr_set, true);
-			up_write(&gone[i]->rwsem);
-			/* It was taken down for a moment: connect again. */
-			hrc_server_start(gone[i]);
-		}
-		goto out;
+		if (s->addr_set && !hrc_in_new(s, n))
+			hrc_forget(s);
 	}
 	/* Reconnect those kept, connect the new ones in free slots. */
 	for (i = 0; i < n; i++) {
@@ -183,15 +194,26 @@ static int hrc_set_servers(const char *val)
 			WRITE_ONCE(s->addr_set, true);
 			up_write(&s->rwsem);
 		}
+		WRITE_ONCE(s->draining, false);
 		err = hrc_server_start(s);
 		if (err)
 			break;
 	}
-	for (i = 0; i < nr_gone; i++)
-		mod_delayed_work(gone[i]->wq, &gone[i]->connect_work, 0);
+	/* Those left out that hold chunks: drained, then forgotten. */
+	for_each_hrc_server(s) {
+		if (s->addr_set && !hrc_in_new(s, n) && !READ_ONCE(s->draining))
+			hrc_drain_start(s);
+	}
 out:
 	mutex_unlock(&hrc_config_mutex);
 	return err;
+}
+
+/* A server's state as the files show it: draining, or its connection's. */
+const char *hrc_state_name(struct hrc_server *s)
+{
+	return READ_ONCE(s->draining) ? "draining" :
+	       hrc_state_names[READ_ONCE(s->state)];
 }
 
 static int hrc_show_servers(char *buf, size_t size)
@@ -202,8 +224,7 @@ static int hrc_show_servers(char *buf, size_t size)
 	for_each_hrc_server(s) {
 		if (READ_ONCE(s->addr_set))
 			len += scnprintf(buf + len, size - len, "%pISpc %s\n",
-					 &s->addr,
-					 hrc_state_names[READ_ONCE(s->state)]);
+					 &s->addr, hrc_state_name(s));
 	}
 	return len ?: scnprintf(buf, size, "off\n");
 }
@@ -273,7 +294,7 @@ MODULE_PARM_DESC(rdma_merge, "Pages of neighbouring slots one RDMA transfer carr
 
 static int hrc_param_replicas_set(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 1, HRC_COPIES_MAX);
+	return param_set_uint_minmax(val, kp, 1, HRC_REPLICAS_MAX);
 }
 
 static const struct kernel_param_ops hrc_replicas_ops = {
@@ -321,7 +342,7 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 		if (!READ_ONCE(s->addr_set))
 			continue;
 		seq_printf(m, "server %pISpc %s\n", &s->addr,
-			   hrc_state_names[READ_ONCE(s->state)]);
+			   hrc_state_name(s));
 		ready += READ_ONCE(s->state) == HRC_READY;
 	}
 	seq_printf(m, "client_id %*phN\n", HERMIT_CLIENT_ID_LEN, hrc_id);
@@ -364,6 +385,10 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 		   atomic_long_read(&hrc_stats.read_failovers));
 	seq_printf(m, "degraded_chunks %ld\n",
 		   atomic_long_read(&hrc_stats.degraded_chunks));
+	seq_printf(m, "drained_chunks %ld\n",
+		   atomic_long_read(&hrc_stats.drained_chunks));
+	seq_printf(m, "drain_failures %ld\n",
+		   atomic_long_read(&hrc_stats.drain_failures));
 	seq_printf(m, "repair_chunks %ld\n",
 		   atomic_long_read(&hrc_stats.repair_chunks));
 	seq_printf(m, "repair_pages %ld\n",
@@ -382,8 +407,7 @@ static int hrc_servers_show(struct seq_file *m, void *v)
 		if (!READ_ONCE(s->addr_set) && !atomic_long_read(&s->chunks))
 			continue;
 		seq_printf(m, "%pISpc %s %ld %ld %ld %ld %ld %llx %ld\n", &s->addr,
-			   READ_ONCE(s->addr_set) ?
-			   hrc_state_names[READ_ONCE(s->state)] : "removed",
+			   READ_ONCE(s->addr_set) ? hrc_state_name(s) : "removed",
 			   atomic_long_read(&s->chunks), hrc_room(s),
 			   atomic_long_read(&s->reads), atomic_long_read(&s->writes),
 			   atomic_long_read(&s->lost), READ_ONCE(s->session),

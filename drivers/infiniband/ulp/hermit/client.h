@@ -35,7 +35,9 @@
 /* Memory servers one client uses at most. */
 #define HRC_MAX_SERVERS		8
 /* Copies of a chunk, each on another server, at most (hermit.replicas). */
-#define HRC_COPIES_MAX		2
+#define HRC_REPLICAS_MAX	2
+/* Copies a chunk has room for: one more while one moves off a server. */
+#define HRC_COPIES_MAX		(HRC_REPLICAS_MAX + 1)
 #define HRC_QUEUE_DEPTH		128
 /* Transfers posted with one doorbell at most; see struct hrc_plug. */
 #define HRC_BATCH_MAX		16
@@ -111,6 +113,8 @@ struct hrc_wreq {
 struct hrc_copy {
 	struct hrc_chunk *chunk;
 	struct hrc_server *srv;		/* NULL: no copy here; else fixed */
+	/* Moved off its draining server: not used again, holds nothing. */
+	bool retired;
 	u64 gen;			/* session generation of the grant; 0: none */
 	u64 addr;
 	u32 rkey;
@@ -134,6 +138,7 @@ struct hrc_chunk {
 	bool degraded;			/* a copy may be missing or lack pages */
 	bool repairing;			/* the worker has it; see client-io.c */
 	int repair_dst;			/* copy being written by it, or -1 */
+	int retiring;			/* copy being retired by it, or -1 */
 	atomic_t wseq;			/* stores and invalidations begun */
 	atomic_t writing;		/* stores under way */
 	struct hrc_copy copy[HRC_COPIES_MAX];
@@ -155,6 +160,9 @@ struct hrc_server {
 	wait_queue_head_t wait;
 	struct sockaddr_storage addr;
 	bool addr_set;
+	bool draining;			/* to be forgotten: its copies move away */
+	long drain_left;		/* worker's: chunks at the last progress */
+	unsigned long drain_since;	/* worker's: jiffies of that progress */
 	u64 epoch, session, gen;
 	u8 secret[HERMIT_MAC_LEN];	/* of the session; never sent */
 	/* The session the connection being built belongs to, and its secret. */
@@ -203,6 +211,8 @@ struct hrc_stats {
 	atomic_long_t read_failovers;
 	/* re-replication: pages copied, chunks made whole, chunks degraded */
 	atomic_long_t repair_pages, repair_chunks, degraded_chunks;
+	atomic_long_t drained_chunks;	/* copies moved off draining servers */
+	atomic_long_t drain_failures;	/* drains that stopped, stalled */
 };
 
 /* A FREE that could not be sent: sent once the session is resumed. */
@@ -272,6 +282,9 @@ void hrc_batch_done(struct hrc_wreq *w, bool ok);
 void hrc_mark_degraded(struct hrc_server *s);
 long hrc_pages_on(struct hrc_server *s);
 void hrc_repair_stop(void);
+void hrc_drain_start(struct hrc_server *s);
+void hrc_forget_drained(void);
+const char *hrc_state_name(struct hrc_server *s);
 
 /* client-knobs.c */
 struct dentry *hrc_debugfs_init(void);
