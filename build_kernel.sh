@@ -98,9 +98,10 @@ Commands:
   test              build what is missing, then run every test; ends with
                     'N passed, N failed' and exits non-zero on any failure
   vm up|down|status the QEMU test cluster (nodes: compute, memory; the
-                    spare compute2 is wired to memory but not booted)
+                    spare compute2 and mem2 are wired but not booted)
   vm start|stop NODE
-                    boot or stop one node (not memory, the hub)
+                    boot or stop one node (not memory, the hub); start
+                    mem2 before compute2 for their link
   vm shell NODE     serial console of NODE (Ctrl-] leaves)
   vm run NODE SCRIPT [ARGS...]
                     copy SCRIPT into NODE, run it as root, print its output
@@ -119,6 +120,9 @@ Commands:
                     sort and redis at 75/50/25% of their peak memory:
                     Hermit RDMA vs Fastswap mode vs NVMe-oF/RDMA vs zram
                     vs swap disk; table, CSV and plots in build/bench/apps
+  bench rereplicate [MiB [RUNS]]
+                    replicas=2, mem2 powered off and booted again: time to
+                    reconnect and to copy every page back onto it
   tree              print the path of the assembled kernel tree
   clean             remove build/ (the rootfs cache in $CACHE stays)
   help, --help      this text
@@ -765,8 +769,8 @@ cmd_bench() {
 	local name=${1:-}
 	[ $# -gt 0 ] && shift
 	case $name in
-	fault-latency | prefetch | offload-reclaim | apps) ;;
-	*) die "unknown benchmark '${name}' (fault-latency, prefetch, offload-reclaim, apps)" ;;
+	fault-latency | prefetch | offload-reclaim | apps | rereplicate) ;;
+	*) die "unknown benchmark '${name}' (fault-latency, prefetch, offload-reclaim, apps, rereplicate)" ;;
 	esac
 	ensure_deps
 	build_logged

@@ -748,11 +748,22 @@ def rdma_hold(ctx, name, mib=8, node="compute", swap_mib=512):
     """Start a paused verified workload whose pages go to the server
     (8 MiB under a memory.max of 2: about 1500 pages remote).
     Returns (job, go): wait() on job after go() lets it verify."""
+    job = rdma_hold_start(ctx, name, mib, node, swap_mib)
+    return job, rdma_hold_wait(ctx, name, job, node)
+
+
+def rdma_hold_start(ctx, name, mib=8, node="compute", swap_mib=512):
+    """rdma_hold() without waiting for the workload to be paused."""
     share = ctx.cluster.node(node).share
     # A ready file left by an earlier hold of that name is not this one's.
     shutil.rmtree(os.path.join(share, name), ignore_errors=True)
-    job = node_run(ctx, node, "rdma_client.sh",
-                   ["hold", name, str(mib), str(swap_mib)], 600, background=True)
+    return node_run(ctx, node, "rdma_client.sh",
+                    ["hold", name, str(mib), str(swap_mib)], 600, background=True)
+
+
+def rdma_hold_wait(ctx, name, job, node="compute"):
+    """Wait until the workload of rdma_hold_start() is paused; returns go."""
+    share = ctx.cluster.node(node).share
     ready = os.path.join(share, name, "ready")
     deadline = time.time() + 400
     while not os.path.exists(ready):
@@ -768,7 +779,7 @@ def rdma_hold(ctx, name, mib=8, node="compute", swap_mib=512):
             ctx.hung(node)
             raise Fail(f"{node} hung in the hold workload")
         return rc, out + err
-    return job, go
+    return go
 
 
 def rdma_rogue(ctx, node, chunk):
@@ -1456,9 +1467,9 @@ def t_rdma_mr_sink(ctx):
         c.node("compute2").cmdline = ""
 
 
-def servers(ctx):
+def servers(ctx, node="compute"):
     """The client's servers file as {address: {field: int or str}}."""
-    out = rdma_client(ctx, "servers")
+    out = rdma_client(ctx, "servers", node=node)
     names = ("state", "chunks", "room", "reads", "writes", "lost", "session", "pages")
     res = {}
     for line in out.splitlines():
@@ -1491,9 +1502,27 @@ def mem2_up(ctx):
     return ip_port(c.ip_of("memory", "compute")), ip_port(c.ip_of("mem2", "compute"))
 
 
-@test("rdma: two memory servers: chunks spread over both by room, a server "
-      "holding chunks cannot be dropped; one powered off: its pages' owner "
-      "gets SIGBUS, no panic, the other server serves a verified workload", True)
+def mem2_done(ctx, holds, cap0, mem_stopped=False):
+    """The end of a test with mem2: the held workloads released, the
+    memory node's server started again if it was stopped, the client's
+    knobs and the capacity as before, mem2 powered off."""
+    for name in holds:
+        path = os.path.join(ctx.cluster.node("compute").share, name)
+        if os.path.isdir(path):
+            open(os.path.join(path, "go"), "w").close()
+    if mem_stopped:
+        node_run(ctx, "memory", "rdma_server.sh", ["start", "512M", "300"], 60)
+    node_run(ctx, "compute", "/bin/sh", ["-c",
+             "echo 1 >/sys/kernel/debug/hermit/rdma/replicas; "
+             "echo 60 >/sys/kernel/debug/hermit/rdma/load_timeout"], 30)
+    set_capacity(ctx, cap0)
+    ctx.cluster.stop("mem2")
+
+
+@test("rdma: two memory servers: chunks spread over both by room; one "
+      "dropped is drained (its chunks move, every page verified); one "
+      "powered off cannot be drained and stays, its pages' owner gets SIGBUS, no "
+      "panic, the other server serves a verified workload", True)
 def t_rdma_two_servers(ctx):
     c = ctx.cluster
     cap0 = stats(rdma_server(ctx, "stats"))["capacity"]
@@ -1508,22 +1537,28 @@ def t_rdma_two_servers(ctx):
         s = servers(ctx)
         expect(s[mem]["chunks"] > 0 and s[mem2]["chunks"] > 0,
                f"chunks not on both servers: {s}")
-        # A server that holds chunks stays, and nothing changes.
-        # (bash: dash says "I/O error" whatever the error was)
-        rc, out, err = node_run(ctx, "compute", "/bin/bash", ["-c",
-                                f"echo {mem} >/sys/kernel/debug/hermit/connect"], 30)
-        expect(rc != 0 and "busy" in (out + err).lower(),
-               f"dropping a server with chunks was not refused: exit {rc} {out}{err}")
-        conn = rdma_client(ctx, "wait", "ready", "10")
-        expect(mem2 in conn, f"the refused write changed the servers: {conn}")
-        rc, out = go()
-        expect(rc == 0, f"workload: exit {rc}\n{out[-1200:]}")
-        s = servers(ctx)
         for a in (mem, mem2):
-            expect(s[a]["writes"] > 0 and s[a]["reads"] > 0,
-                   f"server {a} did not serve writes and reads: {s}")
-        spread = ", ".join(f"{a}: {s[a]['writes']} written, {s[a]['reads']} read"
+            expect(s[a]["writes"] > 0, f"server {a} was not written to: {s}")
+        spread = ", ".join(f"{a}: {s[a]['chunks']} chunks, {s[a]['writes']} written"
                            for a in (mem, mem2))
+        # mem2 dropped while it holds chunks: drained in the background
+        # ('connect' waits until it is forgotten), mem then serves every page.
+        st0 = stats(rdma_client(ctx, "stats"))
+        moved = s[mem2]["chunks"]
+        t0 = time.time()
+        rdma_client(ctx, "connect", mem)
+        took = time.time() - t0
+        s, st = servers(ctx), stats(rdma_client(ctx, "stats"))
+        drained = int(st["drained_chunks"]) - int(st0["drained_chunks"])
+        expect(mem2 not in s and drained == moved and s[mem]["chunks"] == int(st["chunks"]),
+               f"mem2 not drained to mem ({drained} of {moved} chunks moved): {s} {st}")
+        r0 = s[mem]["reads"]
+        rc, out = go()
+        expect(rc == 0, f"workload after the drain: exit {rc}\n{out[-1200:]}")
+        s = servers(ctx)
+        expect(s[mem]["reads"] > r0, f"no reads from {mem} after the drain: {s}")
+        spread += f"; mem2 dropped: {drained} chunks moved to mem in {took:.0f} s, verified"
+        rdma_client(ctx, "connect", f"{mem},{mem2}")
 
         # Power mem2 off under a workload with pages there.
         holds.append("hold-srv2")
@@ -1535,6 +1570,14 @@ def t_rdma_two_servers(ctx):
         at_risk = s[mem2]["pages"]
         expect(at_risk > 0, f"no pages reported on mem2: {s}")
         c.stop("mem2")
+        # Its pages are nowhere else: the drain stalls, stops, and mem2 stays.
+        f0 = int(stats(rdma_client(ctx, "stats"))["drain_failures"])
+        client_sh(ctx, f"echo {mem} >/sys/kernel/debug/hermit/connect")
+        expect(servers(ctx)[mem2]["state"] == "draining", f"not draining: {servers(ctx)}")
+        s = wait_servers(ctx, lambda x: x[mem2]["state"] != "draining",
+                         "the stalled drain stopping", 120)
+        st = stats(rdma_client(ctx, "stats"))
+        expect(int(st["drain_failures"]) == f0 + 1, f"drain_failures not counted: {st}")
         rc, out = go()
         expect(rc == 128 + 7, f"the workload with pages on the dead server was not "
                               f"killed by SIGBUS: exit {rc}\n{out[-1200:]}")
@@ -1554,14 +1597,7 @@ def t_rdma_two_servers(ctx):
         ctx.note(f"{spread}; mem2 powered off holding {at_risk} pages: SIGBUS for the owner, then "
                  f"{out.strip().splitlines()[-1]}")
     finally:
-        for name in holds:
-            path = os.path.join(c.node("compute").share, name)
-            if os.path.isdir(path):
-                open(os.path.join(path, "go"), "w").close()
-        node_run(ctx, "compute", "/bin/sh", ["-c",
-                 "echo 60 >/sys/kernel/debug/hermit/rdma/load_timeout"], 30)
-        set_capacity(ctx, cap0)
-        c.stop("mem2")
+        mem2_done(ctx, holds, cap0)
 
 
 def client_sh(ctx, cmd, timeout=30):
@@ -1656,14 +1692,148 @@ def t_rdma_replicas(ctx):
                  f"{fo} loads failed over; rebooted: {repaired} pages copied back "
                  f"to it, which then served a workload alone; {lost} pages lost")
     finally:
-        for name in holds:
-            path = os.path.join(c.node("compute").share, name)
+        mem2_done(ctx, holds, cap0, mem_stopped)
+
+
+@test("rdma: replicas=2 and a partition longer than the timeouts: no page "
+      "lost, no SIGBUS; healed, the session resumes and the server alone "
+      "serves a verified workload", True)
+def t_rdma_partition(ctx):
+    c = ctx.cluster
+    mem, mem2 = ip_port(c.ip_of("memory", "compute")), ip_port(c.ip_of("mem2", "compute"))
+    cap0 = stats(rdma_server(ctx, "stats"))["capacity"]
+    c.start("mem2")
+    holds = []
+    mem_stopped = False
+    try:
+        set_capacity(ctx, "512M")
+        rdma_server(ctx, "start", "512M", "300", node="mem2")
+        rdma_client(ctx, "connect", f"{mem},{mem2}")
+        client_sh(ctx, "echo 2 >/sys/kernel/debug/hermit/rdma/replicas; "
+                  "echo 5 >/sys/kernel/debug/hermit/rdma/load_timeout")
+        st0 = stats(rdma_client(ctx, "stats"))
+        session = servers(ctx)[mem2]["session"]
+        holds.append("hold-part")
+        job, go = rdma_hold(ctx, "hold-part", mib=8, swap_mib=128)
+        # The link cut at mem2, for longer than the client's I/O and
+        # control timeouts and the server's 30 s of silence.
+        t0 = time.time()
+        expect_ok("mem2", node_run(ctx, "mem2", "/bin/sh", ["-c", "ip link set eth0 down"], 30))
+        wait_servers(ctx, lambda s: s[mem2]["state"] != "ready", "the client seeing the cut")
+        rc, out = go()
+        expect(rc == 0, f"the workload failed with mem2 cut off: exit {rc}\n{out[-1200:]}")
+        time.sleep(max(0, 40 - (time.time() - t0)))
+        cut = time.time() - t0
+        expect_ok("mem2", node_run(ctx, "mem2", "/bin/sh", ["-c", "ip link set eth0 up"], 30))
+        try:
+            s = wait_servers(ctx, lambda s: s[mem2]["state"] == "ready", "the reconnect", 120)
+        except Fail as e:
+            diag = [node_run(ctx, n, "/bin/sh", ["-c", "ip -br addr; rdma res show qp; ip neigh; "
+                                                 "cat /sys/kernel/debug/hermit/rdma/servers; "
+                                                 "echo w >/proc/sysrq-trigger; dmesg | "
+                                                 "grep -iE 'hermit|rxe|sysrq|blocked' | tail -40"],
+                             60)[1]
+                    for n in ("mem2", "compute")]
+            raise Fail(f"{e}\nmem2:\n{diag[0]}\ncompute:\n{diag[1]}")
+        expect(s[mem2]["session"] == session,
+               f"mem2's session {session} not resumed after the cut: {s}")
+        # A new workload on both; the memory node's server stopped: mem2 alone.
+        holds.append("hold-part2")
+        job, go = rdma_hold(ctx, "hold-part2", mib=8, swap_mib=128)
+        s = servers(ctx)
+        expect(s[mem2]["chunks"] == s[mem]["chunks"] > 0, f"not on both: {s}")
+        rdma_server(ctx, "stop")
+        mem_stopped = True
+        rc, out = go()
+        expect(rc == 0, f"mem2 alone did not serve every page: exit {rc}\n{out[-1200:]}")
+        rdma_server(ctx, "start", "512M", "300")
+        mem_stopped = False
+        rdma_client(ctx, "wait", "ready", "90")
+        st = stats(rdma_client(ctx, "stats"))
+        lost = int(st["lost_pages"]) - int(st0["lost_pages"])
+        expect(lost == 0, f"{lost} pages lost: {st}")
+        rdma_client(ctx, "connect", mem)
+        expect_ok("mem2", node_run(ctx, "mem2", "dmesg_clean.sh", [], 60))
+        ctx.note(f"mem2 cut off for {cut:.0f} s: workload verified from the other copy; "
+                 f"healed: session {session} resumed, then mem2 alone served a "
+                 f"verified workload; {lost} pages lost")
+    finally:
+        mem2_done(ctx, holds, cap0, mem_stopped)
+
+
+def wait_servers(ctx, cond, what, secs=90):
+    """Poll rdma/servers until cond(servers) holds; returns them."""
+    deadline = time.time() + secs
+    while True:
+        s = servers(ctx)
+        if cond(s):
+            return s
+        expect(time.time() < deadline, f"{what} not within {secs} s: {s}")
+        time.sleep(2)
+
+
+def server_clients(ctx, node):
+    """The chunks the memory server on node holds per client."""
+    out = rdma_server(ctx, "clients", node=node)
+    return {f[1]: int(f[f.index("chunks") + 1]) for f in map(str.split, out.splitlines())
+            if len(f) > 2 and f[0] == "client" and "chunks" in f}
+
+
+@test("rdma: two clients and two servers at once: each client's chunks on "
+      "both servers, each server lends to both clients, every page verified", True)
+def t_rdma_clients_servers(ctx):
+    c = ctx.cluster
+    cap0 = stats(rdma_server(ctx, "stats"))["capacity"]
+    holds = []
+    try:
+        mem, mem2 = mem2_up(ctx)
+        # compute2 boots after mem2: it gets its link to it.
+        c.start("compute2")
+        ip2 = c.ip_of("mem2", "compute2")
+        expect(ip2 is not None, "compute2 has no link to mem2")
+        lists = {"compute": f"{mem},{mem2}",
+                 "compute2": f"{ip_port(c.ip_of('memory', 'compute2'))},{ip_port(ip2)}"}
+        for node, lst in lists.items():
+            rdma_client(ctx, "connect", lst, node=node)
+        for node, lst in lists.items():
+            conn = rdma_client(ctx, "wait", "ready", "60", node=node)
+            expect(all(a in conn for a in lst.split(",")),
+                   f"{node} is not connected to both servers: {conn}")
+        # Both workloads swap out at the same time, then verify.
+        jobs = {node: rdma_hold_start(ctx, "hold-2c", node=node, swap_mib=128)
+                for node in lists}
+        holds += list(lists)
+        gos = {node: rdma_hold_wait(ctx, "hold-2c", job, node=node)
+               for node, job in jobs.items()}
+        spread = {node: servers(ctx, node) for node in lists}
+        for node, s in spread.items():
+            expect(len(s) == 2 and all(v["chunks"] > 0 and v["writes"] > 0
+                                       for v in s.values()),
+                   f"{node}'s chunks not on both servers: {s}")
+        lent = {m: server_clients(ctx, m) for m in ("memory", "mem2")}
+        for m, cl in lent.items():
+            expect(sum(1 for v in cl.values() if v > 0) == 2,
+                   f"the server on {m} does not lend to both clients: {cl}")
+        for node, go in gos.items():
+            rc, out = go()
+            expect(rc == 0, f"{node}'s workload: exit {rc}\n{out[-1200:]}")
+        for node, s in ((n, servers(ctx, n)) for n in lists):
+            expect(all(v["reads"] > 0 for v in s.values()),
+                   f"{node} did not read from both servers: {s}")
+        for node in lists:
+            rdma_client(ctx, "connect", lists[node].split(",")[0], node=node)
+            expect_ok(node, node_run(ctx, node, "dmesg_clean.sh", [], 60))
+        ctx.note("; ".join(f"{node}: " + ", ".join(f"{v['chunks']} chunks on {a}"
+                                                   for a, v in s.items())
+                           for node, s in spread.items()) + "; every page verified")
+    finally:
+        for node in holds:
+            path = os.path.join(c.node(node).share, "hold-2c")
             if os.path.isdir(path):
                 open(os.path.join(path, "go"), "w").close()
-        if mem_stopped:
-            node_run(ctx, "memory", "rdma_server.sh", ["start", "512M", "300"], 60)
-        node_run(ctx, "compute", "/bin/sh", ["-c",
-                 "echo 1 >/sys/kernel/debug/hermit/rdma/replicas"], 30)
+        if c.node("compute2").alive():
+            node_run(ctx, "compute2", "rdma_client.sh", ["disconnect"], 60)
+        c.stop("compute2")
         set_capacity(ctx, cap0)
         c.stop("mem2")
 

@@ -9,7 +9,11 @@ to the hub's by a unix socket in the cluster's directory (the hub listens,
 the other node connects) and on a /24 of its own: 10.77.K.1 the node,
 10.77.K.2 the hub. There is no route off these links, nor any network
 address on the host. Soft-RoCE (rxe0, rxe1, ...) comes up at boot on every
-NIC. Spare nodes (compute2) are wired but booted only on demand ('vm start').
+NIC. Spare nodes (compute2, mem2) are wired but booted only on demand ('vm
+start'). mem2, a second memory node, has no hub link: it connects to compute
+and listens for compute2, whose link to it is there only when mem2 runs as
+compute2 boots (QEMU 7.2's stream client does not reconnect: rebooting mem2
+cuts that link until compute2 boots again).
 
 The host talks to a node through a 9p share (the job directory): a job is a
 script copied in, run as root by the node's agent, with stdout, stderr and
@@ -36,11 +40,15 @@ NET = "10.77"
 # Booted by 'vm up'; the last one is the hub.
 DEFAULT_NODES = ("compute", "memory")
 # Wired, booted by 'vm start NODE': compute2 to the hub, mem2 (a second
-# memory node) to compute.
+# memory node) to compute and compute2.
 SPARE_NODES = ("compute2", "mem2")
+# Nodes without a link to the hub.
+OFF_HUB = ("mem2",)
 # Links besides the hub's, as (listening node, connecting node): the
-# connecting node can be powered off and booted again on its own.
-EXTRA_LINKS = (("compute", "mem2"),)
+# connecting node can be powered off and booted again on its own. A link
+# whose listening node is a spare one is optional: the connecting node
+# boots without it when that node is not running.
+EXTRA_LINKS = (("compute", "mem2"), ("mem2", "compute2"))
 DEFAULT_MEM_MB = {"compute": 1024, "compute2": 1024, "memory": 1536,
                   "mem2": 1024}
 SWAP_DISK_BYTES = 4 << 30
@@ -107,10 +115,11 @@ class Link:
     """One end of a point-to-point link: the unix socket carrying the
     Ethernet frames, and this end's address and MAC."""
 
-    def __init__(self, k, sock, listen, high):
+    def __init__(self, k, sock, listen, high, optional=False):
         self.k = k
         self.sock = sock
         self.listen = listen
+        self.optional = optional
         self.ip = f"{NET}.{k}.{2 if high else 1}"
         self.mac = f"52:54:00:77:{k:02x}:{2 if high else 1:02x}"
 
@@ -147,8 +156,8 @@ class Node:
             return self.proc.poll() is None
         return _pid_alive(self.pid)
 
-    def qemu_argv(self, kernel, rootfs, smp):
-        ips = ",".join(f"{link.ip}/24" for link in self.links)
+    def qemu_argv(self, kernel, rootfs, smp, links):
+        ips = ",".join(f"{link.ip}/24" for link in links)
         # tsc=reliable: under TCG on a busy host the clocksource watchdog
         # marks the TSC unstable, and the static keys that flips are patched
         # with int3 while other vCPUs run, which TCG can trip over
@@ -163,7 +172,7 @@ class Node:
                   f"tsc=reliable panic=-1 hvm.node={self.name} hvm.ip={ips}{debug} "
                   f"{self.cmdline}").strip()
         nics = []
-        for i, link in enumerate(self.links):
+        for i, link in enumerate(links):
             nics += ["-netdev", f"stream,id=n{i},server={'on' if link.listen else 'off'},"
                                 f"addr.type=unix,addr.path={link.sock}",
                      "-device", f"virtio-net-pci,netdev=n{i},mac={link.mac}"]
@@ -185,7 +194,7 @@ class Node:
                        f"security_model=none,id=hjobs",
         ]
 
-    def start(self, kernel, rootfs, smp, die_with_parent):
+    def start(self, kernel, rootfs, smp, die_with_parent, links):
         os.makedirs(self.share, exist_ok=True)
         shutil.rmtree(os.path.join(self.share, "jobs"), ignore_errors=True)
         for f in ("ready",):
@@ -198,7 +207,7 @@ class Node:
             os.replace(self.console_log, self.console_log + ".old")
         with open(os.path.join(self.dir, "swap.img"), "wb") as f:
             f.truncate(SWAP_DISK_BYTES)
-        argv = self.qemu_argv(kernel, rootfs, smp)
+        argv = self.qemu_argv(kernel, rootfs, smp, links)
         with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
             f.write(" ".join(argv) + "\n")
         log = open(os.path.join(self.dir, "qemu.log"), "w")
@@ -391,9 +400,8 @@ class Cluster:
             n.links = []
         extra = [(a, b) for a, b in EXTRA_LINKS
                  if a in self.nodes and b in self.nodes and self.hub.name not in (a, b)]
-        connectors = {b for _, b in extra}
         others = [n for n in self.nodes.values()
-                  if n is not self.hub and n.name not in connectors]
+                  if n is not self.hub and n.name not in OFF_HUB]
         pairs = [(self.hub, n) for n in others]
         pairs += [(self.nodes[a], self.nodes[b]) for a, b in extra]
         for k, (a, b) in enumerate(pairs):
@@ -401,7 +409,8 @@ class Cluster:
             # A memory node's end is .2, whichever listens.
             high = a is self.hub or a.name.startswith("mem")
             a.links.append(Link(k, sock, True, high))
-            b.links.append(Link(k, sock, False, not high))
+            b.links.append(Link(k, sock, False, not high,
+                                optional=a.name in SPARE_NODES))
 
     def node(self, name):
         if name not in self.nodes:
@@ -472,7 +481,14 @@ class Cluster:
             if link.listen and os.path.exists(link.sock):
                 os.unlink(link.sock)
         n.start(n.kernel or self.kernel, self.rootfs, self.smp,
-                self.die_with_parent)
+                self.die_with_parent, self._up_links(n))
+
+    def _up_links(self, n):
+        """The links n boots with: an optional one only while the node
+        that listens on it runs."""
+        return [link for link in n.links
+                if link.listen or not link.optional
+                or self._listener_of(link).alive()]
 
     def wait_ready(self, names, timeout=BOOT_TIMEOUT, log=sys.stderr,
                    down_all=True):
@@ -564,7 +580,7 @@ class Cluster:
 
     def _wait_listeners(self, n):
         """Wait until the other end of each link n connects to listens."""
-        for link in n.links:
+        for link in self._up_links(n):
             if link.listen:
                 continue
             m = self._listener_of(link)

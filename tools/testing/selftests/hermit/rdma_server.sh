@@ -15,6 +15,7 @@
 #                                             holds at most MAX chunks (within
 #                                             SECS, default 0)
 #   rdma_server.sh addrs                      the address of every chunk granted
+#   rdma_server.sh clients                    a line per client: session, chunks, ...
 #   rdma_server.sh quota BYTES                bytes one client may hold (0: any)
 #   rdma_server.sh key HEX|off                the shared key (write-only)
 #   rdma_server.sh conns CLIENT_ID [SECS [N]] the connections of a client's
@@ -94,6 +95,9 @@ chunks)
 addrs)
 	awk '/^  chunk / { print $5 }' $S/clients
 	;;
+clients)
+	grep '^client ' $S/clients
+	;;
 conns)
 	# The connections of a client's session, once they have settled.
 	for i in $(seq 0 "${3:-0}"); do
@@ -108,6 +112,6 @@ quota)
 	echo "client_quota $(cat $S/client_quota)"
 	;;
 *)
-	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN [SECS] | chunk [CLIENT_ID] | chunks CLIENT_ID MAX [SECS] | addrs | quota BYTES"
+	fail "usage: rdma_server.sh start [CAPACITY [GRACE]] | stop | reset | stats | expect NAME MIN [SECS] | chunk [CLIENT_ID] | chunks CLIENT_ID MAX [SECS] | addrs | clients | quota BYTES | key HEX|off | conns CLIENT_ID [SECS [N]]"
 	;;
 esac
