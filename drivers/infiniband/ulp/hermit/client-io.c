@@ -241,7 +241,6 @@ static void *hrc_chunk_alloc(int type, unsigned long index)
 	c->want = want;
 	spin_lock_init(&c->lock);
 	c->repair_dst = -1;
-	c->retiring = -1;
 	for (err = 0; err < HRC_COPIES_MAX; err++)
 		c->copy[err].chunk = c;
 	while (placed < want) {
@@ -363,7 +362,6 @@ static void hrc_wreq_done(struct hrc_wreq *w, bool ok)
 			set_bit(index + i, cp->stored);
 	}
 	if (ok) {
-		atomic_long_add(nr, write ? &hrc_stats.writes : &hrc_stats.reads);
 		atomic_long_add(nr, write ? &s->writes : &s->reads);
 		if (w->registered)
 			atomic_long_inc(&hrc_stats.mr_transfers);
@@ -691,30 +689,27 @@ static int hrc_store(void *data, unsigned long index, struct folio *folio)
 {
 	unsigned int noio, i, r, n = 0, posted = 0, nr = folio_nr_pages(folio);
 	struct hrc_chunk *c = data;
-	int err = -ENOTCONN, e, skip, gone;
+	int err = -ENOTCONN, e, skip;
 	unsigned long copies = 0;
 
 	/*
 	 * Under way until hrc_store_put() ends it, and not to the copy the
 	 * repair worker writes now (that copy misses the store, and the
-	 * chunk is repaired again) or moves off its server.
+	 * chunk is repaired again). Whatever the slots held before is
+	 * overwritten or given up; the barrier of hrc_chunk_changed()
+	 * orders both counts before reading repair_dst. The copies are
+	 * those placed now: the repair worker may place another.
 	 */
 	atomic_inc(&c->writing);
-	smp_mb__after_atomic();	/* Pairs with hrc_repair_page(), hrc_retire(). */
-	skip = READ_ONCE(c->repair_dst);
-	gone = READ_ONCE(c->retiring);
-	/*
-	 * Whatever the slots held before is overwritten or given up. The
-	 * copies are those placed now: the repair worker may place another.
-	 */
 	hrc_chunk_changed(c);
+	skip = READ_ONCE(c->repair_dst);
 	for (r = 0; r < HRC_COPIES_MAX; r++) {
 		/* Pairs with hrc_copy_place(): the grant comes with it. */
 		if (!smp_load_acquire(&c->copy[r].srv))
 			continue;
 		for (i = 0; i < nr; i++)
 			clear_bit(index + i, c->copy[r].stored);
-		if (r == skip || r == gone || READ_ONCE(c->copy[r].retired))
+		if (r == skip || READ_ONCE(c->copy[r].retired))
 			continue;
 		__set_bit(r, &copies);
 		n++;
@@ -802,10 +797,8 @@ static int hrc_load_copy(struct hrc_copy *cp, unsigned long index,
 	if (!hrc_readable(cp, index))
 		return -EIO;
 	err = hrc_rdma(cp, index, page, 1, HERMIT_Q_DEMAND);
-	if (!err) {
-		atomic_long_inc(&hrc_stats.reads);
+	if (!err)
 		atomic_long_inc(&cp->srv->reads);
-	}
 	return err;
 }
 
@@ -1128,10 +1121,10 @@ out:
 
 /*
  * Move copy @r of @c off its draining server, if the copies that stay
- * hold every page it does: once no store writes it (c->writing, as in
- * hrc_repair_page(): one that begins now skips it) and no load or
- * prefetch reads it (its server's rwsem, then the prefetches in flight
- * there), it holds nothing and is given back. Returns whether it was.
+ * hold every page it does: once no store writes it (c->writing; one
+ * that begins later sees it retired) and no load or prefetch reads it
+ * (its server's rwsem, then the prefetches in flight there), it holds
+ * nothing and is given back. Returns whether it was.
  */
 static bool hrc_retire(struct hrc_chunk *c, int r)
 {
@@ -1145,10 +1138,13 @@ static bool hrc_retire(struct hrc_chunk *c, int r)
 	/* A chunk being freed waits for us: let it go. */
 	if (list_empty(&c->node))
 		return false;
+	/*
+	 * A store posts to @cp only holding its server's rwsem, and checks
+	 * 'retired' under it: one that took it before is counted in
+	 * c->writing until it ends, one that takes it after skips the copy.
+	 * Acquire: the stored bits set before a store ended are seen.
+	 */
 	down_write(&s->rwsem);
-	WRITE_ONCE(c->retiring, r);
-	smp_mb();	/* Pairs with the one in hrc_store(). */
-	/* Acquire: the stored bits set before a store ended are seen. */
 	if (atomic_read_acquire(&c->writing))
 		goto out;
 	while (atomic_read(&s->reads_in_flight) && time_before(jiffies, until))
@@ -1176,8 +1172,6 @@ static bool hrc_retire(struct hrc_chunk *c, int r)
 	WRITE_ONCE(cp->retired, true);
 	done = true;
 out:
-	/* Who sees it over sees the copy retired (or hrc_store_copy() does). */
-	smp_store_release(&c->retiring, -1);
 	up_write(&s->rwsem);
 	if (done) {
 		hrc_copy_free(cp);

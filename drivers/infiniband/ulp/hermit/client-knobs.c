@@ -280,27 +280,22 @@ static const struct kernel_param_ops hrc_sets_ops = {
 module_param_cb(rdma_queues, &hrc_sets_ops, &hrc_queue_sets, 0644);
 MODULE_PARM_DESC(rdma_queues, "Sets of data queues from the next connection on (0: one per CPU, the default; at most 512)");
 
-static int hrc_param_merge_set(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 1, HRC_MERGE_MAX);
+/* The ops of an unsigned int knob from @lo to @hi. */
+#define HRC_UINT_RANGE_OPS(ops, lo, hi)					\
+static int ops##_set(const char *val, const struct kernel_param *kp)	\
+{									\
+	return param_set_uint_minmax(val, kp, lo, hi);			\
+}									\
+static const struct kernel_param_ops ops = {				\
+	.set = ops##_set,						\
+	.get = param_get_uint,						\
 }
 
-static const struct kernel_param_ops hrc_merge_ops = {
-	.set = hrc_param_merge_set,
-	.get = param_get_uint,
-};
+HRC_UINT_RANGE_OPS(hrc_merge_ops, 1, HRC_MERGE_MAX);
 module_param_cb(rdma_merge, &hrc_merge_ops, &hrc_merge, 0644);
 MODULE_PARM_DESC(rdma_merge, "Pages of neighbouring slots one RDMA transfer carries at most (1-16, default 1: no merging)");
 
-static int hrc_param_replicas_set(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 1, HRC_REPLICAS_MAX);
-}
-
-static const struct kernel_param_ops hrc_replicas_ops = {
-	.set = hrc_param_replicas_set,
-	.get = param_get_uint,
-};
+HRC_UINT_RANGE_OPS(hrc_replicas_ops, 1, HRC_REPLICAS_MAX);
 module_param_cb(replicas, &hrc_replicas_ops, &hrc_replicas, 0644);
 MODULE_PARM_DESC(replicas, "Copies of each new chunk, each on another server (1-2, default 1)");
 
@@ -335,10 +330,14 @@ static int hrc_in_flight(bool write)
 
 static int hrc_stats_show(struct seq_file *m, void *v)
 {
+	long reads = 0, writes = 0;
 	struct hrc_server *s;
 	int ready = 0;
 
+	/* Every slot's, including those of servers forgotten. */
 	for_each_hrc_server(s) {
+		reads += atomic_long_read(&s->reads);
+		writes += atomic_long_read(&s->writes);
 		if (!READ_ONCE(s->addr_set))
 			continue;
 		seq_printf(m, "server %pISpc %s\n", &s->addr,
@@ -351,8 +350,8 @@ static int hrc_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "chunks %ld\n", atomic_long_read(&hrc_chunks));
 	seq_printf(m, "grants %ld\n", atomic_long_read(&hrc_stats.grants));
 	seq_printf(m, "refused_full %ld\n", atomic_long_read(&hrc_stats.refused));
-	seq_printf(m, "writes %ld\n", atomic_long_read(&hrc_stats.writes));
-	seq_printf(m, "reads %ld\n", atomic_long_read(&hrc_stats.reads));
+	seq_printf(m, "writes %ld\n", writes);
+	seq_printf(m, "reads %ld\n", reads);
 	seq_printf(m, "write_errors %ld\n", atomic_long_read(&hrc_stats.write_errors));
 	seq_printf(m, "read_errors %ld\n", atomic_long_read(&hrc_stats.read_errors));
 	seq_printf(m, "lost_pages %ld\n", atomic_long_read(&hrc_stats.lost));

@@ -138,7 +138,6 @@ struct hrc_chunk {
 	bool degraded;			/* a copy may be missing or lack pages */
 	bool repairing;			/* the worker has it; see client-io.c */
 	int repair_dst;			/* copy being written by it, or -1 */
-	int retiring;			/* copy being retired by it, or -1 */
 	atomic_t wseq;			/* stores and invalidations begun */
 	atomic_t writing;		/* stores under way */
 	struct hrc_copy copy[HRC_COPIES_MAX];
@@ -196,7 +195,7 @@ struct hrc_server {
 };
 
 struct hrc_stats {
-	atomic_long_t reads, writes, read_errors, write_errors, lost;
+	atomic_long_t read_errors, write_errors, lost;
 	atomic_long_t connects, connect_failures, disconnects, grants, refused;
 	atomic_long_t frees_pending, frees_deferred;
 	atomic_long_t mr_transfers;	/* through a registered MR (iWARP READ) */
